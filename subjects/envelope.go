@@ -1,0 +1,184 @@
+package subjects
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Size limits of a message. The body limit leaves room for the envelope under MaxEnvelopeBytes,
+// which is far below the server's max_payload.
+const (
+	MaxBodyBytes     = 32 * 1024
+	MaxSubjectChars  = 200
+	MaxEnvelopeBytes = 64 * 1024
+	MaxTags          = 16
+)
+
+// Envelope is a message as stored on the bus, in the structured format of the original guide,
+// with the address it was sent to added.
+type Envelope struct {
+	ID        string    `json:"id"`
+	Timestamp time.Time `json:"timestamp"`
+	Source    Source    `json:"source"`
+	Target    Address   `json:"target"`
+	Message   Message   `json:"message"`
+	Metadata  Metadata  `json:"metadata"`
+}
+
+// Source records who sent a message.
+type Source struct {
+	// Type is the kind of sender: cli, daemon, monitor, bridge, agent, pm...
+	Type string `json:"type"`
+	// Identifier names the sender: a tmux target ("pm:1") or user@host.
+	Identifier string `json:"identifier"`
+	// Host is the host the sender ran on.
+	Host string `json:"host,omitempty"`
+}
+
+// Message is the payload proper.
+type Message struct {
+	Type     string   `json:"type"`
+	Category string   `json:"category"`
+	Priority Priority `json:"priority"`
+	Content  Content  `json:"content"`
+}
+
+// Content is what the recipient reads.
+type Content struct {
+	Subject string         `json:"subject"`
+	Body    string         `json:"body"`
+	Context map[string]any `json:"context,omitempty"`
+}
+
+// Metadata carries delivery hints.
+type Metadata struct {
+	RequiresAck   bool     `json:"requires_ack"`
+	Tags          []string `json:"tags"`
+	CorrelationID string   `json:"correlation_id,omitempty"`
+}
+
+var tagRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,63}$`)
+
+// ValidateTag checks one tag: 1-64 letters, digits, '-', '_', '.', ':' or '/'.
+func ValidateTag(tag string) error {
+	if !tagRE.MatchString(tag) {
+		return fmt.Errorf("%w %q: want 1-64 letters, digits, '-', '_', '.', ':' or '/', starting with a letter or digit", ErrTag, tag)
+	}
+	return nil
+}
+
+// SubjectLine derives a one-line subject from a body: its first non-empty line, shortened.
+func SubjectLine(body string) string {
+	for _, line := range strings.Split(body, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		if utf8.RuneCountInString(line) > 80 {
+			r := []rune(line)
+			return string(r[:79]) + "…"
+		}
+		return line
+	}
+	return ""
+}
+
+// Validate checks every field and says what is wrong.
+func (e *Envelope) Validate() error {
+	if err := ValidateID(e.ID); err != nil {
+		return err
+	}
+	if e.Timestamp.IsZero() {
+		return fmt.Errorf("%w: timestamp is missing", ErrEnvelope)
+	}
+	if !e.Message.Priority.Valid() {
+		return fmt.Errorf("%w: %w: %q", ErrEnvelope, ErrPriority, e.Message.Priority.String())
+	}
+	if err := e.Target.Validate(); err != nil {
+		return err
+	}
+	if e.Source.Type == "" || e.Source.Identifier == "" {
+		return fmt.Errorf("%w: the sender (source type and identifier) is missing", ErrEnvelope)
+	}
+	c := e.Message.Content
+	for what, s := range map[string]string{"body": c.Body, "subject": c.Subject, "type": e.Message.Type,
+		"category": e.Message.Category, "source": e.Source.Identifier, "correlation id": e.Metadata.CorrelationID} {
+		if !utf8.ValidString(s) {
+			return fmt.Errorf("%w: the %s is not valid UTF-8", ErrEnvelope, what)
+		}
+	}
+	if strings.TrimSpace(c.Body) == "" {
+		return fmt.Errorf("%w: the message body is empty", ErrEnvelope)
+	}
+	if len(c.Body) > MaxBodyBytes {
+		return fmt.Errorf("%w: the body is %d bytes, the limit is %d", ErrEnvelope, len(c.Body), MaxBodyBytes)
+	}
+	if utf8.RuneCountInString(c.Subject) > MaxSubjectChars {
+		return fmt.Errorf("%w: the subject is longer than %d characters", ErrEnvelope, MaxSubjectChars)
+	}
+	if len(e.Metadata.Tags) > MaxTags {
+		return fmt.Errorf("%w: %d tags, the limit is %d", ErrEnvelope, len(e.Metadata.Tags), MaxTags)
+	}
+	for _, t := range e.Metadata.Tags {
+		if err := ValidateTag(t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Subject is the NATS subject the envelope is published on.
+func (e *Envelope) Subject() (string, error) {
+	return MessageSubject(e.Message.Priority, e.Target, e.ID)
+}
+
+// Encode validates the envelope and returns its JSON.
+func (e *Envelope) Encode() ([]byte, error) {
+	if err := e.Validate(); err != nil {
+		return nil, err
+	}
+	b, err := json.Marshal(e)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrEnvelope, err)
+	}
+	if len(b) > MaxEnvelopeBytes {
+		return nil, fmt.Errorf("%w: the encoded message is %d bytes, the limit is %d", ErrEnvelope, len(b), MaxEnvelopeBytes)
+	}
+	return b, nil
+}
+
+// Decode parses and validates an envelope. Unknown fields are ignored so that newer senders
+// can add fields without breaking older readers.
+func Decode(data []byte) (*Envelope, error) {
+	if len(data) > MaxEnvelopeBytes {
+		return nil, fmt.Errorf("%w: %d bytes, the limit is %d", ErrEnvelope, len(data), MaxEnvelopeBytes)
+	}
+	var e Envelope
+	if err := json.Unmarshal(data, &e); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrEnvelope, err)
+	}
+	if err := e.Validate(); err != nil {
+		return nil, err
+	}
+	return &e, nil
+}
+
+// HasTag reports whether the envelope carries tag.
+func (e *Envelope) HasTag(tag string) bool {
+	for _, t := range e.Metadata.Tags {
+		if t == tag {
+			return true
+		}
+	}
+	return false
+}
+
+// FilterText is the text that read --filter matches: the priority label as the guide prints
+// it ("HIGH PRIORITY"), the subject line, and the body.
+func (e *Envelope) FilterText() string {
+	return e.Message.Priority.Label() + " " + e.Message.Content.Subject + "\n" + e.Message.Content.Body
+}

@@ -1,0 +1,74 @@
+package subjects_test
+
+import (
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/tmux-orc/tmux-orc/subjects"
+)
+
+func FuzzTokenRoundTrip(f *testing.F) {
+	for _, s := range []string{"backend-dev", "a.b", " ", "*", ">", "日本", "%41", "~", "%", "a%2"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if utf8.ValidString(s) && s != "" {
+			tok := subjects.EncodeToken(s)
+			if strings.ContainsAny(tok, ". \t\r\n*>") || tok == subjects.Any {
+				t.Fatalf("EncodeToken(%q) = %q is not a safe subject token", s, tok)
+			}
+			back, err := subjects.DecodeToken(tok)
+			if err != nil || back != s {
+				t.Fatalf("DecodeToken(EncodeToken(%q)) = %q, %v", s, back, err)
+			}
+		}
+		// Any token that decodes must be canonical: encoding the name gives the token back.
+		if name, err := subjects.DecodeToken(s); err == nil && subjects.EncodeToken(name) != s {
+			t.Fatalf("DecodeToken(%q) = %q but that encodes to %q", s, name, subjects.EncodeToken(name))
+		}
+	})
+}
+
+func FuzzParseMessageSubject(f *testing.F) {
+	f.Add("orc.high.session.backend-dev.2.abc")
+	f.Add("orc.critical.group.management.~.x1")
+	f.Add("orc.low.session.a%2Eb.~.id")
+	f.Fuzz(func(t *testing.T, s string) {
+		p, a, id, err := subjects.ParseMessageSubject(s)
+		if err != nil {
+			return
+		}
+		again, err := subjects.MessageSubject(p, a, id)
+		if err != nil || again != s {
+			t.Fatalf("ParseMessageSubject(%q) gave %v %+v %q, which renders as %q (%v)", s, p, a, id, again, err)
+		}
+	})
+}
+
+func FuzzDecodeEnvelope(f *testing.F) {
+	b, _ := validEnvelope().Encode()
+	f.Add(b)
+	f.Add([]byte(`{}`))
+	f.Add([]byte(`{"id":"x","message":{"priority":"urgent"}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		e, err := subjects.Decode(data)
+		if err != nil {
+			return
+		}
+		// Whatever decodes is valid, encodes, and decodes to the same subject.
+		out, err := e.Encode()
+		if err != nil {
+			t.Fatalf("decoded envelope does not encode: %v", err)
+		}
+		e2, err := subjects.Decode(out)
+		if err != nil {
+			t.Fatalf("re-encoded envelope does not decode: %v", err)
+		}
+		s1, _ := e.Subject()
+		s2, _ := e2.Subject()
+		if s1 != s2 {
+			t.Fatalf("subject changed: %q vs %q", s1, s2)
+		}
+	})
+}
