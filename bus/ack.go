@@ -1,0 +1,125 @@
+package bus
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/tmux-orc/tmux-orc/subjects"
+)
+
+// AckRecord says who acknowledged a message, when, and why.
+type AckRecord struct {
+	ID       string            `json:"id"`
+	Priority subjects.Priority `json:"priority"`
+	By       string            `json:"acked_by"`
+	At       time.Time         `json:"acked_at"`
+	Note     string            `json:"note,omitempty"`
+}
+
+// Get returns the stored message with the given id.
+func (c *Client) Get(ctx context.Context, id string) (Record, error) {
+	if err := subjects.ValidateID(id); err != nil {
+		return Record{}, err
+	}
+	ctx, cancel := c.withTimeout(ctx)
+	defer cancel()
+	for _, p := range subjects.Priorities {
+		st, err := c.js.Stream(ctx, p.Stream())
+		if err != nil {
+			return Record{}, fmt.Errorf("opening stream %s: %w", p.Stream(), err)
+		}
+		m, err := st.GetLastMsgForSubject(ctx, subjects.MessageSubjectAny(p, id))
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			continue
+		}
+		if err != nil {
+			return Record{}, fmt.Errorf("looking up %s: %w", id, err)
+		}
+		env, err := subjects.Decode(m.Data)
+		if err != nil {
+			return Record{}, fmt.Errorf("message %s is stored but unreadable: %w", id, err)
+		}
+		r := Record{Envelope: env, Stream: p.Stream(), Seq: m.Sequence, Subject: m.Subject, Stored: m.Time}
+		if r.Ack, err = c.ackOf(ctx, p, id); err != nil {
+			return Record{}, err
+		}
+		return r, nil
+	}
+	return Record{}, fmt.Errorf("%w: %s", ErrNotFound, id)
+}
+
+// Ack records that by has acknowledged message id, with an optional note. Acknowledging a
+// message twice is harmless: the first acknowledgement stands and is returned with
+// already = true.
+func (c *Client) Ack(ctx context.Context, id, by, note string) (rec AckRecord, already bool, err error) {
+	r, err := c.Get(ctx, id)
+	if err != nil {
+		return AckRecord{}, false, err
+	}
+	if r.Ack != nil {
+		return *r.Ack, true, nil
+	}
+	rec = AckRecord{ID: id, Priority: r.Message.Priority, By: by, At: time.Now().UTC(), Note: note}
+	data, _ := json.Marshal(rec)
+	ctx, cancel := c.withTimeout(ctx)
+	defer cancel()
+	// The message id de-duplicates concurrent acknowledgements within the duplicate window.
+	if _, err := c.js.Publish(ctx, subjects.AckSubject(r.Message.Priority, id), data,
+		jetstream.WithMsgID("ack-"+id), jetstream.WithExpectStream(subjects.AckStream),
+		jetstream.WithRetryAttempts(40), jetstream.WithRetryWait(250*time.Millisecond)); err != nil {
+		return AckRecord{}, false, fmt.Errorf("storing acknowledgement of %s: %w", id, err)
+	}
+	return rec, false, nil
+}
+
+func (c *Client) ackOf(ctx context.Context, p subjects.Priority, id string) (*AckRecord, error) {
+	st, err := c.js.Stream(ctx, subjects.AckStream)
+	if err != nil {
+		return nil, fmt.Errorf("opening stream %s: %w", subjects.AckStream, err)
+	}
+	m, err := st.GetLastMsgForSubject(ctx, subjects.AckSubject(p, id))
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading acknowledgement of %s: %w", id, err)
+	}
+	var a AckRecord
+	if err := json.Unmarshal(m.Data, &a); err != nil {
+		return nil, fmt.Errorf("acknowledgement of %s is unreadable: %w", id, err)
+	}
+	return &a, nil
+}
+
+// attachAcks fills in the acknowledgement of each record.
+func (c *Client) attachAcks(ctx context.Context, recs []Record) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	st, err := c.js.Stream(ctx, subjects.AckStream)
+	if err != nil {
+		return fmt.Errorf("opening stream %s: %w", subjects.AckStream, err)
+	}
+	if st.CachedInfo().State.Msgs == 0 {
+		return nil
+	}
+	for i := range recs {
+		m, err := st.GetLastMsgForSubject(ctx, subjects.AckSubject(recs[i].Message.Priority, recs[i].ID))
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("reading acknowledgement of %s: %w", recs[i].ID, err)
+		}
+		var a AckRecord
+		if json.Unmarshal(m.Data, &a) == nil {
+			recs[i].Ack = &a
+		}
+	}
+	return nil
+}

@@ -1,0 +1,144 @@
+// Package bus is the one way tmux-orc programs talk to the message bus: publish, query,
+// follow, acknowledge and read statistics, over nats.go and JetStream. The CLI uses it, and
+// so do the bridge and the monitor. It never imports the server.
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+
+	"github.com/tmux-orc/tmux-orc/home"
+)
+
+var (
+	// ErrNotRunning is returned when no daemon runs on the data directory and none was named.
+	ErrNotRunning = errors.New("the tmux-orc daemon is not running")
+	// ErrUnreachable is returned when the daemon cannot be reached.
+	ErrUnreachable = errors.New("cannot reach the tmux-orc daemon")
+	// ErrAuth is returned when the daemon refuses the credentials.
+	ErrAuth = errors.New("the daemon refused the credentials")
+	// ErrNotFound is returned for a message id that is not in the store.
+	ErrNotFound = errors.New("no message with that id")
+)
+
+// EnvURL names the environment variable with daemon URLs (comma-separated).
+const EnvURL = "TMUX_ORC_URL"
+
+// Options say how to connect.
+type Options struct {
+	// Home is the data directory whose credentials and connection file are used.
+	Home home.Dir
+	// URLs override the connection file (and TMUX_ORC_URL).
+	URLs []string
+	// Name is the connection name the server shows.
+	Name string
+	// Log receives connection events; nil means none.
+	Log *zap.Logger
+	// Timeout bounds connecting and each request; 0 means 5s.
+	Timeout time.Duration
+}
+
+// Client is a connection to the bus.
+type Client struct {
+	nc      *nats.Conn
+	js      jetstream.JetStream
+	log     *zap.Logger
+	timeout time.Duration
+}
+
+// Connect connects with the data directory's credentials.
+func Connect(ctx context.Context, o Options) (*Client, error) {
+	if o.Log == nil {
+		o.Log = zap.NewNop()
+	}
+	if o.Timeout == 0 {
+		o.Timeout = 5 * time.Second
+	}
+	if o.Name == "" {
+		o.Name = "tmux-orc"
+	}
+	seedFile, err := o.Home.CheckCredentials()
+	if err != nil {
+		return nil, err
+	}
+	seed, err := nats.NkeyOptionFromSeed(seedFile)
+	if err != nil {
+		return nil, fmt.Errorf("loading credentials %s: %w", seedFile, err)
+	}
+	urls := o.URLs
+	if len(urls) == 0 && os.Getenv(EnvURL) != "" {
+		urls = strings.Split(os.Getenv(EnvURL), ",")
+	}
+	if len(urls) == 0 {
+		ci, err := o.Home.ReadConnInfo()
+		if err != nil {
+			if running, _ := o.Home.Running(); !running {
+				return nil, fmt.Errorf("%w (data directory %s); start it with: tmux-orc daemon start", ErrNotRunning, o.Home)
+			}
+			return nil, fmt.Errorf("%w: the daemon is starting or its connection file is unreadable: %w", ErrUnreachable, err)
+		}
+		urls = ci.URLs
+	}
+	log := o.Log
+	nc, err := nats.Connect(strings.Join(urls, ","),
+		seed,
+		nats.Name(o.Name),
+		nats.Timeout(o.Timeout),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(250*time.Millisecond),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil {
+				log.Warn("disconnected from the daemon", zap.Error(err))
+			}
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) { log.Info("reconnected", zap.String("url", nc.ConnectedUrl())) }),
+	)
+	if err != nil {
+		if errors.Is(err, nats.ErrAuthorization) || strings.Contains(strings.ToLower(err.Error()), "authorization") {
+			return nil, fmt.Errorf("%w (%s): %w", ErrAuth, o.Home.CredentialsFile(), err)
+		}
+		if running, _ := o.Home.Running(); !running && len(o.URLs) == 0 && os.Getenv(EnvURL) == "" {
+			return nil, fmt.Errorf("%w (data directory %s); start it with: tmux-orc daemon start", ErrNotRunning, o.Home)
+		}
+		return nil, fmt.Errorf("%w at %s: %w", ErrUnreachable, strings.Join(urls, ","), err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("opening jetstream: %w", err)
+	}
+	return &Client{nc: nc, js: js, log: log, timeout: o.Timeout}, nil
+}
+
+// NewFromConn wraps an existing connection (the daemon's in-process one, or a test's).
+func NewFromConn(nc *nats.Conn, log *zap.Logger) (*Client, error) {
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, fmt.Errorf("opening jetstream: %w", err)
+	}
+	if log == nil {
+		log = zap.NewNop()
+	}
+	return &Client{nc: nc, js: js, log: log, timeout: 5 * time.Second}, nil
+}
+
+// Conn exposes the underlying NATS connection.
+func (c *Client) Conn() *nats.Conn { return c.nc }
+
+// Close drains nothing and closes the connection; every publish returned before it was stored.
+func (c *Client) Close() { c.nc.Close() }
+
+func (c *Client) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, c.timeout)
+}

@@ -1,0 +1,253 @@
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"sort"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+
+	"github.com/tmux-orc/tmux-orc/subjects"
+)
+
+// Query selects stored messages. Every set field narrows the result.
+type Query struct {
+	// Address selects a session, window or group (see subjects.Filters); zero = all.
+	Address subjects.Address
+	// Priorities to include; empty = all.
+	Priorities []subjects.Priority
+	// Tags that must all be present.
+	Tags []string
+	// Filter is matched against Envelope.FilterText (priority label, subject, body).
+	Filter *regexp.Regexp
+	// Since drops messages stored before it.
+	Since time.Time
+	// Tail keeps only the last N matches; 0 = all.
+	Tail int
+	// Unacked keeps only messages that have no acknowledgement.
+	Unacked bool
+}
+
+// Record is a stored message with its place in the store and its acknowledgement.
+type Record struct {
+	*subjects.Envelope
+	Stream  string     `json:"stream"`
+	Seq     uint64     `json:"seq"`
+	Subject string     `json:"nats_subject"`
+	Stored  time.Time  `json:"stored"`
+	Ack     *AckRecord `json:"ack"`
+}
+
+// cursor remembers, per stream, the last sequence a query has seen, so Follow can continue
+// exactly after it.
+type cursor map[string]uint64
+
+func (q *Query) priorities() []subjects.Priority {
+	if len(q.Priorities) == 0 {
+		return subjects.Priorities
+	}
+	return q.Priorities
+}
+
+func (q *Query) matches(e *subjects.Envelope) bool {
+	for _, t := range q.Tags {
+		if !e.HasTag(t) {
+			return false
+		}
+	}
+	return q.Filter == nil || q.Filter.MatchString(e.FilterText())
+}
+
+// Query returns the matching messages, oldest first.
+func (c *Client) Query(ctx context.Context, q Query) ([]Record, error) {
+	recs, _, err := c.query(ctx, q)
+	return recs, err
+}
+
+func (c *Client) query(ctx context.Context, q Query) ([]Record, cursor, error) {
+	ctx, cancel := c.withTimeout(ctx)
+	defer cancel()
+	var all []Record
+	cur := cursor{}
+	for _, p := range q.priorities() {
+		recs, last, err := c.scan(ctx, p, q)
+		if err != nil {
+			return nil, nil, err
+		}
+		cur[p.Stream()] = last
+		all = append(all, recs...)
+	}
+	sort.SliceStable(all, func(i, j int) bool { return all[i].Stored.Before(all[j].Stored) })
+	if q.Unacked {
+		if err := c.attachAcks(ctx, all); err != nil {
+			return nil, nil, err
+		}
+		kept := all[:0]
+		for _, r := range all {
+			if r.Ack == nil {
+				kept = append(kept, r)
+			}
+		}
+		all = kept
+	}
+	if q.Tail > 0 && len(all) > q.Tail {
+		all = all[len(all)-q.Tail:]
+	}
+	if !q.Unacked {
+		if err := c.attachAcks(ctx, all); err != nil {
+			return nil, nil, err
+		}
+	}
+	return all, cur, nil
+}
+
+// scan reads every message of priority p that matches q and returns them with the last
+// stream sequence known to be covered.
+func (c *Client) scan(ctx context.Context, p subjects.Priority, q Query) ([]Record, uint64, error) {
+	st, err := c.js.Stream(ctx, p.Stream())
+	if err != nil {
+		return nil, 0, fmt.Errorf("opening stream %s: %w", p.Stream(), err)
+	}
+	last := st.CachedInfo().State.LastSeq
+	cfg := jetstream.ConsumerConfig{
+		AckPolicy:         jetstream.AckNonePolicy,
+		FilterSubjects:    subjects.Filters(p, q.Address),
+		InactiveThreshold: 30 * time.Second,
+		MemoryStorage:     true,
+		DeliverPolicy:     jetstream.DeliverAllPolicy,
+	}
+	if !q.Since.IsZero() {
+		since := q.Since
+		cfg.DeliverPolicy, cfg.OptStartTime = jetstream.DeliverByStartTimePolicy, &since
+	}
+	cons, err := st.CreateConsumer(ctx, cfg)
+	if err != nil {
+		return nil, 0, fmt.Errorf("querying %s: %w", p.Stream(), err)
+	}
+	defer func() {
+		dctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = st.DeleteConsumer(dctx, cons.CachedInfo().Name)
+	}()
+	pending := cons.CachedInfo().NumPending
+	var out []Record
+	for pending > 0 {
+		batch, err := cons.FetchNoWait(int(min(pending, 1000)))
+		if err != nil {
+			return nil, 0, fmt.Errorf("reading %s: %w", p.Stream(), err)
+		}
+		n := 0
+		for m := range batch.Messages() {
+			n++
+			meta, err := m.Metadata()
+			if err != nil {
+				return nil, 0, fmt.Errorf("reading %s: %w", p.Stream(), err)
+			}
+			last = max(last, meta.Sequence.Stream)
+			pending = meta.NumPending
+			if r, ok := decodeRecord(m.Subject(), m.Data(), meta); ok && q.matches(r.Envelope) {
+				out = append(out, r)
+			}
+		}
+		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) {
+			return nil, 0, fmt.Errorf("reading %s: %w", p.Stream(), err)
+		}
+		if n == 0 {
+			// The consumer's pending count can run ahead of what a no-wait fetch returns;
+			// wait briefly for the rest instead of spinning.
+			if err := ctx.Err(); err != nil {
+				return nil, 0, fmt.Errorf("reading %s: %w", p.Stream(), err)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	return out, last, nil
+}
+
+func decodeRecord(subject string, data []byte, meta *jetstream.MsgMetadata) (Record, bool) {
+	env, err := subjects.Decode(data)
+	if err != nil {
+		// Something that is not a tmux-orc envelope was published on an orc subject (with
+		// the nats CLI, say). It is skipped, not fatal.
+		return Record{}, false
+	}
+	return Record{Envelope: env, Stream: meta.Stream, Seq: meta.Sequence.Stream, Subject: subject, Stored: meta.Timestamp}, true
+}
+
+// Follow calls fn for every new message matching q (Tail and Unacked are ignored) until ctx
+// ends or fn returns an error. Messages stored after the moment Follow starts are seen
+// exactly once.
+func (c *Client) Follow(ctx context.Context, q Query, fn func(Record) error) error {
+	cur := cursor{}
+	for _, p := range q.priorities() {
+		st, err := c.js.Stream(ctx, p.Stream())
+		if err != nil {
+			return fmt.Errorf("opening stream %s: %w", p.Stream(), err)
+		}
+		cur[p.Stream()] = st.CachedInfo().State.LastSeq
+	}
+	return c.follow(ctx, q, cur, fn)
+}
+
+// QueryAndFollow prints what Query returns, then continues with new messages, without a gap
+// or a repeat between the two.
+func (c *Client) QueryAndFollow(ctx context.Context, q Query, fn func(Record) error) error {
+	recs, cur, err := c.query(ctx, q)
+	if err != nil {
+		return err
+	}
+	for _, r := range recs {
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	return c.follow(ctx, q, cur, fn)
+}
+
+func (c *Client) follow(ctx context.Context, q Query, cur cursor, fn func(Record) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	recs := make(chan Record, 256)
+	for _, p := range q.priorities() {
+		cons, err := c.js.OrderedConsumer(ctx, p.Stream(), jetstream.OrderedConsumerConfig{
+			FilterSubjects: subjects.Filters(p, q.Address),
+			DeliverPolicy:  jetstream.DeliverByStartSequencePolicy,
+			OptStartSeq:    cur[p.Stream()] + 1,
+		})
+		if err != nil {
+			return fmt.Errorf("following %s: %w", p.Stream(), err)
+		}
+		cc, err := cons.Consume(func(m jetstream.Msg) {
+			meta, err := m.Metadata()
+			if err != nil {
+				return
+			}
+			if r, ok := decodeRecord(m.Subject(), m.Data(), meta); ok && q.matches(r.Envelope) {
+				select {
+				case recs <- r:
+				case <-ctx.Done():
+				}
+			}
+		}, jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+			c.log.Debug("follow: consumer error, the ordered consumer recovers by itself", zap.Error(err))
+		}))
+		if err != nil {
+			return fmt.Errorf("following %s: %w", p.Stream(), err)
+		}
+		defer cc.Stop()
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case r := <-recs:
+			if err := fn(r); err != nil {
+				return err
+			}
+		}
+	}
+}

@@ -1,0 +1,94 @@
+package bus
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/tmux-orc/tmux-orc/subjects"
+)
+
+// PriorityStats are the figures for one priority.
+type PriorityStats struct {
+	Priority subjects.Priority `json:"priority"`
+	Stream   string            `json:"stream"`
+	// Published counts every message ever stored at this priority (the stream's last sequence).
+	Published uint64 `json:"published"`
+	// Stored is how many are in the store now.
+	Stored uint64 `json:"stored"`
+	Bytes  uint64 `json:"bytes"`
+	// Acked counts the distinct acknowledged message ids.
+	Acked uint64 `json:"acked"`
+	// Pending is Stored - Acked: stored messages nobody has acknowledged yet.
+	Pending uint64 `json:"pending"`
+	// Limits of the stream.
+	MaxMsgs  int64  `json:"max_msgs"`
+	MaxBytes int64  `json:"max_bytes"`
+	MaxAge   string `json:"max_age"`
+	Discard  string `json:"discard"`
+}
+
+// Stats is what pubsub stats reports.
+type Stats struct {
+	Priorities []PriorityStats `json:"priorities"`
+	AckStored  uint64          `json:"acks_stored"`
+}
+
+// Stats reads the per-priority figures from the streams.
+func (c *Client) Stats(ctx context.Context) (Stats, error) {
+	ctx, cancel := c.withTimeout(ctx)
+	defer cancel()
+	acks, err := c.js.Stream(ctx, subjects.AckStream)
+	if err != nil {
+		return Stats{}, fmt.Errorf("opening stream %s: %w", subjects.AckStream, err)
+	}
+	out := Stats{AckStored: acks.CachedInfo().State.Msgs}
+	for _, p := range subjects.Priorities {
+		st, err := c.js.Stream(ctx, p.Stream())
+		if err != nil {
+			return Stats{}, fmt.Errorf("opening stream %s: %w", p.Stream(), err)
+		}
+		info := st.CachedInfo()
+		ps := PriorityStats{Priority: p, Stream: p.Stream(), Published: info.State.LastSeq, Stored: info.State.Msgs,
+			Bytes: info.State.Bytes, MaxMsgs: info.Config.MaxMsgs, MaxBytes: info.Config.MaxBytes,
+			MaxAge: info.Config.MaxAge.String(), Discard: info.Config.Discard.String()}
+		if ps.Acked, err = countMatching(ctx, acks, subjects.AckRoot+"."+p.String()+".>"); err != nil {
+			return Stats{}, err
+		}
+		if ps.Stored > ps.Acked {
+			ps.Pending = ps.Stored - ps.Acked
+		}
+		out.Priorities = append(out.Priorities, ps)
+	}
+	return out, nil
+}
+
+// countMatching counts the messages of st on subjects matching filter, without reading them.
+func countMatching(ctx context.Context, st jetstream.Stream, filter string) (uint64, error) {
+	cons, err := st.CreateConsumer(ctx, jetstream.ConsumerConfig{AckPolicy: jetstream.AckNonePolicy,
+		FilterSubject: filter, InactiveThreshold: 10 * time.Second, MemoryStorage: true})
+	if err != nil {
+		return 0, fmt.Errorf("counting %s: %w", filter, err)
+	}
+	n := cons.CachedInfo().NumPending
+	_ = st.DeleteConsumer(ctx, cons.CachedInfo().Name)
+	return n, nil
+}
+
+// Status asks the daemon for its status.
+func (c *Client) Status(ctx context.Context) (subjects.ServerStatus, error) {
+	ctx, cancel := c.withTimeout(ctx)
+	defer cancel()
+	var st subjects.ServerStatus
+	m, err := c.nc.RequestWithContext(ctx, subjects.StatusSubject, nil)
+	if err != nil {
+		return st, fmt.Errorf("asking the daemon for its status: %w", err)
+	}
+	if err := json.Unmarshal(m.Data, &st); err != nil {
+		return st, fmt.Errorf("the daemon's status is unreadable: %w", err)
+	}
+	return st, nil
+}

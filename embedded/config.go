@@ -1,0 +1,214 @@
+// Package embedded runs the NATS server with JetStream inside the tmux-orc daemon: it turns a
+// Config into server options, locks the data directory, generates credentials, starts the
+// server, waits until JetStream is ready, provisions the streams and shuts down in order.
+// It knows nothing of tmux or the command line.
+package embedded
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/tmux-orc/tmux-orc/home"
+	"github.com/tmux-orc/tmux-orc/subjects"
+)
+
+// DefaultPort is where the daemon listens unless told otherwise. It is not NATS's 4222, so
+// the daemon does not collide with a NATS server the user already runs.
+const DefaultPort = 14222
+
+// ErrConfig is returned for an invalid configuration.
+var ErrConfig = errors.New("invalid configuration")
+
+// Config is the daemon's configuration. Zero values take the defaults of DefaultConfig.
+type Config struct {
+	// Home is the data directory.
+	Home home.Dir `yaml:"-"`
+	// Listen is the client listener, host:port. Port 0 picks a free port.
+	Listen string `yaml:"listen"`
+	// ServerName names this server; it must be unique and stable in a cluster.
+	ServerName string `yaml:"server_name"`
+	// Sync is "always" (fsync before every acknowledgement) or a duration between fsyncs.
+	Sync string `yaml:"sync"`
+	// MaxStore caps the JetStream file store, e.g. "2GiB".
+	MaxStore Size `yaml:"max_store"`
+	// Duplicates is the window in which a repeated message id is stored once.
+	Duplicates time.Duration `yaml:"duplicates"`
+	// Limits holds the per-priority stream limits, keyed by priority name.
+	Limits map[string]Limits `yaml:"limits"`
+	// AckLimits bounds the acknowledgement stream.
+	AckLimits Limits `yaml:"ack_limits"`
+	// NATSContext is the name of the nats CLI context the daemon writes ("" for none).
+	NATSContext string `yaml:"nats_context"`
+}
+
+// Limits bound one stream. When a stream with DiscardNew is full, publishing to it fails
+// loudly instead of evicting unread messages.
+type Limits struct {
+	MaxMsgs    int64         `yaml:"max_msgs"`
+	MaxBytes   Size          `yaml:"max_bytes"`
+	MaxAge     time.Duration `yaml:"max_age"`
+	DiscardNew *bool         `yaml:"discard_new"`
+}
+
+// DefaultConfig is the single-host default.
+func DefaultConfig(dir home.Dir) Config {
+	yes, no := true, false
+	host, _ := os.Hostname()
+	return Config{
+		Home:       dir,
+		Listen:     net.JoinHostPort("127.0.0.1", strconv.Itoa(DefaultPort)),
+		ServerName: "tmux-orc-" + sanitizeName(host),
+		Sync:       "always",
+		MaxStore:   4 << 30,
+		Duplicates: 10 * time.Minute,
+		Limits: map[string]Limits{
+			"critical": {MaxMsgs: 100_000, MaxBytes: 512 << 20, MaxAge: 30 * 24 * time.Hour, DiscardNew: &yes},
+			"high":     {MaxMsgs: 100_000, MaxBytes: 512 << 20, MaxAge: 30 * 24 * time.Hour, DiscardNew: &yes},
+			"normal":   {MaxMsgs: 200_000, MaxBytes: 512 << 20, MaxAge: 14 * 24 * time.Hour, DiscardNew: &no},
+			"low":      {MaxMsgs: 100_000, MaxBytes: 256 << 20, MaxAge: 7 * 24 * time.Hour, DiscardNew: &no},
+		},
+		AckLimits:   Limits{MaxMsgs: 1_000_000, MaxBytes: 512 << 20, MaxAge: 30 * 24 * time.Hour, DiscardNew: &no},
+		NATSContext: "tmux-orc",
+	}
+}
+
+// LoadFile merges a YAML configuration file into c. A missing file is not an error.
+func (c *Config) LoadFile(path string) error {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("reading config: %w", err)
+	}
+	var fc Config
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&fc); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("%w: %s: %w", ErrConfig, path, err)
+	}
+	c.merge(fc)
+	return nil
+}
+
+func (c *Config) merge(o Config) {
+	if o.Listen != "" {
+		c.Listen = o.Listen
+	}
+	if o.ServerName != "" {
+		c.ServerName = o.ServerName
+	}
+	if o.Sync != "" {
+		c.Sync = o.Sync
+	}
+	if o.MaxStore != 0 {
+		c.MaxStore = o.MaxStore
+	}
+	if o.Duplicates != 0 {
+		c.Duplicates = o.Duplicates
+	}
+	for name, l := range o.Limits {
+		c.Limits[name] = mergeLimits(c.Limits[name], l)
+	}
+	c.AckLimits = mergeLimits(c.AckLimits, o.AckLimits)
+	if o.NATSContext != "" {
+		c.NATSContext = o.NATSContext
+	}
+}
+
+func mergeLimits(base, o Limits) Limits {
+	if o.MaxMsgs != 0 {
+		base.MaxMsgs = o.MaxMsgs
+	}
+	if o.MaxBytes != 0 {
+		base.MaxBytes = o.MaxBytes
+	}
+	if o.MaxAge != 0 {
+		base.MaxAge = o.MaxAge
+	}
+	if o.DiscardNew != nil {
+		base.DiscardNew = o.DiscardNew
+	}
+	return base
+}
+
+// Validate checks the configuration and says what is wrong.
+func (c *Config) Validate() error {
+	if c.Home == "" {
+		return fmt.Errorf("%w: no data directory", ErrConfig)
+	}
+	host, port, err := net.SplitHostPort(c.Listen)
+	if err != nil {
+		return fmt.Errorf("%w: listen %q: want host:port", ErrConfig, c.Listen)
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+		return fmt.Errorf("%w: listen %q: port must be 0-65535", ErrConfig, c.Listen)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		// TLS and authentication for non-loopback listeners arrive with clustering.
+		return fmt.Errorf("%w: listen %q: only loopback addresses are allowed until TLS is configured", ErrConfig, c.Listen)
+	}
+	if _, _, err := c.syncPolicy(); err != nil {
+		return err
+	}
+	for name := range c.Limits {
+		if _, err := subjects.ParsePriority(name); err != nil {
+			return fmt.Errorf("%w: limits: %w", ErrConfig, err)
+		}
+	}
+	for _, p := range subjects.Priorities {
+		l := c.Limits[p.String()]
+		if l.MaxMsgs <= 0 || l.MaxBytes <= 0 || l.MaxAge <= 0 {
+			return fmt.Errorf("%w: limits for %s must be positive (max_msgs, max_bytes, max_age)", ErrConfig, p)
+		}
+	}
+	if c.ServerName == "" || strings.ContainsAny(c.ServerName, " \t.*>") {
+		return fmt.Errorf("%w: server_name %q: must be non-empty without spaces, dots or wildcards", ErrConfig, c.ServerName)
+	}
+	return nil
+}
+
+// syncPolicy returns (always, interval).
+func (c *Config) syncPolicy() (bool, time.Duration, error) {
+	if c.Sync == "always" {
+		return true, 0, nil
+	}
+	d, err := time.ParseDuration(c.Sync)
+	if err != nil || d <= 0 {
+		return false, 0, fmt.Errorf("%w: sync %q: want \"always\" or a duration such as 1s", ErrConfig, c.Sync)
+	}
+	return false, d, nil
+}
+
+// SetPort replaces the port of the listen address.
+func (c *Config) SetPort(port int) {
+	host, _, err := net.SplitHostPort(c.Listen)
+	if err != nil {
+		host = "127.0.0.1"
+	}
+	c.Listen = net.JoinHostPort(host, strconv.Itoa(port))
+}
+
+func sanitizeName(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r == '-' || r == '_' || ('a' <= r && r <= 'z') || ('A' <= r && r <= 'Z') || ('0' <= r && r <= '9') {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('_')
+		}
+	}
+	if b.Len() == 0 {
+		return "local"
+	}
+	return b.String()
+}

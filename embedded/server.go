@@ -1,0 +1,283 @@
+package embedded
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+
+	"github.com/tmux-orc/tmux-orc/home"
+	"github.com/tmux-orc/tmux-orc/subjects"
+)
+
+// ErrPortInUse is returned when the listen address is taken.
+var ErrPortInUse = errors.New("listen address already in use")
+
+// ErrNotReady is returned when the server did not become ready in time.
+var ErrNotReady = errors.New("server did not become ready")
+
+// Account is the NATS account that holds tmux-orc's streams.
+const Account = "ORC"
+
+// Server is a running embedded NATS server with the tmux-orc streams provisioned.
+type Server struct {
+	cfg     Config
+	log     *zap.Logger
+	ns      *server.Server
+	lock    *home.Lock
+	nc      *nats.Conn
+	started time.Time
+}
+
+// Start locks the data directory, starts the server and returns once JetStream is ready and
+// the streams exist. On error nothing is left running and the lock is released.
+func Start(ctx context.Context, cfg Config, log *zap.Logger) (_ *Server, err error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	dir := cfg.Home
+	if err := dir.Ensure(); err != nil {
+		return nil, err
+	}
+	lock, err := dir.Acquire()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: log, lock: lock, started: time.Now()}
+	defer func() {
+		if err != nil {
+			s.stop()
+		}
+	}()
+	pub, err := userKey(dir)
+	if err != nil {
+		return nil, err
+	}
+	opts, err := s.options(pub)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkListen(cfg.Listen); err != nil {
+		return nil, err
+	}
+	ns, err := server.NewServer(opts)
+	if err != nil {
+		return nil, fmt.Errorf("creating server: %w", err)
+	}
+	nl := &natsLogger{log: log.Named("nats").Sugar()}
+	ns.SetLoggerV2(nl, false, false, false)
+	s.ns = ns
+	go ns.Start()
+	if err := s.waitReady(ctx, nl); err != nil {
+		return nil, err
+	}
+	seed, err := nats.NkeyOptionFromSeed(dir.CredentialsFile())
+	if err != nil {
+		return nil, fmt.Errorf("loading credentials: %w", err)
+	}
+	s.nc, err = nats.Connect("", nats.InProcessServer(ns), seed, nats.Name("tmux-orc-daemon"))
+	if err != nil {
+		return nil, fmt.Errorf("connecting in process: %w", err)
+	}
+	js, err := jetstream.New(s.nc)
+	if err != nil {
+		return nil, fmt.Errorf("opening jetstream: %w", err)
+	}
+	if err := Provision(ctx, js, cfg.StreamConfigs(1)); err != nil {
+		return nil, err
+	}
+	if _, err := s.nc.Subscribe(subjects.StatusSubject, s.answerStatus); err != nil {
+		return nil, fmt.Errorf("serving status: %w", err)
+	}
+	if err := dir.WriteConnInfo(home.ConnInfo{URLs: s.ClientURLs(), PID: os.Getpid(), Started: s.started,
+		Version: server.VERSION, Server: cfg.ServerName, StoreSync: cfg.Sync}); err != nil {
+		return nil, err
+	}
+	if err := s.writeNATSContext(); err != nil {
+		log.Warn("could not write the nats CLI context", zap.Error(err))
+	}
+	log.Info("ready", zap.Strings("urls", s.ClientURLs()), zap.String("store", dir.StoreDir()), zap.String("sync", cfg.Sync))
+	return s, nil
+}
+
+func (s *Server) options(userPub string) (*server.Options, error) {
+	cfg := s.cfg
+	always, interval, _ := cfg.syncPolicy()
+	// Accounts are written as configuration text: it is the route that behaves the same
+	// embedded and clustered.
+	text := fmt.Sprintf("accounts {\n  %s {\n    jetstream: enabled\n    users: [ {nkey: %s} ]\n  }\n}\n",
+		Account, strconv.Quote(userPub))
+	opts := &server.Options{}
+	if err := opts.ProcessConfigString(text); err != nil {
+		return nil, fmt.Errorf("building server options: %w", err)
+	}
+	host, portStr, _ := net.SplitHostPort(cfg.Listen)
+	port, _ := strconv.Atoi(portStr)
+	if port == 0 {
+		port = server.RANDOM_PORT
+	}
+	opts.ServerName = cfg.ServerName
+	opts.Host, opts.Port = host, port
+	opts.NoSigs = true
+	opts.NoSystemAccount = false
+	opts.JetStream = true
+	opts.StoreDir = cfg.Home.StoreDir()
+	opts.JetStreamMaxStore = int64(cfg.MaxStore)
+	opts.JetStreamMaxMemory = 64 << 20
+	opts.SyncAlways, opts.SyncInterval = always, interval
+	opts.MaxPayload = 1 << 20
+	return opts, nil
+}
+
+func checkListen(addr string) error {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return fmt.Errorf("%w: %s (another program or another tmux-orc daemon listens there; choose a port with --port or TMUX_ORC_PORT)", ErrPortInUse, addr)
+		}
+		return fmt.Errorf("cannot listen on %s: %w", addr, err)
+	}
+	return l.Close()
+}
+
+func (s *Server) waitReady(ctx context.Context, nl *natsLogger) error {
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if err := nl.fatalErr(); err != nil {
+			return fmt.Errorf("%w: %w", ErrNotReady, err)
+		}
+		if s.ns.ReadyForConnections(50*time.Millisecond) && s.ns.JetStreamEnabled() {
+			if hs := s.ns.Healthz(nil); hs.Status == "ok" {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	if err := nl.fatalErr(); err != nil {
+		return fmt.Errorf("%w: %w", ErrNotReady, err)
+	}
+	return fmt.Errorf("%w within 20s", ErrNotReady)
+}
+
+// ClientURLs are the URLs clients connect to.
+func (s *Server) ClientURLs() []string {
+	if s.ns == nil {
+		return nil
+	}
+	addr, ok := s.ns.Addr().(*net.TCPAddr)
+	if !ok {
+		return []string{s.ns.ClientURL()}
+	}
+	return []string{"nats://" + net.JoinHostPort(addr.IP.String(), strconv.Itoa(addr.Port))}
+}
+
+// NATS returns the underlying server, for in-process connections and monitoring.
+func (s *Server) NATS() *server.Server { return s.ns }
+
+// Status gathers the daemon's status from the server.
+func (s *Server) Status() subjects.ServerStatus {
+	st := subjects.ServerStatus{ServerName: s.cfg.ServerName, Version: server.VERSION, PID: os.Getpid(),
+		Started: s.started, ClientURLs: s.ClientURLs(), Home: string(s.cfg.Home), Sync: s.cfg.Sync}
+	if v, err := s.ns.Varz(nil); err == nil {
+		st.Connections, st.MemoryRSS, st.InMsgs, st.OutMsgs = v.Connections, v.Mem, v.InMsgs, v.OutMsgs
+		st.StoreUsed, st.StoreMax = int64(v.JetStream.Stats.Store), v.JetStream.Config.MaxStore
+	}
+	hs := s.ns.Healthz(nil)
+	st.Health, st.Healthy = hs.Status, hs.Status == "ok"
+	if hs.Error != "" {
+		st.Health = hs.Error
+	}
+	return st
+}
+
+func (s *Server) answerStatus(m *nats.Msg) {
+	b, _ := json.Marshal(s.Status())
+	if err := m.Respond(b); err != nil {
+		s.log.Warn("answering status request", zap.Error(err))
+	}
+}
+
+// Shutdown stops the server in order: no new requests, then the server flushes and closes
+// its store, then the connection file and lock are released. It waits at most until ctx ends.
+func (s *Server) Shutdown(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() { s.stop(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("shutting down: %w", ctx.Err())
+	}
+}
+
+func (s *Server) stop() {
+	if s.nc != nil {
+		s.nc.Close()
+	}
+	if s.ns != nil {
+		s.ns.Shutdown()
+		s.ns.WaitForShutdown()
+		os.Remove(s.cfg.Home.ConnFile())
+		s.log.Info("server stopped")
+	}
+	s.lock.Release(s.cfg.Home)
+}
+
+// natsContext is the subset of the nats CLI's context file that tmux-orc writes.
+type natsContext struct {
+	Description string `json:"description"`
+	URL         string `json:"url"`
+	NKey        string `json:"nkey"`
+}
+
+// NATSContextPath is where the nats CLI looks for a context called name.
+func NATSContextPath(name string) (string, error) {
+	base := os.Getenv("XDG_CONFIG_HOME")
+	if base == "" {
+		h, err := os.UserHomeDir()
+		if err != nil {
+			return "", err
+		}
+		base = h + "/.config"
+	}
+	return base + "/nats/context/" + name + ".json", nil
+}
+
+const contextMark = "tmux-orc daemon"
+
+func (s *Server) writeNATSContext() error {
+	if s.cfg.NATSContext == "" {
+		return nil
+	}
+	path, err := NATSContextPath(s.cfg.NATSContext)
+	if err != nil {
+		return err
+	}
+	if b, err := os.ReadFile(path); err == nil {
+		var old natsContext
+		if json.Unmarshal(b, &old) != nil || !strings.HasPrefix(old.Description, contextMark) {
+			return fmt.Errorf("%s exists and was not written by tmux-orc; leaving it alone", path)
+		}
+	}
+	if err := os.MkdirAll(path[:strings.LastIndex(path, "/")], 0o700); err != nil {
+		return err
+	}
+	b, _ := json.MarshalIndent(natsContext{Description: contextMark + " at " + string(s.cfg.Home),
+		URL: strings.Join(s.ClientURLs(), ","), NKey: s.cfg.Home.CredentialsFile()}, "", "  ")
+	return home.WriteFileAtomic(path, append(b, '\n'), 0o600)
+}
