@@ -28,7 +28,8 @@ type PriorityStats struct {
 	MaxMsgs  int64  `json:"max_msgs"`
 	MaxBytes int64  `json:"max_bytes"`
 	MaxAge   string `json:"max_age"`
-	Discard  string `json:"discard"`
+	// WhenFull is "refuse new" (critical, high) or "evict oldest".
+	WhenFull string `json:"when_full"`
 }
 
 // Stats is what pubsub stats reports.
@@ -54,7 +55,10 @@ func (c *Client) Stats(ctx context.Context) (Stats, error) {
 		info := st.CachedInfo()
 		ps := PriorityStats{Priority: p, Stream: p.Stream(), Published: info.State.LastSeq, Stored: info.State.Msgs,
 			Bytes: info.State.Bytes, MaxMsgs: info.Config.MaxMsgs, MaxBytes: info.Config.MaxBytes,
-			MaxAge: info.Config.MaxAge.String(), Discard: info.Config.Discard.String()}
+			MaxAge: info.Config.MaxAge.String(), WhenFull: "evict oldest"}
+		if info.Config.Discard == jetstream.DiscardNew {
+			ps.WhenFull = "refuse new"
+		}
 		if ps.Acked, err = countMatching(ctx, acks, subjects.AckRoot+"."+p.String()+".>"); err != nil {
 			return Stats{}, err
 		}

@@ -1,0 +1,241 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/tmux-orc/tmux-orc/daemon"
+	"github.com/tmux-orc/tmux-orc/embedded"
+	"github.com/tmux-orc/tmux-orc/home"
+)
+
+// Environment variables that configure the daemon (between the config file and flags).
+const (
+	EnvPort   = "TMUX_ORC_PORT"
+	EnvListen = "TMUX_ORC_LISTEN"
+)
+
+// startWait bounds how long `daemon start` waits for the background daemon to be ready.
+const startWait = 60 * time.Second
+
+// DaemonStartOptions are the inputs of tmux-orc daemon start.
+type DaemonStartOptions struct {
+	f *factory
+
+	Foreground bool
+	Port       int
+	Listen     string
+	ConfigFile string
+	Sync       string
+	NotifyFD   int
+
+	portSet bool
+}
+
+func newCmdDaemonStart(f *factory, runF func(context.Context, *DaemonStartOptions) error) *cobra.Command {
+	opts := &DaemonStartOptions{f: f}
+	cmd := &cobra.Command{
+		Use:   "start [flags]",
+		Short: "Start the daemon; returns once it is ready (--foreground stays attached)",
+		Long: `Start the daemon: an embedded NATS server with JetStream, on loopback.
+
+The listen address comes from, in increasing precedence: the default 127.0.0.1:14222, the
+config file ($TMUX_ORC_HOME/config.yaml or --config), $TMUX_ORC_LISTEN / $TMUX_ORC_PORT,
+and --listen / --port. Port 0 picks a free port. Starting a daemon that already runs on the
+same data directory reports it and succeeds.`,
+		Example: `  tmux-orc daemon start
+  tmux-orc daemon start --port 4333
+  tmux-orc daemon start --foreground`,
+		Args: argsBetween(0, 0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts.portSet = cmd.Flags().Changed("port")
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return daemonStartRun(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.BoolVar(&opts.Foreground, "foreground", false, "run in this process, logging to stderr too, until interrupted")
+	fl.IntVar(&opts.Port, "port", 0, "client port (default 14222; 0 picks a free port)")
+	fl.StringVar(&opts.Listen, "listen", "", "client listen address host:port (loopback only)")
+	fl.StringVar(&opts.ConfigFile, "config", "", "YAML config file (default $TMUX_ORC_HOME/config.yaml)")
+	fl.StringVar(&opts.Sync, "sync", "", `fsync policy: "always" (default) or an interval such as 1s`)
+	fl.IntVar(&opts.NotifyFD, "notify-fd", 0, "file descriptor to report readiness on (used by start itself)")
+	_ = fl.MarkHidden("notify-fd")
+	return cmd
+}
+
+// config merges defaults, the config file, the environment and the flags.
+func (o *DaemonStartOptions) config(dir home.Dir) (embedded.Config, error) {
+	cfg := embedded.DefaultConfig(dir)
+	path := o.ConfigFile
+	if path == "" {
+		path = dir.ConfigFile()
+	} else if _, err := os.Stat(path); err != nil {
+		return cfg, fmt.Errorf("%w: --config: %w", embedded.ErrConfig, err)
+	}
+	if err := cfg.LoadFile(path); err != nil {
+		return cfg, err
+	}
+	if v := os.Getenv(EnvListen); v != "" {
+		cfg.Listen = v
+	}
+	if v := os.Getenv(EnvPort); v != "" {
+		p, err := strconv.Atoi(v)
+		if err != nil {
+			return cfg, fmt.Errorf("%w: %s=%q is not a port number", embedded.ErrConfig, EnvPort, v)
+		}
+		cfg.SetPort(p)
+	}
+	if o.Listen != "" {
+		cfg.Listen = o.Listen
+	}
+	if o.portSet {
+		cfg.SetPort(o.Port)
+	}
+	if o.Sync != "" {
+		cfg.Sync = o.Sync
+	}
+	return cfg, cfg.Validate()
+}
+
+func daemonStartRun(ctx context.Context, o *DaemonStartOptions) error {
+	dir, err := o.f.Home()
+	if err != nil {
+		return err
+	}
+	cfg, err := o.config(dir)
+	if err != nil {
+		return err
+	}
+	if o.Foreground {
+		return o.runForeground(ctx, cfg)
+	}
+	if running, pid := dir.Running(); running {
+		ci, _ := dir.ReadConnInfo()
+		fmt.Fprintf(o.f.Out, "tmux-orc daemon already running (pid %d), listening on %s\n", pid, strings.Join(ci.URLs, ","))
+		return nil
+	}
+	return o.startBackground(ctx, dir)
+}
+
+func (o *DaemonStartOptions) runForeground(ctx context.Context, cfg embedded.Config) error {
+	if err := cfg.Home.Ensure(); err != nil {
+		return err
+	}
+	level := zapcore.InfoLevel
+	if o.f.verbose {
+		level = zapcore.DebugLevel
+	}
+	log := daemon.NewLogger(cfg.Home.LogFile(), o.NotifyFD == 0, level)
+	defer log.Sync() //nolint:errcheck
+	var notify *os.File
+	if o.NotifyFD > 0 {
+		notify = os.NewFile(uintptr(o.NotifyFD), "notify")
+		defer notify.Close()
+	}
+	err := daemon.Run(ctx, cfg, log, func(urls []string) {
+		msg := strings.Join(urls, ",")
+		if notify != nil {
+			fmt.Fprintf(notify, "READY %s\n", msg)
+			notify.Close()
+			notify = nil
+			return
+		}
+		fmt.Fprintf(o.f.Out, "tmux-orc daemon ready (pid %d), listening on %s, data in %s\n", os.Getpid(), msg, cfg.Home)
+	})
+	if err != nil {
+		log.Error("daemon failed", zap.Error(err))
+		if notify != nil {
+			fmt.Fprintf(notify, "ERROR %s\n", strings.ReplaceAll(err.Error(), "\n", " "))
+		}
+	}
+	return err
+}
+
+// startBackground re-runs this binary as `daemon start --foreground` in a new session and
+// waits for it to report readiness (or failure) on a pipe.
+func (o *DaemonStartOptions) startBackground(ctx context.Context, dir home.Dir) error {
+	if err := dir.Ensure(); err != nil {
+		return err
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("finding the tmux-orc binary: %w", err)
+	}
+	args := []string{"daemon", "start", "--foreground", "--notify-fd", "3"}
+	if o.ConfigFile != "" {
+		args = append(args, "--config", o.ConfigFile)
+	}
+	if o.Listen != "" {
+		args = append(args, "--listen", o.Listen)
+	}
+	if o.portSet {
+		args = append(args, "--port", strconv.Itoa(o.Port))
+	}
+	if o.Sync != "" {
+		args = append(args, "--sync", o.Sync)
+	}
+	if o.f.verbose {
+		args = append(args, "--verbose")
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		return fmt.Errorf("starting the daemon: %w", err)
+	}
+	defer r.Close()
+	stderrPath := dir.LogDir() + "/daemon.stderr"
+	errFile, err := os.OpenFile(stderrPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		w.Close()
+		return fmt.Errorf("starting the daemon: %w", err)
+	}
+	defer errFile.Close()
+	cmd := exec.Command(exe, args...)
+	cmd.Env = append(os.Environ(), home.EnvHome+"="+string(dir))
+	cmd.Stdout, cmd.Stderr = errFile, errFile
+	cmd.ExtraFiles = []*os.File{w}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		w.Close()
+		return fmt.Errorf("starting the daemon: %w", err)
+	}
+	w.Close()
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	lines := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(r).ReadString('\n')
+		lines <- strings.TrimSpace(line)
+	}()
+	select {
+	case line := <-lines:
+		if url, ok := strings.CutPrefix(line, "READY "); ok {
+			fmt.Fprintf(o.f.Out, "tmux-orc daemon started (pid %d), listening on %s, data in %s\n", cmd.Process.Pid, url, dir)
+			return nil
+		}
+		if msg, ok := strings.CutPrefix(line, "ERROR "); ok {
+			<-exited
+			return errors.New(msg)
+		}
+		werr := <-exited
+		return fmt.Errorf("the daemon exited during start (%v); see %s and %s", werr, dir.LogFile(), stderrPath)
+	case <-time.After(startWait):
+		return fmt.Errorf("the daemon (pid %d) did not become ready within %s; see %s", cmd.Process.Pid, startWait, dir.LogFile())
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

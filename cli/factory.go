@@ -1,0 +1,92 @@
+package cli
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"os/user"
+	"strings"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/tmux-orc/tmux-orc/bus"
+	"github.com/tmux-orc/tmux-orc/home"
+)
+
+// factory hands commands what they share: streams, the data directory, the logger and a
+// bus connection, each made when first needed.
+type factory struct {
+	IO
+	homeFlag string
+	urlFlag  string
+	verbose  bool
+
+	logOnce sync.Once
+	log     *zap.Logger
+}
+
+func newFactory(streams IO) *factory { return &factory{IO: streams} }
+
+// Home resolves the data directory: --home, then TMUX_ORC_HOME, then ~/.tmux-orchestrator.
+func (f *factory) Home() (home.Dir, error) {
+	if f.homeFlag != "" {
+		os.Setenv(home.EnvHome, f.homeFlag)
+	}
+	return home.Resolve()
+}
+
+// Log is the command's logger: warnings and errors on stderr (debug with --verbose).
+func (f *factory) Log() *zap.Logger {
+	f.logOnce.Do(func() {
+		level := zapcore.WarnLevel
+		if f.verbose {
+			level = zapcore.DebugLevel
+		}
+		enc := zap.NewDevelopmentEncoderConfig()
+		enc.TimeKey = ""
+		core := zapcore.NewCore(zapcore.NewConsoleEncoder(enc), zapcore.AddSync(f.Err), level)
+		f.log = zap.New(core)
+	})
+	return f.log
+}
+
+func (f *factory) closeLog() {
+	if f.log != nil {
+		_ = f.log.Sync()
+	}
+}
+
+// Connect connects to the daemon of the data directory (or --url / TMUX_ORC_URL).
+func (f *factory) Connect(ctx context.Context) (*bus.Client, error) {
+	dir, err := f.Home()
+	if err != nil {
+		return nil, err
+	}
+	var urls []string
+	if f.urlFlag != "" {
+		urls = strings.Split(f.urlFlag, ",")
+	}
+	return bus.Connect(ctx, bus.Options{Home: dir, URLs: urls, Log: f.Log(), Name: "tmux-orc-cli"})
+}
+
+// Sender identifies who runs the command: the tmux window it runs in ("pm:1"), else
+// user@host.
+func (f *factory) Sender(ctx context.Context) string {
+	if pane := os.Getenv("TMUX_PANE"); pane != "" {
+		ctx, cancel := context.WithTimeout(ctx, time.Second)
+		defer cancel()
+		out, err := exec.CommandContext(ctx, "tmux", "display-message", "-p", "-t", pane, "#S:#I").Output()
+		if s := strings.TrimSpace(string(out)); err == nil && s != "" {
+			return s
+		}
+	}
+	name := "unknown"
+	if u, err := user.Current(); err == nil {
+		name = u.Username
+	}
+	host, _ := os.Hostname()
+	return name + "@" + host
+}

@@ -1,0 +1,188 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tmux-orc/tmux-orc/subjects"
+)
+
+// PublishOptions are the inputs of tmux-orc publish.
+type PublishOptions struct {
+	f *factory
+
+	Session       string
+	Group         string
+	Priority      string
+	Tags          []string
+	Type          string
+	Category      string
+	Subject       string
+	Context       []string
+	RequiresAck   string
+	CorrelationID string
+	ID            string
+	From          string
+	JSON          bool
+	Args          []string
+}
+
+func newCmdPublish(f *factory, runF func(context.Context, *PublishOptions) error) *cobra.Command {
+	opts := &PublishOptions{f: f}
+	cmd := &cobra.Command{
+		Use:   "publish (--session SESSION[:WINDOW] | --group GROUP [--session SESSION]) [flags] MESSAGE... | -",
+		Short: "Store a message for a tmux window or a group",
+		Long: `Store a message durably on the bus. The message id is printed only after the daemon has
+stored it. "-" reads the message from standard input.
+
+The body is at most 32 KiB of UTF-8 text. Priorities: critical, high, normal (default), low.`,
+		Example: `  tmux-orc publish --session backend-dev:2 --priority high --tag monitoring --tag idle "Agent backend-dev:2 idle 15min"
+  tmux-orc publish --group management --tag acknowledgment "PM ACK: daemon-health-1234 - investigated agent, all healthy"
+  echo "a long body" | tmux-orc publish --session pm:1 -`,
+		Args: argsBetween(1, -1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Args = args
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return publishRun(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVarP(&opts.Session, "session", "s", "", "target tmux window (session:window) or session; with --group, the session the group is scoped to")
+	fl.StringVarP(&opts.Group, "group", "g", "", "target group (management, agents, ...)")
+	fl.StringVarP(&opts.Priority, "priority", "p", "normal", "critical, high, normal or low")
+	fl.StringArrayVarP(&opts.Tags, "tag", "t", nil, "tag (repeatable)")
+	fl.StringVar(&opts.Type, "type", "notification", "message type")
+	fl.StringVar(&opts.Category, "category", "general", "message category (health, recovery, status, ...)")
+	fl.StringVar(&opts.Subject, "subject", "", "one-line subject (default: the first line of the message)")
+	fl.StringArrayVar(&opts.Context, "context", nil, "context field KEY=VALUE (repeatable)")
+	fl.StringVar(&opts.RequiresAck, "requires-ack", "auto", "true, false, or auto (true for critical and high)")
+	fl.StringVar(&opts.CorrelationID, "correlation-id", "", "correlation id")
+	fl.StringVar(&opts.ID, "id", "", "message id (default: generated); publishing the same id again stores it once")
+	fl.StringVar(&opts.From, "from", "", "sender identifier (default: the tmux window this runs in, else user@host)")
+	fl.BoolVar(&opts.JSON, "json", false, "print the stored message's id, subject, stream and sequence as JSON")
+	return cmd
+}
+
+// buildEnvelope turns the options into a validated envelope without touching the network.
+func (o *PublishOptions) buildEnvelope(ctx context.Context, in io.Reader, now time.Time) (*subjects.Envelope, error) {
+	var body string
+	if len(o.Args) == 1 && o.Args[0] == "-" {
+		b, err := io.ReadAll(io.LimitReader(in, subjects.MaxBodyBytes+1))
+		if err != nil {
+			return nil, fmt.Errorf("reading the message from stdin: %w", err)
+		}
+		body = strings.TrimRight(string(b), "\n")
+	} else {
+		body = strings.Join(o.Args, " ")
+	}
+	if !utf8.ValidString(body) {
+		return nil, fmt.Errorf("%w: the message is not valid UTF-8", subjects.ErrEnvelope)
+	}
+	addr, err := o.address()
+	if err != nil {
+		return nil, err
+	}
+	p, err := subjects.ParsePriority(o.Priority)
+	if err != nil {
+		return nil, err
+	}
+	requiresAck := p <= subjects.High
+	switch o.RequiresAck {
+	case "auto":
+	case "true":
+		requiresAck = true
+	case "false":
+		requiresAck = false
+	default:
+		return nil, flagErrorf("--requires-ack %q: want true, false or auto", o.RequiresAck)
+	}
+	ctxFields, err := parseContext(o.Context)
+	if err != nil {
+		return nil, err
+	}
+	id := o.ID
+	if id == "" {
+		id = subjects.NewID(now)
+	}
+	from := o.From
+	if from == "" {
+		from = o.f.Sender(ctx)
+	}
+	subject := o.Subject
+	if subject == "" {
+		subject = subjects.SubjectLine(body)
+	}
+	env := &subjects.Envelope{
+		ID: id, Timestamp: now.UTC(),
+		Source: subjects.Source{Type: "cli", Identifier: from, Host: hostname()},
+		Target: addr,
+		Message: subjects.Message{Type: o.Type, Category: o.Category, Priority: p,
+			Content: subjects.Content{Subject: subject, Body: body, Context: ctxFields}},
+		Metadata: subjects.Metadata{RequiresAck: requiresAck, Tags: o.Tags, CorrelationID: o.CorrelationID},
+	}
+	if env.Metadata.Tags == nil {
+		env.Metadata.Tags = []string{}
+	}
+	if _, err := env.Encode(); err != nil {
+		return nil, err
+	}
+	return env, nil
+}
+
+func (o *PublishOptions) address() (subjects.Address, error) {
+	switch {
+	case o.Group != "":
+		if strings.Contains(o.Session, ":") {
+			return subjects.Address{}, flagErrorf("with --group, --session names a session to scope the group to, not a window: %q", o.Session)
+		}
+		return subjects.GroupAddress(o.Group, o.Session)
+	case o.Session != "":
+		return subjects.ParseTarget(o.Session)
+	}
+	return subjects.Address{}, flagErrorf("say who the message is for: --session SESSION[:WINDOW] or --group GROUP")
+}
+
+func parseContext(kvs []string) (map[string]any, error) {
+	if len(kvs) == 0 {
+		return nil, nil
+	}
+	out := map[string]any{}
+	for _, kv := range kvs {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, flagErrorf("--context %q: want KEY=VALUE", kv)
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+func publishRun(ctx context.Context, o *PublishOptions) error {
+	env, err := o.buildEnvelope(ctx, o.f.In, time.Now())
+	if err != nil {
+		return err
+	}
+	c, err := o.f.Connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	stored, err := c.Publish(ctx, env)
+	if err != nil {
+		return err
+	}
+	if o.JSON {
+		return json.NewEncoder(o.f.Out).Encode(stored)
+	}
+	_, err = fmt.Fprintln(o.f.Out, stored.ID)
+	return err
+}

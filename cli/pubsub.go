@@ -1,0 +1,119 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tmux-orc/tmux-orc/subjects"
+)
+
+func newCmdPubsub(f *factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "pubsub",
+		Short: "Inspect the message bus: status and statistics",
+	}
+	cmd.AddCommand(newCmdPubsubStatus(f), newCmdPubsubStats(f))
+	return cmd
+}
+
+type pubsubStatusOptions struct {
+	f    *factory
+	JSON bool
+}
+
+func newCmdPubsubStatus(f *factory) *cobra.Command {
+	opts := &pubsubStatusOptions{f: f}
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Health, version, uptime, listen URL and store usage of the daemon",
+		Args:  argsBetween(0, 0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return pubsubStatusRun(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print JSON")
+	return cmd
+}
+
+func pubsubStatusRun(ctx context.Context, o *pubsubStatusOptions) error {
+	c, err := o.f.Connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	st, err := c.Status(ctx)
+	if err != nil {
+		return err
+	}
+	uptime := time.Since(st.Started).Round(time.Second)
+	if o.JSON {
+		return json.NewEncoder(o.f.Out).Encode(struct {
+			subjects.ServerStatus
+			Uptime        string  `json:"uptime"`
+			UptimeSeconds float64 `json:"uptime_seconds"`
+		}{st, uptime.String(), uptime.Seconds()})
+	}
+	health := "healthy"
+	if !st.Healthy {
+		health = "UNHEALTHY: " + st.Health
+	}
+	w := tabwriter.NewWriter(o.f.Out, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(w, "daemon:\trunning (pid %d), %s\n", st.PID, health)
+	fmt.Fprintf(w, "server:\t%s, nats-server %s\n", st.ServerName, st.Version)
+	fmt.Fprintf(w, "uptime:\t%s (since %s)\n", uptime, st.Started.Local().Format(time.RFC3339))
+	for _, u := range st.ClientURLs {
+		fmt.Fprintf(w, "listening:\t%s\n", u)
+	}
+	fmt.Fprintf(w, "store:\t%s used of %s (sync: %s)\n", humanBytes(st.StoreUsed), humanBytes(st.StoreMax), st.Sync)
+	fmt.Fprintf(w, "connections:\t%d\n", st.Connections)
+	fmt.Fprintf(w, "data:\t%s\n", st.Home)
+	return w.Flush()
+}
+
+type pubsubStatsOptions struct {
+	f    *factory
+	JSON bool
+}
+
+func newCmdPubsubStats(f *factory) *cobra.Command {
+	opts := &pubsubStatsOptions{f: f}
+	cmd := &cobra.Command{
+		Use:   "stats",
+		Short: "Per priority: published, stored, acknowledged and pending messages",
+		Long: `Per priority: published (every message ever stored), stored (in the store now),
+acked (distinct acknowledged ids), pending (stored - acked), and the stream's limits.`,
+		Args: argsBetween(0, 0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return pubsubStatsRun(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print JSON")
+	return cmd
+}
+
+func pubsubStatsRun(ctx context.Context, o *pubsubStatsOptions) error {
+	c, err := o.f.Connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	st, err := c.Stats(ctx)
+	if err != nil {
+		return err
+	}
+	if o.JSON {
+		return json.NewEncoder(o.f.Out).Encode(st)
+	}
+	w := tabwriter.NewWriter(o.f.Out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(w, "PRIORITY\tPUBLISHED\tSTORED\tACKED\tPENDING\tBYTES\tLIMIT MSGS\tMAX AGE\tWHEN FULL\t")
+	for _, p := range st.Priorities {
+		fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\t%s\t%d\t%s\t%s\t\n", p.Priority, p.Published, p.Stored, p.Acked, p.Pending,
+			humanBytes(int64(p.Bytes)), p.MaxMsgs, p.MaxAge, p.WhenFull)
+	}
+	return w.Flush()
+}

@@ -1,0 +1,216 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tmux-orc/tmux-orc/bus"
+	"github.com/tmux-orc/tmux-orc/subjects"
+)
+
+// ReadOptions are the inputs of tmux-orc read.
+type ReadOptions struct {
+	f *factory
+
+	Session    string
+	Group      string
+	Priorities string
+	Tags       []string
+	Filter     string
+	Since      string
+	Tail       int
+	Unacked    bool
+	JSON       bool
+	Follow     bool
+}
+
+func newCmdRead(f *factory, runF func(context.Context, *ReadOptions) error) *cobra.Command {
+	opts := &ReadOptions{f: f}
+	cmd := &cobra.Command{
+		Use:   "read [flags]",
+		Short: "Query stored messages (never the screen)",
+		Long: `Query the message store. Filters combine: all must match.
+
+--filter is a regular expression (Go RE2 syntax: | alternates, (?i) ignores case) matched
+against the text "<PRIORITY LABEL> <subject>\n<body>", where the label is CRITICAL,
+HIGH PRIORITY, NORMAL or LOW PRIORITY. grep's "\|" is accepted as "|" too, so the
+original guide's --filter "HIGH PRIORITY\|CRITICAL" works.
+
+--since takes a duration (30m, 2h, 1d) or an RFC 3339 time. --json prints
+{"stored_messages": [...], "count": N} with each message's acknowledgement; with --follow
+it prints one JSON object per line.`,
+		Example: `  tmux-orc read --session backend-dev:2 --filter "HIGH PRIORITY|CRITICAL" --tail 10 --json
+  tmux-orc read --group management --since 30m --priority critical,high --unacked
+  tmux-orc read --session pm:1 --follow`,
+		Args: argsBetween(0, 0),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return readRun(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVarP(&opts.Session, "session", "s", "", "only messages for this session or session:window")
+	fl.StringVarP(&opts.Group, "group", "g", "", "only messages for this group (with --session SESSION: that session's and everyone's)")
+	fl.StringVarP(&opts.Priorities, "priority", "p", "", "comma-separated priorities, e.g. critical,high")
+	fl.StringArrayVarP(&opts.Tags, "tag", "t", nil, "only messages with this tag (repeatable; all must match)")
+	fl.StringVar(&opts.Filter, "filter", "", "regular expression over priority label, subject and body")
+	fl.StringVar(&opts.Since, "since", "", "only messages stored since this duration ago or RFC 3339 time")
+	fl.IntVarP(&opts.Tail, "tail", "n", 0, "only the last N matching messages")
+	fl.BoolVar(&opts.Unacked, "unacked", false, "only messages nobody has acknowledged")
+	fl.BoolVar(&opts.JSON, "json", false, "print JSON")
+	fl.BoolVarP(&opts.Follow, "follow", "f", false, "keep printing new matching messages until interrupted")
+	return cmd
+}
+
+// query turns the options into a bus query without touching the network.
+func (o *ReadOptions) query(now time.Time) (bus.Query, error) {
+	var q bus.Query
+	var err error
+	switch {
+	case o.Group != "":
+		if strings.Contains(o.Session, ":") {
+			return q, flagErrorf("with --group, --session names a session, not a window: %q", o.Session)
+		}
+		q.Address, err = subjects.GroupAddress(o.Group, o.Session)
+	case o.Session != "":
+		q.Address, err = subjects.ParseTarget(o.Session)
+	}
+	if err != nil {
+		return q, err
+	}
+	if o.Priorities != "" {
+		if q.Priorities, err = subjects.ParsePriorityList(o.Priorities); err != nil {
+			return q, err
+		}
+	}
+	for _, t := range o.Tags {
+		if err := subjects.ValidateTag(t); err != nil {
+			return q, err
+		}
+	}
+	q.Tags = o.Tags
+	if o.Filter != "" {
+		if q.Filter, err = compileFilter(o.Filter); err != nil {
+			return q, err
+		}
+	}
+	if q.Since, err = parseSince(o.Since, now); err != nil {
+		return q, err
+	}
+	if o.Tail < 0 {
+		return q, flagErrorf("--tail %d: want 0 (all) or more", o.Tail)
+	}
+	q.Tail, q.Unacked = o.Tail, o.Unacked
+	return q, nil
+}
+
+// compileFilter compiles a RE2 expression, taking grep's BRE alternation "\|" as "|".
+func compileFilter(expr string) (*regexp.Regexp, error) {
+	var b strings.Builder
+	for i := 0; i < len(expr); i++ {
+		if expr[i] == '\\' && i+1 < len(expr) {
+			if expr[i+1] == '|' {
+				b.WriteByte('|')
+			} else {
+				b.WriteString(expr[i : i+2])
+			}
+			i++
+			continue
+		}
+		b.WriteByte(expr[i])
+	}
+	re, err := regexp.Compile(b.String())
+	if err != nil {
+		return nil, flagErrorf("--filter %q is not a valid regular expression: %v", expr, err)
+	}
+	return re, nil
+}
+
+func readRun(ctx context.Context, o *ReadOptions) error {
+	q, err := o.query(time.Now())
+	if err != nil {
+		return err
+	}
+	c, err := o.f.Connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if o.Follow {
+		enc := json.NewEncoder(o.f.Out)
+		err := c.QueryAndFollow(ctx, q, func(r bus.Record) error {
+			if o.JSON {
+				return enc.Encode(r)
+			}
+			return printRecord(o.f.Out, r)
+		})
+		if ctx.Err() != nil {
+			return nil // interrupted: the normal end of --follow
+		}
+		return err
+	}
+	recs, err := c.Query(ctx, q)
+	if err != nil {
+		return err
+	}
+	if o.JSON {
+		if recs == nil {
+			recs = []bus.Record{}
+		}
+		enc := json.NewEncoder(o.f.Out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(struct {
+			Messages []bus.Record `json:"stored_messages"`
+			Count    int          `json:"count"`
+		}{recs, len(recs)})
+	}
+	for _, r := range recs {
+		if err := printRecord(o.f.Out, r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// printRecord prints one message: a header line, then the body indented when it says more
+// than the subject.
+func printRecord(w io.Writer, r bus.Record) error {
+	m := r.Message
+	ack := "unacked"
+	if !m.Priority.Valid() || !r.Metadata.RequiresAck {
+		ack = "no ack needed"
+	}
+	if r.Ack != nil {
+		ack = "acked by " + r.Ack.By
+		if r.Ack.Note != "" {
+			ack += ": " + r.Ack.Note
+		}
+	}
+	tags := ""
+	if len(r.Metadata.Tags) > 0 {
+		tags = " [" + strings.Join(r.Metadata.Tags, ",") + "]"
+	}
+	_, err := fmt.Fprintf(w, "%s %s %s %s  to %s from %s%s  id=%s (%s)\n",
+		r.Stored.Local().Format("2006-01-02 15:04:05"), m.Priority.Marker(), m.Priority.Label(),
+		m.Content.Subject, r.Target.String(), r.Source.Identifier, tags, r.ID, ack)
+	if err != nil {
+		return err
+	}
+	if body := strings.TrimSpace(m.Content.Body); body != m.Content.Subject {
+		for _, line := range strings.Split(body, "\n") {
+			if _, err := fmt.Fprintf(w, "    %s\n", line); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
