@@ -1,0 +1,159 @@
+package cli_test
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/tmux-orc/tmux-orc/home"
+)
+
+// binDir holds the real tmux-orc binary, built once for all end-to-end tests.
+var binDir string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "tmux-orc-bin")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binDir = dir
+	build := exec.Command("go", "build", "-o", filepath.Join(dir, "tmux-orc"), "../cmd/tmux-orc")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building tmux-orc:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func binary() string { return filepath.Join(binDir, "tmux-orc") }
+
+// TestScripts runs testdata/script/*.txtar against the real binary and a real daemon per
+// script, each on its own data directory and a free port.
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir: "testdata/script",
+		Setup: func(env *testscript.Env) error {
+			h := filepath.Join(env.WorkDir, "orc-home")
+			env.Setenv("TMUX_ORC_HOME", h)
+			env.Setenv("XDG_CONFIG_HOME", filepath.Join(env.WorkDir, "xdg"))
+			env.Setenv("TMUX_ORC_PORT", "0")
+			env.Setenv("PATH", binDir+string(os.PathListSeparator)+os.Getenv("PATH"))
+			env.Defer(func() { stopDaemon(home.Dir(h)) })
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"exitcode": cmdExitcode,
+			"kill9":    cmdKill9,
+			"waitfor":  cmdWaitfor,
+		},
+		Condition: func(cond string) (bool, error) {
+			if name, ok := strings.CutPrefix(cond, "bin:"); ok {
+				_, err := exec.LookPath(name)
+				return err == nil, nil
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
+		},
+	})
+}
+
+// stopDaemon kills a daemon a script left running, by its own pid.
+func stopDaemon(dir home.Dir) {
+	if running, pid := dir.Running(); running && pid > 0 {
+		_ = syscall.Kill(pid, syscall.SIGTERM)
+		for i := 0; i < 200; i++ {
+			if still, _ := dir.Running(); !still {
+				return
+			}
+			time.Sleep(25 * time.Millisecond)
+		}
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
+}
+
+// exitcode N PROG ARGS...: run PROG and require exit code N; its stdout and stderr become
+// the script's stdout and stderr.
+func cmdExitcode(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: exitcode N prog args...")
+	}
+	want, err := strconv.Atoi(args[0])
+	if err != nil {
+		ts.Fatalf("exitcode: %v", err)
+	}
+	var stdout, stderr bytes.Buffer
+	prog := args[1]
+	if prog == "tmux-orc" {
+		prog = binary()
+	}
+	cmd := exec.Command(prog, args[2:]...)
+	cmd.Dir = ts.Getenv("WORK")
+	cmd.Env = scriptEnv(ts)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err = cmd.Run()
+	got := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		got = ee.ExitCode()
+	} else if err != nil {
+		ts.Fatalf("exitcode: %v", err)
+	}
+	ts.Stdout().Write(stdout.Bytes())
+	ts.Stderr().Write(stderr.Bytes())
+	if got != want {
+		ts.Fatalf("%s exited %d, want %d\nstdout: %s\nstderr: %s", strings.Join(args[1:], " "), got, want, stdout.String(), stderr.String())
+	}
+}
+
+func scriptEnv(ts *testscript.TestScript) []string {
+	var env []string
+	for _, k := range []string{"PATH", "HOME", "TMUX_ORC_HOME", "XDG_CONFIG_HOME", "TMUX_ORC_PORT", "TMPDIR", "WORK"} {
+		env = append(env, k+"="+ts.Getenv(k))
+	}
+	return env
+}
+
+// kill9: SIGKILL the script's daemon and wait until the kernel has released its lock.
+func cmdKill9(ts *testscript.TestScript, neg bool, args []string) {
+	dir := home.Dir(ts.Getenv("TMUX_ORC_HOME"))
+	running, pid := dir.Running()
+	if !running || pid <= 0 {
+		ts.Fatalf("kill9: no daemon running")
+	}
+	ts.Check(syscall.Kill(pid, syscall.SIGKILL))
+	for i := 0; i < 400; i++ {
+		if still, _ := dir.Running(); !still {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	ts.Fatalf("kill9: daemon %d still holds its lock", pid)
+}
+
+// waitfor FILE REGEXP: wait up to 10 s until FILE matches REGEXP.
+func cmdWaitfor(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: waitfor file regexp")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		b, _ := os.ReadFile(ts.MkAbs(args[0]))
+		if ok, _ := regexpMatch(args[1], string(b)); ok {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	b, _ := os.ReadFile(ts.MkAbs(args[0]))
+	ts.Fatalf("waitfor: %s does not match %q within 10s:\n%s", args[0], args[1], b)
+}

@@ -1,0 +1,43 @@
+// Package deptest keeps the dependency direction of the packages true: the language
+// (subjects, home) depends on nothing of ours; clients never pull in the server.
+package deptest
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const mod = "github.com/tmux-orc/tmux-orc/"
+
+func deps(t *testing.T, pkg string) []string {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-deps", mod+pkg).Output()
+	if err != nil {
+		t.Fatalf("go list -deps %s: %v", pkg, err)
+	}
+	return strings.Fields(string(out))
+}
+
+func TestDependencyDirection(t *testing.T) {
+	for _, tc := range []struct {
+		pkg       string
+		forbidden []string
+	}{
+		{"subjects", []string{mod, "github.com/nats-io/", "github.com/spf13/cobra", "go.uber.org/zap"}},
+		{"home", []string{mod, "github.com/nats-io/", "github.com/spf13/cobra", "go.uber.org/zap"}},
+		{"bus", []string{"github.com/nats-io/nats-server", mod + "embedded", mod + "cli", "github.com/spf13/cobra"}},
+		{"embedded", []string{mod + "bus", mod + "cli", "github.com/spf13/cobra"}},
+	} {
+		for _, d := range deps(t, tc.pkg) {
+			if d == mod+tc.pkg {
+				continue
+			}
+			for _, f := range tc.forbidden {
+				if strings.HasPrefix(d, f) {
+					t.Errorf("%s depends on %s (forbidden: %s)", tc.pkg, d, f)
+				}
+			}
+		}
+	}
+}
