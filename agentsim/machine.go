@@ -25,6 +25,22 @@ type Output struct {
 	Exit bool
 	// Code is the exit code when Exit is set.
 	Code int
+
+	records []any // Prompts and Events interleaved in the order they happened
+}
+
+// Records returns the prompts ([Prompt]) and events ([Event]) of the call
+// interleaved in the order they happened, ready to be logged.
+func (o Output) Records() []any { return o.records }
+
+func (o *Output) addPrompt(p Prompt) {
+	o.Prompts = append(o.Prompts, p)
+	o.records = append(o.records, p)
+}
+
+func (o *Output) addEvent(e Event) {
+	o.Events = append(o.Events, e)
+	o.records = append(o.records, e)
 }
 
 // Machine is the agent's input and state machine. It needs no tty: callers
@@ -117,7 +133,7 @@ func (m *Machine) SetModal(now time.Time, on bool) Output {
 		if on {
 			kind = EventModalOpen
 		}
-		out.Events = append(out.Events, Event{Kind: kind, Time: now})
+		out.addEvent(Event{Kind: kind, Time: now})
 	}
 	return m.finish(out)
 }
@@ -201,9 +217,9 @@ func (m *Machine) apply(tok token, out *Output) {
 	case tokEsc:
 		m.interrupts++
 		m.dirty = true
-		out.Events = append(out.Events, Event{Kind: EventInterrupt, Time: tok.at, Count: m.interrupts})
+		out.addEvent(Event{Kind: EventInterrupt, Time: tok.at, Count: m.interrupts})
 	case tokCtrlC:
-		out.Events = append(out.Events, Event{Kind: EventCtrlC, Time: tok.at})
+		out.addEvent(Event{Kind: EventCtrlC, Time: tok.at})
 		m.exit(ExitCtrlC, out)
 	}
 }
@@ -230,7 +246,7 @@ func (m *Machine) inBurst(at time.Time) bool {
 func (m *Machine) enter(at time.Time, out *Output) {
 	if m.modal {
 		m.runLen = 0
-		out.Events = append(out.Events, Event{Kind: EventSwallowed, Time: at, Text: string(m.composer)})
+		out.addEvent(Event{Kind: EventSwallowed, Time: at, Text: string(m.composer)})
 		return
 	}
 	if m.inBurst(at) {
@@ -249,7 +265,7 @@ func (m *Machine) enter(at time.Time, out *Output) {
 	m.dirty = true
 	if !m.busyUntil.IsZero() {
 		m.queue = append(m.queue, text)
-		out.Events = append(out.Events, Event{Kind: EventQueued, Time: at, Text: text})
+		out.addEvent(Event{Kind: EventQueued, Time: at, Text: text})
 		return
 	}
 	m.accept(at, text, out)
@@ -259,7 +275,7 @@ func (m *Machine) enter(at time.Time, out *Output) {
 func (m *Machine) accept(at time.Time, text string, out *Output) {
 	m.seq++
 	p := Prompt{Seq: m.seq, Time: at, Text: text}
-	out.Prompts = append(out.Prompts, p)
+	out.addPrompt(p)
 	m.history = append(m.history, p)
 	if n := len(m.history) - m.cfg.Transcript; n > 0 {
 		m.history = append([]Prompt(nil), m.history[n:]...)
