@@ -18,7 +18,8 @@ const ModalQuestion = "Do you want to proceed?"
 var spinnerFrames = []rune{'-', '\\', '|', '/'}
 
 // Lines returns the screen as plain text lines, top to bottom: a status
-// line, the transcript of recent prompts, the spinner while busy, the
+// line (state and counters, including composer_lines, which shows a
+// trailing newline that a screen capture cannot), the transcript of recent prompts, the spinner while busy, the
 // composer, queued prompts and the modal dialog.
 func (m *Machine) Lines() []string {
 	state := "idle"
@@ -28,7 +29,9 @@ func (m *Machine) Lines() []string {
 	case m.Busy():
 		state = "busy"
 	}
-	lines := []string{fmt.Sprintf("agentsim [%s] accepted=%d interrupts=%d", state, m.seq, m.interrupts)}
+	composer := strings.Split(string(m.composer), "\n")
+	lines := []string{fmt.Sprintf("agentsim [%s] accepted=%d queued=%d interrupts=%d composer_lines=%d",
+		state, m.seq, len(m.queue), m.interrupts, len(composer))}
 	for _, p := range m.history {
 		lines = append(lines, fmt.Sprintf("[#%d] %s", p.Seq, summary(p.Text)))
 	}
@@ -36,7 +39,7 @@ func (m *Machine) Lines() []string {
 		f := spinnerFrames[m.frame%len(spinnerFrames)]
 		lines = append(lines, fmt.Sprintf("%c Working... (esc to interrupt)", f))
 	}
-	for i, l := range strings.Split(string(m.composer), "\n") {
+	for i, l := range composer {
 		prefix := "  "
 		if i == 0 {
 			prefix = PromptPrefix
