@@ -23,6 +23,11 @@ type Config struct {
 	StartBusy time.Duration
 	// Modal starts the agent with its modal dialog open.
 	Modal bool
+	// ModalKeys makes the open modal dialog consume keys like a real
+	// permission dialog: Enter, 1 or y answer yes, 2, n or Esc answer no,
+	// and other keys and pastes are dropped. Without it the dialog only
+	// swallows Enter and typed text still reaches the composer.
+	ModalKeys bool
 	// ExitAfter makes the machine exit with [ExitPromptLimit] once it has
 	// accepted this many prompts. Zero means never.
 	ExitAfter int

@@ -26,6 +26,11 @@ const (
 	// EventModalOpen and EventModalClose mark the modal dialog toggling.
 	EventModalOpen  = "modal-open"
 	EventModalClose = "modal-close"
+	// EventModalAnswer is the dialog closed by a key (with ModalKeys); Text
+	// is AnswerYes or AnswerNo.
+	EventModalAnswer = "modal-answer"
+	// EventModalDropped is text the dialog consumed (with ModalKeys).
+	EventModalDropped = "modal-dropped"
 	// EventCrash is the simulated crash (SIGUSR2).
 	EventCrash = "crash"
 	// EventSignal is a terminating signal; Text names it.

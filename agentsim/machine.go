@@ -58,6 +58,8 @@ type Machine struct {
 	interrupts int
 	runLen     int       // printable characters in the current run
 	lastRune   time.Time // arrival of the last character of the run
+	dropped    string    // text the modal dialog dropped, not yet logged
+	droppedAt  time.Time // arrival of the first dropped key
 	frame      int
 	nextFrame  time.Time
 	exited     bool
@@ -183,7 +185,11 @@ func (m *Machine) advance(now time.Time, out *Output) {
 }
 
 func (m *Machine) applyAll(toks []token, out *Output) {
+	defer m.flushDropped(out)
 	for _, tok := range toks {
+		if m.dialogKey(tok, out) {
+			continue
+		}
 		m.apply(tok, out)
 		if out.Exit {
 			return

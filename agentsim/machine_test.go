@@ -354,3 +354,40 @@ func TestLinesShowComposer(t *testing.T) {
 		t.Fatalf("lines %q", lines)
 	}
 }
+
+func TestModalKeysConsumeInput(t *testing.T) {
+	s := newSim(t, func(c *Config) { c.Modal, c.ModalKeys = true, true })
+	s.feed(0, "draft").feed(100, "\x1b[200~pasted\x1b[201~")
+	s.feed(300, "\r") // Enter picks the highlighted Yes
+	s.wantTexts()
+	s.wantComposer("")
+	if s.m.Modal() || len(s.events) != 3 || s.events[0].Kind != EventModalDropped ||
+		s.events[0].Text != "draft" || s.events[1].Text != "pasted" || s.events[2].Text != AnswerYes {
+		t.Fatalf("modal %v events %+v", s.m.Modal(), s.events)
+	}
+	s.collect(s.m.SetModal(at(400), true))
+	s.feed(500, "n").feed(600, "x")
+	s.wantComposer("x")
+	s.collect(s.m.SetModal(at(700), true))
+	s.feed(800, "\x1b")
+	s.tick(900)
+	if s.m.Modal() || s.m.Interrupts() != 0 || s.events[len(s.events)-1].Text != AnswerNo {
+		t.Fatalf("Esc did not answer no: %+v", s.events)
+	}
+}
+
+func TestRecordsKeepOrder(t *testing.T) {
+	s := newSim(t, func(c *Config) { c.StartBusy = 100 * time.Millisecond; c.EscTimeout = 0 })
+	s.feed(0, "q").feed(50, "\r")
+	o := s.m.Feed(at(200), []byte("\x1b\x1b")) // busy ends (q accepted), then Esc
+	recs := o.Records()
+	if len(recs) != 2 {
+		t.Fatalf("records %+v", recs)
+	}
+	if p, ok := recs[0].(Prompt); !ok || p.Text != "q" {
+		t.Fatalf("first record %+v", recs[0])
+	}
+	if e, ok := recs[1].(Event); !ok || e.Kind != EventInterrupt {
+		t.Fatalf("second record %+v", recs[1])
+	}
+}

@@ -30,6 +30,7 @@ type options struct {
 //	-busy DURATION       stay busy this long after each accepted prompt
 //	-start-busy DURATION start busy for this long
 //	-modal               start with the modal dialog open
+//	-modal-keys          the dialog consumes keys (Enter answers yes)
 //	-exit-after N        exit with ExitPromptLimit after N accepted prompts
 //	-burst-chars N       characters that make a paste burst (0 disables; 3)
 //	-burst-gap DURATION  largest gap inside a burst (8ms)
@@ -64,6 +65,7 @@ func parseFlags(args []string, errOut io.Writer) (options, error) {
 	fs.DurationVar(&o.cfg.Busy, "busy", 0, "stay busy this long after each accepted prompt")
 	fs.DurationVar(&o.cfg.StartBusy, "start-busy", 0, "start busy for this long")
 	fs.BoolVar(&o.cfg.Modal, "modal", false, "start with the modal dialog open (SIGUSR1 toggles it)")
+	fs.BoolVar(&o.cfg.ModalKeys, "modal-keys", false, "the modal dialog consumes keys: Enter/1/y answer yes, 2/n/Esc no, others are dropped")
 	fs.IntVar(&o.cfg.ExitAfter, "exit-after", 0, "exit after `N` accepted prompts (0: never)")
 	fs.IntVar(&o.cfg.BurstChars, "burst-chars", o.cfg.BurstChars, "printable characters that make a paste burst (0 disables the rule)")
 	fs.DurationVar(&o.cfg.BurstGap, "burst-gap", o.cfg.BurstGap, "largest gap between characters of one burst")

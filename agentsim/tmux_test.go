@@ -143,3 +143,20 @@ func TestTmuxCrashSignalAndExitAfter(t *testing.T) {
 		t.Fatalf("accepted %q", got)
 	}
 }
+
+func TestTmuxModalKeysEnterAnswersDialog(t *testing.T) {
+	p := startSim(t, "-modal", "-modal-keys")
+	p.waitScreen(ModalQuestion)
+	p.mustTmux("send-keys", "-t", p.pane, "-l", "--", "hello")
+	time.Sleep(enterGap)
+	p.mustTmux("send-keys", "-t", p.pane, "Enter") // approves the dialog, submits nothing
+	waitFor(t, 5*time.Second, func() (bool, string) {
+		l := p.log()
+		return l.Count(EventModalAnswer) == 1 && l.Count(EventModalDropped) == 1, "no answer or drop logged"
+	})
+	p.waitScreen(">")
+	p.mustTmux("send-keys", "-t", p.pane, "-l", "--", "after")
+	time.Sleep(enterGap)
+	p.mustTmux("send-keys", "-t", p.pane, "Enter")
+	p.waitPrompts("after")
+}
