@@ -44,6 +44,16 @@ type simPane struct {
 	logPath string
 	rawPath string
 	pid     int
+	// socketPath is removed after kill-server: tmux 3.3a leaves it behind.
+	socketPath string
+}
+
+// killServer kills only this test's tmux server and removes its socket.
+func (p *simPane) killServer() {
+	_, _ = p.tmux("kill-server")
+	if strings.Contains(filepath.Base(p.socketPath), "orc-sim-") {
+		_ = os.Remove(p.socketPath)
+	}
 }
 
 // startSim starts a tmux server on a unique socket running agentsim with
@@ -65,7 +75,7 @@ func startSim(t *testing.T, args ...string) *simPane {
 		logPath: filepath.Join(dir, "log.jsonl"),
 		rawPath: filepath.Join(dir, "raw.jsonl"),
 	}
-	t.Cleanup(func() { _, _ = p.tmux("kill-server") })
+	t.Cleanup(p.killServer)
 	argv := append([]string{simBinary, "-log", p.logPath, "-raw", p.rawPath}, args...)
 	cmd := append([]string{"-f", "/dev/null", "new-session", "-d", "-x", "200", "-y", "50", "-P", "-F", "#{pane_id}"}, argv...)
 	cmd = append(cmd, ";", "set-option", "-g", "remain-on-exit", "on")
@@ -74,6 +84,9 @@ func startSim(t *testing.T, args ...string) *simPane {
 		t.Fatalf("start tmux: %v", err)
 	}
 	p.pane = strings.TrimSpace(out)
+	if path, err := p.tmux("display-message", "-p", "#{socket_path}"); err == nil {
+		p.socketPath = strings.TrimSpace(path)
+	}
 	waitFor(t, 5*time.Second, func() (bool, string) {
 		l, _ := ReadLog(p.logPath)
 		if l.Count(EventReady) == 0 {
