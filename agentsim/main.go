@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 )
 
 // options are the parsed command-line flags.
@@ -16,6 +17,9 @@ type options struct {
 	logPath   string
 	rawPath   string
 	bracketed bool
+	// startDelay keeps the tty cooked and the screen empty for a while,
+	// like an agent that takes seconds to start.
+	startDelay time.Duration
 }
 
 // Main runs the fake agent on stdin (normally the pane's tty) and draws on
@@ -36,6 +40,7 @@ type options struct {
 //	-burst-gap DURATION  largest gap inside a burst (8ms)
 //	-enter-window DURATION  Enter within this of a burst is a newline (120ms)
 //	-esc-timeout DURATION   wait for the rest of an escape sequence (10ms)
+//	-start-delay DURATION   stay unready (cooked tty, blank screen) this long
 //	-bracketed-paste     enable bracketed paste (true)
 //
 // Signals: SIGUSR1 toggles the modal dialog, SIGUSR2 crashes (ExitCrash),
@@ -71,6 +76,7 @@ func parseFlags(args []string, errOut io.Writer) (options, error) {
 	fs.DurationVar(&o.cfg.BurstGap, "burst-gap", o.cfg.BurstGap, "largest gap between characters of one burst")
 	fs.DurationVar(&o.cfg.EnterWindow, "enter-window", o.cfg.EnterWindow, "an Enter this soon after a burst becomes a newline")
 	fs.DurationVar(&o.cfg.EscTimeout, "esc-timeout", o.cfg.EscTimeout, "how long an ESC waits for the rest of a sequence")
+	fs.DurationVar(&o.startDelay, "start-delay", 0, "stay unready (cooked tty, nothing drawn) this long before starting")
 	fs.BoolVar(&o.bracketed, "bracketed-paste", true, "enable bracketed paste mode")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -81,7 +87,7 @@ func parseFlags(args []string, errOut io.Writer) (options, error) {
 		return o, err
 	}
 	c := o.cfg
-	if c.Busy < 0 || c.StartBusy < 0 || c.ExitAfter < 0 || c.BurstChars < 0 ||
+	if o.startDelay < 0 || c.Busy < 0 || c.StartBusy < 0 || c.ExitAfter < 0 || c.BurstChars < 0 ||
 		c.BurstGap < 0 || c.EnterWindow < 0 || c.EscTimeout < 0 {
 		err := errors.New("durations and counts must not be negative")
 		fmt.Fprintf(errOut, "agentsim: %v\n", err)

@@ -39,6 +39,9 @@ func run(o options, stdin *os.File, stdout io.Writer) (code int, err error) {
 	}
 	defer raw.close()
 
+	// Input typed during the delay stays in the cooked tty (echoed, CR
+	// turned into LF) and is read once raw mode is on, as with a slow agent.
+	time.Sleep(o.startDelay)
 	fd := int(stdin.Fd())
 	restore, err := makeRaw(fd)
 	if err != nil && !errors.Is(err, errNotTTY) {

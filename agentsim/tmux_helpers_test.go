@@ -56,10 +56,17 @@ func (p *simPane) killServer() {
 	}
 }
 
-// startSim starts a tmux server on a unique socket running agentsim with
-// args, waits until it has drawn its screen and registers cleanup that kills
-// only that server.
+// startSim is launchSim followed by waitReady.
 func startSim(t *testing.T, args ...string) *simPane {
+	t.Helper()
+	p := launchSim(t, args...)
+	p.waitReady()
+	return p
+}
+
+// launchSim starts a tmux server on a unique socket running agentsim with
+// args and registers cleanup that kills only that server.
+func launchSim(t *testing.T, args ...string) *simPane {
 	t.Helper()
 	if _, err := exec.LookPath("tmux"); err != nil {
 		t.Skip("tmux not installed")
@@ -87,7 +94,14 @@ func startSim(t *testing.T, args ...string) *simPane {
 	if path, err := p.tmux("display-message", "-p", "#{socket_path}"); err == nil {
 		p.socketPath = strings.TrimSpace(path)
 	}
-	waitFor(t, 5*time.Second, func() (bool, string) {
+	return p
+}
+
+// waitReady waits until the agent has logged that it is ready and has drawn
+// its screen.
+func (p *simPane) waitReady() {
+	p.t.Helper()
+	waitFor(p.t, 5*time.Second, func() (bool, string) {
 		l, _ := ReadLog(p.logPath)
 		if l.Count(EventReady) == 0 {
 			return false, "no ready event in log"
@@ -98,7 +112,6 @@ func startSim(t *testing.T, args ...string) *simPane {
 		screen := strings.Join(p.capture(), "\n")
 		return strings.HasPrefix(screen, "agentsim ["), "screen not drawn: " + screen
 	})
-	return p
 }
 
 // tmux runs one tmux command against the private server.

@@ -15,6 +15,9 @@ func TestTmuxTextThenSeparateEnterSubmits(t *testing.T) {
 	p := startSim(t)
 	p.mustTmux("send-keys", "-t", p.pane, "-l", "--", "hello")
 	p.waitScreen("> hello")
+	if cur := p.mustTmux("display-message", "-p", "-t", p.pane, "#{cursor_x},#{cursor_y}"); cur != "7,1\n" {
+		t.Fatalf("cursor at %q, want the end of the composer (7,1)", cur)
+	}
 	time.Sleep(enterGap)
 	p.mustTmux("send-keys", "-t", p.pane, "Enter")
 	p.waitPrompts("hello")
@@ -159,4 +162,22 @@ func TestTmuxModalKeysEnterAnswersDialog(t *testing.T) {
 	time.Sleep(enterGap)
 	p.mustTmux("send-keys", "-t", p.pane, "Enter")
 	p.waitPrompts("after")
+}
+
+// TestTmuxInputBeforeReadyIsNotSubmitted shows why injectors must wait for
+// a ready pane: text and Enter sent while the agent starts sit in the cooked
+// tty (which turns CR into LF) and arrive in one read, so the burst rule
+// makes the Enter a newline.
+func TestTmuxInputBeforeReadyIsNotSubmitted(t *testing.T) {
+	p := launchSim(t, "-start-delay", "500ms")
+	p.mustTmux("send-keys", "-t", p.pane, "-l", "--", "early")
+	p.mustTmux("send-keys", "-t", p.pane, "Enter")
+	p.waitReady()
+	p.waitScreen("> early", "")
+	time.Sleep(enterGap)
+	if got := p.log().Texts(); len(got) != 0 {
+		t.Fatalf("accepted %q before a second Enter", got)
+	}
+	p.mustTmux("send-keys", "-t", p.pane, "Enter")
+	p.waitPrompts("early\n")
 }
