@@ -11,6 +11,8 @@ type Notification struct {
 	// "extended-output", "window-add", "window-close",
 	// "unlinked-window-close", "sessions-changed", "session-changed",
 	// "subscription-changed", "pane-mode-changed", "exit" and so on.
+	// tmux 3.3a reports a window killed in the attached session as
+	// "unlinked-window-close", so watch for both close kinds.
 	Kind string
 	// Args are the words after the name. Where the last word is a free-form
 	// name (session-changed, session-renamed, window-renamed,
