@@ -7,9 +7,10 @@ import (
 
 // Sanitize makes text safe to inject into a pane: it removes C0 control
 // characters except newline and tab (so ESC, BEL, CR, NUL and friends never
-// reach the pane), DEL and the C1 controls U+0080-U+009F, and replaces
-// invalid UTF-8 with U+FFFD. A CR LF pair becomes LF because the CR is
-// removed. Everything else, including non-ASCII text, is kept.
+// reach the pane), DEL and the C1 controls U+0080-U+009F, and replaces each
+// run of invalid UTF-8 bytes with one U+FFFD. A CR LF pair becomes LF
+// because the CR is removed. Everything else, including non-ASCII text, is
+// kept.
 func Sanitize(text string) string {
 	clean := true
 	for _, r := range text {
@@ -59,8 +60,9 @@ func bareSafe(b byte) bool {
 // bare; anything else is single-quoted, so ; # { } $ ~ and spaces lose their
 // meaning and nothing is expanded. A single quote is written \' outside the
 // quotes, and control characters (newline above all, which would end the
-// control-mode line) are written as \ooo octal escapes outside the quotes.
-// Non-ASCII bytes are passed through inside the quotes. The empty string
+// control-mode line) are written as \ooo octal escapes outside the quotes,
+// as is the byte 0xff, which tmux's lexer takes for end of input. Other
+// non-ASCII bytes are passed through inside the quotes. The empty string
 // becomes a pair of single quotes.
 //
 // Quote does not protect against an argument being read as a flag: pass
@@ -84,7 +86,7 @@ func Quote(s string) string {
 	open := false
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if c == '\'' || c < 0x20 || c == 0x7f {
+		if c == '\'' || c < 0x20 || c == 0x7f || c == 0xff {
 			if open {
 				b.WriteByte('\'')
 				open = false
