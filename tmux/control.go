@@ -34,6 +34,12 @@ type Options struct {
 	// CloseTimeout bounds how long Close waits for tmux to exit before it
 	// kills the client process; 0 means 2 seconds.
 	CloseTimeout time.Duration
+	// WriteTimeout bounds each write of a command line to tmux; 0 means 10
+	// seconds. tmux reads its input at once, so a write that takes longer
+	// means the client is stuck: the connection is then shut down (Err
+	// wraps ErrExited), because a partly written line would garble every
+	// later command.
+	WriteTimeout time.Duration
 }
 
 // Control is a persistent tmux control-mode client ("tmux -C
@@ -64,8 +70,9 @@ type Control struct {
 	err     error // set once, before done is closed
 	closing bool
 
-	closeOnce sync.Once
-	closeWait time.Duration
+	closeOnce    sync.Once
+	closeWait    time.Duration
+	writeTimeout time.Duration
 }
 
 // request is one command line waiting for its replies.
@@ -103,7 +110,7 @@ func Dial(ctx context.Context, sock Socket, opts Options) (*Control, error) {
 	if bin == "" {
 		bin = "tmux"
 	}
-	ex := &Exec{Socket: sock, Binary: bin}
+	ex := &Exec{Socket: sock, Binary: bin, Logger: log}
 	sessions, err := ex.Run(ctx, Cmd{"list-sessions", "-F", "#{session_id}"})
 	if err != nil {
 		return nil, fmt.Errorf("dialing tmux %s: %w", sock, err)
@@ -126,6 +133,10 @@ func Dial(ctx context.Context, sock Socket, opts Options) (*Control, error) {
 	}
 	if c.closeWait <= 0 {
 		c.closeWait = 2 * time.Second
+	}
+	c.writeTimeout = opts.WriteTimeout
+	if c.writeTimeout <= 0 {
+		c.writeTimeout = 10 * time.Second
 	}
 	n := opts.NotifyBuffer
 	if n <= 0 {
@@ -185,10 +196,14 @@ func (c *Control) Socket() Socket { return c.sock }
 // %error text; tmux then skips the rest of the line. The line must not be
 // empty (an empty line detaches a control client) nor contain a newline.
 //
-// If ctx ends first Command returns ctx.Err(); the command may still run.
+// If ctx ends first Command returns ctx.Err(); a command already written
+// still runs, and its reply is read and discarded.
 func (c *Control) Command(ctx context.Context, line string) ([]string, error) {
 	if strings.TrimSpace(line) == "" || strings.ContainsAny(line, "\n") {
 		return nil, fmt.Errorf("%w: %q", ErrInvalidCommand, shorten(line))
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 	req := &request{line: line, ready: make(chan result, 1)}
 
@@ -209,17 +224,13 @@ func (c *Control) Command(ctx context.Context, line string) ([]string, error) {
 	buf = append(buf, "\ndisplay-message -p -- "...)
 	buf = append(buf, req.fence...)
 	buf = append(buf, '\n')
-	if d, ok := ctx.Deadline(); ok {
-		c.stdin.SetWriteDeadline(d)
-	} else {
-		c.stdin.SetWriteDeadline(time.Time{})
-	}
+	c.stdin.SetWriteDeadline(time.Now().Add(c.writeTimeout))
 	_, werr := c.stdin.Write(buf)
 	c.mu.Unlock()
 	if werr != nil {
 		// A partial line would corrupt every later command: give up on
 		// the connection. Pending requests, this one included, fail.
-		c.shutdown(fmt.Errorf("writing command: %w", werr))
+		c.shutdown(fmt.Errorf("%w: writing command: %w", ErrExited, werr))
 	}
 
 	select {

@@ -200,3 +200,19 @@ func TestCommandContextCancel(t *testing.T) {
 		t.Fatalf("got %q, %v", got, err)
 	}
 }
+
+func TestServerEntryPoint(t *testing.T) {
+	s := newTestServer(t, "main", "sleep 1000")
+	srv := Server{Socket: s.sock}
+	c, err := srv.Dial(testCtx(t), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for _, r := range []Runner{c, srv.Exec(nil)} {
+		got, err := r.Run(testCtx(t), Cmd{"list-sessions", "-F", "#{session_name}"})
+		if err != nil || len(got) != 1 || got[0] != "main" {
+			t.Fatalf("got %q, %v", got, err)
+		}
+	}
+}

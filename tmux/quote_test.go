@@ -91,3 +91,18 @@ func TestQuoteRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+func TestServerArgv(t *testing.T) {
+	tests := []struct {
+		srv  Server
+		want string
+	}{
+		{Server{Socket: Socket{Name: "orc"}}, "tmux -L orc list-panes -a"},
+		{Server{Socket: Socket{Path: "/tmp/s"}, Binary: "/usr/bin/tmux"}, "/usr/bin/tmux -S /tmp/s list-panes -a"},
+	}
+	for _, tt := range tests {
+		if got := strings.Join(tt.srv.Argv("list-panes", "-a"), " "); got != tt.want {
+			t.Errorf("Argv = %q, want %q", got, tt.want)
+		}
+	}
+}

@@ -103,12 +103,6 @@ func (s Socket) Args(args ...string) []string {
 	return append(out, args...)
 }
 
-// Argv returns the full argv of a tmux invocation on this socket, starting
-// with binary (for example "tmux").
-func (s Socket) Argv(binary string, args ...string) []string {
-	return append([]string{binary}, s.Args(args...)...)
-}
-
 // String returns "-L name" or "-S path", for logs.
 func (s Socket) String() string {
 	if s.Path != "" {
