@@ -2,6 +2,7 @@ package tmux
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -156,12 +157,18 @@ func TestWindowAndSessionNotifications(t *testing.T) {
 		t.Fatalf("PaneInMode after CancelMode = %v, %v; want false", in, err)
 	}
 
-	if _, err := c.Run(ctx, Cmd{"refresh-client", "-B", "dead:%*:#{pane_dead}"}); err != nil {
+	if err := c.Subscribe(ctx, "state", "%*", "#{pane_dead}/#{pane_current_command}"); err != nil {
 		t.Fatal(err)
 	}
 	col.waitFor(t, "subscription-changed", func(n Notification) bool {
-		return n.Kind == "subscription-changed" && n.PaneID == pane && string(n.Data) == "0"
+		return n.Kind == "subscription-changed" && n.PaneID == pane && string(n.Data) == "0/sleep"
 	})
+	if err := c.Unsubscribe(ctx, "state"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Subscribe(ctx, "a:b", "", "x"); !errors.Is(err, ErrInvalidCommand) {
+		t.Fatalf("Subscribe with ':' in the name = %v", err)
+	}
 
 	s.tmux("kill-session", "-t", "main")
 	col.waitFor(t, "exit", func(n Notification) bool { return n.Kind == "exit" })

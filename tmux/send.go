@@ -27,6 +27,11 @@ const MaxKeysText = 8 << 10
 // each one submitted by its CR. Over Exec the buffer is loaded from
 // standard input ("load-buffer -"), over Control with set-buffer, so long
 // texts are not limited by the spawned command line.
+//
+// Each call is one tmux command sequence, so two writers never interleave
+// inside one text; they can still interleave texts and Enters, so serialize
+// all writes to a pane through one writer. A program reading a cooked tty
+// (like cat) keeps at most 4095 bytes of a line; agent TUIs read raw.
 func SendText(ctx context.Context, r Runner, paneID, text string) error {
 	if !validPaneID(paneID) {
 		return fmt.Errorf("sending text to %q: %w", paneID, ErrInvalidPane)
@@ -60,7 +65,8 @@ func SendText(ctx context.Context, r Runner, paneID, text string) error {
 // SendEnter presses Enter in pane paneID, as its own command
 // ("send-keys -t %N Enter"). Agent TUIs may take an Enter that arrives
 // together with text as part of a paste, so send it separately, after a
-// pause, and check that the input was submitted.
+// pause, and check that the input was submitted. Call it only after
+// SendText succeeded: an Enter alone submits whatever is in the input.
 func SendEnter(ctx context.Context, r Runner, paneID string) error {
 	if !validPaneID(paneID) {
 		return fmt.Errorf("sending enter to %q: %w", paneID, ErrInvalidPane)
