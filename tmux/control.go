@@ -23,10 +23,14 @@ type Options struct {
 	Logger *zap.Logger
 	// Binary is the tmux executable; "" means "tmux" looked up in PATH.
 	Binary string
-	// Session is the session to attach to. "" lets tmux choose (the most
-	// recently used session). The control client receives %output only for
-	// the panes of the session it is attached to.
+	// Session is the session to attach to, as a tmux target ("=name" for an
+	// exact name, "$N" for an id). "" lets tmux choose (the most recently
+	// used session). The control client receives %output only for the panes
+	// of the session it is attached to.
 	Session string
+	// NoOutput attaches with the no-output flag: tmux sends no %output
+	// notifications, which saves work when nothing reads pane output.
+	NoOutput bool
 	// NotifyBuffer is the capacity of the Notifications channel; 0 means
 	// 4096. When the channel is full, notifications are dropped (see
 	// Control.Notifications).
@@ -119,7 +123,11 @@ func Dial(ctx context.Context, sock Socket, opts Options) (*Control, error) {
 		return nil, fmt.Errorf("dialing tmux %s: %w", sock, ErrNoSessions)
 	}
 
-	args := []string{"-C", "attach-session", "-f", "ignore-size"}
+	flags := "ignore-size"
+	if opts.NoOutput {
+		flags += ",no-output"
+	}
+	args := []string{"-C", "attach-session", "-f", flags}
 	if opts.Session != "" {
 		args = append(args, "-t", opts.Session)
 	}

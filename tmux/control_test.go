@@ -216,3 +216,41 @@ func TestServerEntryPoint(t *testing.T) {
 		}
 	}
 }
+
+func TestDialOptions(t *testing.T) {
+	s := newTestServer(t, "main", "sleep 1000")
+	s.tmux("new-session", "-d", "-s", "second one", "sleep 1000")
+	s.tmux("new-session", "-d", "-s", "third", "sleep 1000")
+	ctx := testCtx(t)
+	c := s.dial(Options{Session: "=second one", NoOutput: true})
+	got, err := c.Run(ctx, Cmd{"display-message", "-p", "#{session_name}/#{client_flags}"})
+	if err != nil || len(got) != 1 || !strings.HasPrefix(got[0], "second one/") ||
+		!strings.Contains(got[0], "no-output") || !strings.Contains(got[0], "ignore-size") {
+		t.Fatalf("got %q, %v", got, err)
+	}
+	col := collect(c)
+	id := s.tmux("new-window", "-d", "-P", "-F", "#{pane_id}", "-t", "=second one:", "echo hi; exec sleep 1000")
+	checkFor(t, 10*time.Second, 10*time.Millisecond, func() error {
+		if lines, err := CapturePane(ctx, c, id); err != nil || len(lines) == 0 || lines[0] != "hi" {
+			return fmt.Errorf("pane shows %q, %v", lines, err)
+		}
+		return nil
+	})
+	// Notifications arrive in order: any %output of "hi" comes before the
+	// window-add of a window created after "hi" was on the screen.
+	wid := s.tmux("new-window", "-d", "-P", "-F", "#{window_id}", "-t", "=second one:", "sleep 1000")
+	col.waitFor(t, "window-add", func(n Notification) bool {
+		return n.Kind == "window-add" && n.Args[0] == wid
+	})
+	for _, n := range col.seen {
+		if n.Kind == "output" {
+			t.Fatalf("got %%output with no-output: %q", n.Line)
+		}
+	}
+
+	var ce *CommandError
+	if _, err := Dial(ctx, s.sock, Options{Session: "=nope"}); !errors.As(err, &ce) ||
+		!strings.Contains(ce.Message, "can't find session") {
+		t.Fatalf("Dial to a missing session = %v", err)
+	}
+}
