@@ -87,6 +87,7 @@ type testServer struct {
 	t    testing.TB
 	sock Socket
 	exec *Exec
+	path string // the socket file, removed at cleanup
 }
 
 // uniqueSocket returns a fresh socket name for tests; no server runs on it.
@@ -107,8 +108,12 @@ func newTestServer(t testing.TB, session, program string) *testServer {
 	s.exec = &Exec{Socket: s.sock}
 	t.Cleanup(func() {
 		exec.Command("tmux", s.sock.Args("kill-server")...).Run()
+		if s.path != "" {
+			os.Remove(s.path) // tmux 3.3a leaves it behind
+		}
 	})
 	s.tmux("new-session", "-d", "-s", session, "-x", "200", "-y", "50", program)
+	s.path = s.tmux("display-message", "-p", "#{socket_path}")
 	return s
 }
 
