@@ -31,7 +31,13 @@ func runBin(t *testing.T, env []string, args ...string) string {
 // TestKill9LosesNothingAcknowledged publishes from several goroutines, kills the daemon with
 // SIGKILL in the middle, restarts it, and checks that every publish that returned success
 // is stored, once.
-func TestKill9LosesNothingAcknowledged(t *testing.T) {
+func TestKill9LosesNothingAcknowledged(t *testing.T) { stopUnderLoad(t, syscall.SIGKILL) }
+
+// TestStopUnderLoadLosesNothingAcknowledged does the same with the graceful stop (SIGTERM,
+// what `daemon stop` sends).
+func TestStopUnderLoadLosesNothingAcknowledged(t *testing.T) { stopUnderLoad(t, syscall.SIGTERM) }
+
+func stopUnderLoad(t *testing.T, sig syscall.Signal) {
 	dir := home.Dir(t.TempDir())
 	env := []string{"TMUX_ORC_HOME=" + string(dir), "TMUX_ORC_PORT=0", "XDG_CONFIG_HOME=" + t.TempDir()}
 	runBin(t, env, "daemon", "start")
@@ -81,7 +87,7 @@ func TestKill9LosesNothingAcknowledged(t *testing.T) {
 	if !running {
 		t.Fatal("daemon not running")
 	}
-	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+	if err := syscall.Kill(pid, sig); err != nil {
 		t.Fatal(err)
 	}
 	waitUntil(t, func() bool { r, _ := dir.Running(); return !r })
@@ -90,13 +96,14 @@ func TestKill9LosesNothingAcknowledged(t *testing.T) {
 	wg.Wait()
 	c.Close()
 
-	// The stale pid file and the lock the dead daemon held do not block a new start.
-	if _, err := os.Stat(dir.PIDFile()); err != nil {
-		t.Fatalf("expected a stale pid file after kill -9: %v", err)
+	// After kill -9 the stale pid file and the lock the dead daemon held do not block a
+	// new start; after a graceful stop there is no pid file.
+	if _, err := os.Stat(dir.PIDFile()); (err == nil) != (sig == syscall.SIGKILL) {
+		t.Fatalf("pid file after %v: %v", sig, err)
 	}
 	out := runBin(t, env, "daemon", "start")
 	if !strings.Contains(out, "started") {
-		t.Fatalf("restart after kill -9: %s", out)
+		t.Fatalf("restart after %v: %s", sig, out)
 	}
 	c2, err := bus.Connect(context.Background(), bus.Options{Home: dir})
 	if err != nil {
@@ -113,11 +120,11 @@ func TestKill9LosesNothingAcknowledged(t *testing.T) {
 	}
 	for _, id := range stored {
 		if have[id] != 1 {
-			t.Fatalf("message %s was acknowledged as stored but is present %d times after kill -9", id, have[id])
+			t.Fatalf("message %s was acknowledged as stored but is present %d times after %v", id, have[id], sig)
 		}
 	}
-	t.Logf("%d publishes acknowledged before kill -9, all present after restart (%d failed while the daemon was down; %d stored in all)",
-		len(stored), failed, len(recs))
+	t.Logf("%d publishes acknowledged before %v, all present after restart (%d failed while the daemon was down; %d stored in all)",
+		len(stored), sig, failed, len(recs))
 }
 
 // TestGracefulRestartKeepsHistory stops and starts the daemon and reads everything back.
