@@ -40,6 +40,8 @@ type Record struct {
 	Subject string     `json:"nats_subject"`
 	Stored  time.Time  `json:"stored"`
 	Ack     *AckRecord `json:"ack"`
+	// Receipts are the delivery outcomes, one per pane the message was for.
+	Receipts []Receipt `json:"receipts"`
 }
 
 // cursor remembers, per stream, the last sequence a query has seen, so Follow can continue
@@ -101,6 +103,9 @@ func (c *Client) query(ctx context.Context, q Query) ([]Record, cursor, error) {
 		if err := c.attachAcks(ctx, all); err != nil {
 			return nil, nil, err
 		}
+	}
+	if err := c.attachReceipts(ctx, all); err != nil {
+		return nil, nil, err
 	}
 	return all, cur, nil
 }

@@ -49,6 +49,22 @@ func (c *Config) StreamConfigs(replicas int) []jetstream.StreamConfig {
 		Replicas:          replicas,
 		AllowDirect:       true,
 	})
+	out = append(out, jetstream.StreamConfig{
+		Name:              subjects.ReceiptStream,
+		Description:       "tmux-orc delivery claims and outcomes, per message and pane",
+		Subjects:          []string{subjects.ReceiptRoot + ".>"},
+		Retention:         jetstream.LimitsPolicy,
+		Storage:           jetstream.FileStorage,
+		MaxMsgs:           a.MaxMsgs,
+		MaxBytes:          int64(a.MaxBytes),
+		MaxAge:            a.MaxAge,
+		MaxMsgsPerSubject: 1,
+		MaxMsgSize:        16 * 1024,
+		Discard:           jetstream.DiscardOld,
+		Duplicates:        c.Duplicates,
+		Replicas:          replicas,
+		AllowDirect:       true,
+	})
 	return out
 }
 

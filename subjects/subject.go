@@ -21,7 +21,17 @@ const (
 	StatusSubject = Root + ".sys.status"
 	// AckStream stores acknowledgements, one (the latest) per message id.
 	AckStream = "ORC_ACKS"
+	// ReceiptStream stores delivery claims and outcomes.
+	ReceiptStream = "ORC_RECEIPTS"
 )
+
+// ReceiptSubjectFor is where a delivery claim or outcome of message id in one pane is
+// stored: orc.receipt.<priority>.<state>.<id>.<pane>, state being "claim" (the bridge is
+// typing it), "delivered", "unconfirmed" or "undeliverable"; pane is "p<N>" for tmux pane
+// %N, or "none".
+func ReceiptSubjectFor(p Priority, state, id, pane string) string {
+	return ReceiptRoot + "." + p.String() + "." + state + "." + id + "." + pane
+}
 
 // MessageSubject is the subject a message is published on:
 //
@@ -113,9 +123,6 @@ func AckSubject(p Priority, id string) string { return AckRoot + "." + p.String(
 
 // AckSubjectAny matches the acknowledgement of id whatever its priority.
 func AckSubjectAny(id string) string { return AckRoot + ".*." + id }
-
-// ReceiptSubject is where delivery receipts for message id are recorded.
-func ReceiptSubject(p Priority, id string) string { return ReceiptRoot + "." + p.String() + "." + id }
 
 // MessageSubjectAny matches message id in its priority stream, whatever its address.
 func MessageSubjectAny(p Priority, id string) string { return Root + "." + p.String() + ".*.*.*." + id }

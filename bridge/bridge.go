@@ -1,0 +1,251 @@
+// Package bridge delivers messages from the bus into tmux panes: it discovers the sessions,
+// windows and panes of one tmux server, consumes each session's messages with durable
+// consumers, queues them per pane by priority (critical overtakes, low is batched), types
+// them over a tmux control-mode connection, presses Enter, verifies that the agent took the
+// input, records an outcome per message and pane, and only then acknowledges the message.
+// It talks to the bus only through package bus and to tmux only through package tmux.
+package bridge
+
+import (
+	"context"
+	"errors"
+	"os"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/tmux-orc/tmux-orc/bus"
+	"github.com/tmux-orc/tmux-orc/tmux"
+)
+
+// Config tunes the bridge. Zero values take the defaults of DefaultConfig.
+type Config struct {
+	// Socket selects the tmux server.
+	Socket tmux.Socket
+	// Host is recorded in receipts.
+	Host string
+	// EnterDelay separates the text from the Enter key; agents treat an Enter that
+	// arrives with a burst of typed text as a newline.
+	EnterDelay time.Duration
+	// VerifyDelay is how long after Enter the screen is checked.
+	VerifyDelay time.Duration
+	// EnterRetries is how many more times Enter is pressed when the text is still there.
+	EnterRetries int
+	// LowBatch is the window in which low-priority messages for a pane become one injection.
+	LowBatch time.Duration
+	// Expiry is how long a message waits for its target to appear.
+	Expiry time.Duration
+	// TypingWait is how long a message waits while a person types in (or scrolls) the pane.
+	TypingWait time.Duration
+	// MaxInline bounds the typed text per message, in bytes.
+	MaxInline int
+	// Rescan is the period of the discovery poll (tmux notifications trigger it sooner).
+	Rescan time.Duration
+}
+
+// DefaultConfig returns the defaults.
+func DefaultConfig(sock tmux.Socket) Config {
+	host, _ := os.Hostname()
+	return Config{Socket: sock, Host: host, EnterDelay: 150 * time.Millisecond, VerifyDelay: 100 * time.Millisecond,
+		EnterRetries: 3, LowBatch: 300 * time.Millisecond, Expiry: 10 * time.Minute, TypingWait: 30 * time.Second,
+		MaxInline: DefaultMaxInline, Rescan: time.Second}
+}
+
+// Bridge is one tmux server's delivery agent.
+type Bridge struct {
+	cfg  Config
+	log  *zap.Logger
+	bus  *bus.Client
+	exec *tmux.Exec
+
+	mu       sync.Mutex
+	ctrl     *tmux.Control
+	panes    []tmux.Pane
+	sessions map[string]func() // session -> stop its consumers
+	writers  map[string]*paneWriter
+	waiting  map[*tracked]bool
+	inflight map[*tracked]bool
+	wg       sync.WaitGroup
+	refresh  chan struct{}
+}
+
+// New creates a bridge; Run starts it.
+func New(cfg Config, c *bus.Client, log *zap.Logger) *Bridge {
+	return &Bridge{cfg: cfg, log: log, bus: c, exec: &tmux.Exec{Socket: cfg.Socket, Logger: log},
+		sessions: map[string]func(){}, writers: map[string]*paneWriter{}, waiting: map[*tracked]bool{},
+		inflight: map[*tracked]bool{}, refresh: make(chan struct{}, 1)}
+}
+
+// runner is the control connection when it is up, else a spawned tmux per command.
+func (b *Bridge) runner() tmux.Runner {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.ctrl != nil {
+		select {
+		case <-b.ctrl.Done():
+		default:
+			return b.ctrl
+		}
+	}
+	return b.exec
+}
+
+// Run delivers until ctx ends, then stops consuming and waits for the injections in progress.
+func (b *Bridge) Run(ctx context.Context) error {
+	if err := b.cfg.Socket.Validate(); err != nil {
+		return err
+	}
+	defer b.stop()
+	go b.heartbeat(ctx)
+	for ctx.Err() == nil {
+		ctrl, err := tmux.Dial(ctx, b.cfg.Socket, tmux.Options{Logger: b.log.Named("tmux"), NoOutput: true})
+		if err != nil {
+			if !errors.Is(err, tmux.ErrNoServer) && !errors.Is(err, tmux.ErrNoSessions) && ctx.Err() == nil {
+				b.log.Warn("cannot attach to tmux; retrying", zap.Error(err))
+			}
+			b.discover(ctx)
+			sleep(ctx, b.cfg.Rescan)
+			continue
+		}
+		b.mu.Lock()
+		b.ctrl = ctrl
+		b.mu.Unlock()
+		b.log.Info("attached to tmux", zap.String("socket", b.cfg.Socket.String()))
+		b.watch(ctx, ctrl)
+		b.mu.Lock()
+		b.ctrl = nil
+		b.mu.Unlock()
+		_ = ctrl.Close()
+	}
+	return nil
+}
+
+// watch rediscovers panes on tmux notifications and on a timer, until the control
+// connection ends or ctx does.
+func (b *Bridge) watch(ctx context.Context, ctrl *tmux.Control) {
+	tick := time.NewTicker(b.cfg.Rescan)
+	defer tick.Stop()
+	b.discover(ctx)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ctrl.Done():
+			b.log.Info("tmux control connection ended", zap.Error(ctrl.Err()))
+			return
+		case n := <-ctrl.Notifications():
+			switch n.Kind {
+			case "sessions-changed", "session-changed", "session-renamed", "window-add", "window-close",
+				"unlinked-window-add", "unlinked-window-close", "window-renamed", "layout-change":
+				b.discover(ctx)
+			}
+		case <-b.refresh:
+			b.discover(ctx)
+		case <-tick.C:
+			b.discover(ctx)
+		}
+	}
+}
+
+// discover lists the panes, starts and stops session consumers, and routes messages that
+// were waiting for their target.
+func (b *Bridge) discover(ctx context.Context) {
+	panes, err := tmux.ListPanes(ctx, b.runner())
+	if err != nil {
+		if !errors.Is(err, tmux.ErrNoServer) && !errors.Is(err, tmux.ErrNoSessions) {
+			b.log.Debug("listing panes", zap.Error(err))
+		}
+		panes = nil
+	}
+	now := map[string]bool{}
+	for _, p := range panes {
+		now[p.Session] = true
+	}
+	b.mu.Lock()
+	b.panes = panes
+	var added []string
+	for s := range now {
+		if _, ok := b.sessions[s]; !ok {
+			added = append(added, s)
+		}
+	}
+	for s, stop := range b.sessions {
+		if !now[s] {
+			stop()
+			delete(b.sessions, s)
+			for t := range b.waiting {
+				if t.session == s { // left unacknowledged: redelivered when the session is back
+					delete(b.waiting, t)
+					delete(b.inflight, t)
+				}
+			}
+			b.log.Info("session gone", zap.String("session", s))
+		}
+	}
+	b.mu.Unlock()
+	for _, s := range added {
+		s := s
+		stop, err := b.bus.ConsumeSession(ctx, s, time.Now().Add(-b.cfg.Expiry), func(d *bus.Delivery) { b.accept(ctx, s, d) })
+		if err != nil {
+			if ctx.Err() == nil {
+				b.log.Warn("cannot consume session; retrying", zap.String("session", s), zap.Error(err))
+			}
+			continue
+		}
+		b.mu.Lock()
+		b.sessions[s] = stop
+		b.mu.Unlock()
+		b.log.Info("serving session", zap.String("session", s))
+	}
+	b.rerouteWaiting(ctx)
+}
+
+func (b *Bridge) heartbeat(ctx context.Context) {
+	tick := time.NewTicker(bus.AckWait / 3)
+	defer tick.Stop()
+	expire := time.NewTicker(time.Second)
+	defer expire.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			b.mu.Lock()
+			for t := range b.inflight {
+				_ = t.d.InProgress()
+			}
+			b.mu.Unlock()
+		case <-expire.C:
+			b.rerouteWaiting(ctx)
+		}
+	}
+}
+
+func (b *Bridge) snapshot() []tmux.Pane {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.panes
+}
+
+func (b *Bridge) pane(id string) (tmux.Pane, bool) {
+	for _, p := range b.snapshot() {
+		if p.ID == id {
+			return p, true
+		}
+	}
+	return tmux.Pane{}, false
+}
+
+func (b *Bridge) stop() {
+	b.mu.Lock()
+	for s, stop := range b.sessions {
+		stop()
+		delete(b.sessions, s)
+	}
+	for _, w := range b.writers {
+		w.close()
+	}
+	b.mu.Unlock()
+	b.wg.Wait()
+}

@@ -1,0 +1,312 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/tmux-orc/tmux-orc/bus"
+	"github.com/tmux-orc/tmux-orc/subjects"
+	"github.com/tmux-orc/tmux-orc/tmux"
+)
+
+// AlertTag marks the bridge's own alerts; their failures are not alerted again.
+const AlertTag = "delivery"
+
+// tracked is one consumed message on its way to one or more panes. It is acknowledged
+// when every pane has an outcome.
+type tracked struct {
+	d         *bus.Delivery
+	session   string
+	remaining int
+}
+
+func (t *tracked) env() *subjects.Envelope { return t.d.Envelope }
+
+// item is a tracked message queued for one pane.
+type item struct {
+	t       *tracked
+	pane    tmux.Pane
+	arrived time.Time
+}
+
+func (b *Bridge) accept(ctx context.Context, session string, d *bus.Delivery) {
+	t := &tracked{d: d, session: session}
+	b.mu.Lock()
+	b.inflight[t] = true
+	b.mu.Unlock()
+	b.route(ctx, t)
+}
+
+// route hands t to the writers of its panes, or parks it until they appear or it expires.
+func (b *Bridge) route(ctx context.Context, t *tracked) {
+	panes := Resolve(b.snapshot(), t.session, t.env().Target)
+	b.mu.Lock()
+	if len(panes) == 0 {
+		b.waiting[t] = true
+		b.mu.Unlock()
+		return
+	}
+	delete(b.waiting, t)
+	t.remaining = len(panes)
+	ws := make([]*paneWriter, len(panes))
+	for i, p := range panes {
+		ws[i] = b.writerLocked(ctx, p.ID)
+	}
+	b.mu.Unlock()
+	now := time.Now()
+	for i, p := range panes {
+		ws[i].enqueue(&item{t: t, pane: p, arrived: now})
+	}
+}
+
+func (b *Bridge) rerouteWaiting(ctx context.Context) {
+	b.mu.Lock()
+	var ts []*tracked
+	for t := range b.waiting {
+		ts = append(ts, t)
+	}
+	b.mu.Unlock()
+	for _, t := range ts {
+		if time.Since(t.d.Stored) > b.cfg.Expiry {
+			b.expire(ctx, t)
+			continue
+		}
+		b.route(ctx, t)
+	}
+}
+
+// expire records that no pane for t appeared within the expiry. A message for a group in
+// every session is undeliverable only if no session delivered it.
+func (b *Bridge) expire(ctx context.Context, t *tracked) {
+	b.mu.Lock()
+	delete(b.waiting, t)
+	b.mu.Unlock()
+	e := t.env()
+	if e.Target.Kind == subjects.KindGroup && e.Target.Session == "" {
+		if rs, err := b.bus.Receipts(ctx, e.Message.Priority, e.ID); err == nil && len(rs) > 0 {
+			b.ack(ctx, t)
+			return
+		}
+	}
+	t.remaining = 1
+	b.settle(ctx, &item{t: t}, bus.Receipt{Outcome: bus.Undeliverable,
+		Reason: fmt.Sprintf("no pane for %s appeared in session %q within %s", e.Target, t.session, b.cfg.Expiry)})
+}
+
+func (b *Bridge) ack(ctx context.Context, t *tracked) {
+	if err := t.d.Ack(ctx); err != nil {
+		b.log.Warn("acknowledging a delivered message failed; it will be redelivered and skipped", zap.String("id", t.env().ID), zap.Error(err))
+	}
+	b.mu.Lock()
+	delete(b.inflight, t)
+	b.mu.Unlock()
+}
+
+// settle records the outcome of one item, alerts on failure, and acknowledges the message
+// once every pane has an outcome.
+func (b *Bridge) settle(ctx context.Context, it *item, r bus.Receipt) {
+	e := it.t.env()
+	r.ID, r.Priority, r.Via, r.Host, r.Published = e.ID, e.Message.Priority, "bridge", b.cfg.Host, e.Timestamp
+	if it.pane.ID != "" {
+		r.Pane, r.PaneTarget = it.pane.ID, PaneTarget(it.pane)
+	}
+	if err := b.bus.Record(ctx, r); err != nil {
+		// Without a recorded outcome the message stays unacknowledged and is redelivered;
+		// the claim then keeps it from being typed twice.
+		b.log.Error("recording an outcome failed", zap.String("id", e.ID), zap.Error(err))
+		return
+	}
+	b.log.Info("outcome", zap.String("id", e.ID), zap.String("outcome", string(r.Outcome)),
+		zap.String("pane", r.PaneTarget), zap.String("reason", r.Reason))
+	if r.Outcome != bus.Delivered && !e.HasTag(AlertTag) {
+		b.alert(ctx, it.t.session, r)
+	}
+	b.mu.Lock()
+	it.t.remaining--
+	done := it.t.remaining <= 0
+	b.mu.Unlock()
+	if done {
+		b.ack(ctx, it.t)
+	}
+}
+
+// alert tells the management group of the session that a delivery failed.
+func (b *Bridge) alert(ctx context.Context, session string, r bus.Receipt) {
+	target, err := subjects.GroupAddress("management", session)
+	if err != nil {
+		return
+	}
+	where := r.PaneTarget
+	if where == "" {
+		where = "session " + session
+	}
+	now := time.Now()
+	body := fmt.Sprintf("Message %s (%s) %s in %s: %s", r.ID, r.Priority, r.Outcome, where, r.Reason)
+	env := &subjects.Envelope{ID: subjects.NewID(now), Timestamp: now.UTC(),
+		Source: subjects.Source{Type: "bridge", Identifier: "bridge@" + b.cfg.Host, Host: b.cfg.Host}, Target: target,
+		Message: subjects.Message{Type: "alert", Category: "delivery", Priority: subjects.High,
+			Content: subjects.Content{Subject: subjects.SubjectLine(body), Body: body,
+				Context: map[string]any{"message_id": r.ID, "outcome": string(r.Outcome), "pane": r.PaneTarget}}},
+		Metadata: subjects.Metadata{RequiresAck: true, Tags: []string{AlertTag, string(r.Outcome)}, CorrelationID: r.ID}}
+	if _, err := b.bus.Publish(ctx, env); err != nil {
+		b.log.Error("publishing a delivery alert failed", zap.Error(err))
+	}
+}
+
+// paneWriter is the one writer of a pane: it serializes injections and orders them by
+// priority.
+type paneWriter struct {
+	id    string
+	mu    sync.Mutex
+	lanes [subjects.Low + 1][]*item
+	wake  chan struct{}
+	done  chan struct{}
+	once  sync.Once
+}
+
+func (b *Bridge) writerLocked(ctx context.Context, id string) *paneWriter {
+	if w, ok := b.writers[id]; ok {
+		return w
+	}
+	w := &paneWriter{id: id, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	b.writers[id] = w
+	b.wg.Add(1)
+	go func() {
+		defer b.wg.Done()
+		b.write(ctx, w)
+	}()
+	return w
+}
+
+func (w *paneWriter) enqueue(it *item) {
+	p := it.t.env().Message.Priority
+	w.mu.Lock()
+	w.lanes[p] = append(w.lanes[p], it)
+	w.mu.Unlock()
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (w *paneWriter) close() { w.once.Do(func() { close(w.done) }) }
+
+// next takes the most urgent work: the oldest message of the highest non-empty priority, or
+// every queued low message once the first has waited LowBatch. It returns when to look again
+// if only low messages wait.
+func (w *paneWriter) next(lowBatch time.Duration) ([]*item, time.Time) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for p := subjects.Critical; p < subjects.Low; p++ {
+		if len(w.lanes[p]) > 0 {
+			it := w.lanes[p][0]
+			w.lanes[p] = w.lanes[p][1:]
+			return []*item{it}, time.Time{}
+		}
+	}
+	if low := w.lanes[subjects.Low]; len(low) > 0 {
+		due := low[0].arrived.Add(lowBatch)
+		if time.Now().Before(due) {
+			return nil, due
+		}
+		w.lanes[subjects.Low] = nil
+		return low, time.Time{}
+	}
+	return nil, time.Time{}
+}
+
+func (b *Bridge) write(ctx context.Context, w *paneWriter) {
+	for {
+		items, due := w.next(b.cfg.LowBatch)
+		if len(items) > 0 {
+			// An injection in progress finishes even when the bridge is stopping, so a
+			// typed message always gets its Enter and its outcome.
+			ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.cfg.TypingWait+time.Minute)
+			b.deliver(ictx, w, items)
+			cancel()
+			continue
+		}
+		var timer <-chan time.Time
+		if !due.IsZero() {
+			timer = time.After(time.Until(due))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-w.done:
+			return
+		case <-w.wake:
+		case <-timer:
+		}
+	}
+}
+
+// deliver types one message, or a batch of low ones, into the writer's pane.
+func (b *Bridge) deliver(ctx context.Context, w *paneWriter, items []*item) {
+	var todo []*item
+	for _, it := range items {
+		e := it.t.env()
+		err := b.bus.Claim(ctx, e.Message.Priority, e.ID, w.id)
+		switch {
+		case err == nil:
+			todo = append(todo, it)
+		case errors.Is(err, bus.ErrClaimed):
+			r, _, oerr := b.bus.OutcomeFor(ctx, e.Message.Priority, e.ID, w.id)
+			if oerr == nil && r != nil {
+				b.mu.Lock()
+				it.t.remaining--
+				done := it.t.remaining <= 0
+				b.mu.Unlock()
+				if done {
+					b.ack(ctx, it.t)
+				}
+				continue
+			}
+			b.settle(ctx, it, bus.Receipt{Outcome: bus.Unconfirmed,
+				Reason: "the bridge stopped while delivering this message; it is not typed again, to avoid a duplicate"})
+		default:
+			b.log.Error("claiming a delivery failed; the message will be redelivered", zap.String("id", e.ID), zap.Error(err))
+		}
+	}
+	if len(todo) == 0 {
+		return
+	}
+	fail := func(o bus.Outcome, reason string) {
+		for _, it := range todo {
+			b.settle(ctx, it, bus.Receipt{Outcome: o, Reason: reason})
+		}
+	}
+	p, ok := b.pane(w.id)
+	if !ok {
+		fail(bus.Undeliverable, "the pane closed before the message could be typed")
+		return
+	}
+	if p.Dead {
+		fail(bus.Undeliverable, "the pane is dead (its program exited)")
+		return
+	}
+	reason, err := b.waitReady(ctx, w.id)
+	if err != nil {
+		fail(bus.Undeliverable, "the pane could not be read: "+err.Error())
+		return
+	}
+	if reason != "" {
+		fail(bus.Undeliverable, reason)
+		return
+	}
+	envs := make([]*subjects.Envelope, len(todo))
+	for i, it := range todo {
+		envs[i] = it.t.env()
+	}
+	res := b.inject(ctx, w.id, RenderBatch(envs, b.cfg.MaxInline))
+	for _, it := range todo {
+		it.pane = p
+		b.settle(ctx, it, bus.Receipt{Outcome: res.outcome, Typed: res.typed, Submitted: res.submitted,
+			EnterPresses: res.enterPresses, Queued: res.queued, Reason: res.reason})
+	}
+}

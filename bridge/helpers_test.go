@@ -1,0 +1,180 @@
+package bridge_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/tmux-orc/tmux-orc/agentsim"
+	"github.com/tmux-orc/tmux-orc/bridge"
+	"github.com/tmux-orc/tmux-orc/bus"
+	"github.com/tmux-orc/tmux-orc/embedded/embeddedtest"
+	"github.com/tmux-orc/tmux-orc/subjects"
+	"github.com/tmux-orc/tmux-orc/tmux"
+)
+
+var simBinary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "bridge-test-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	simBinary = filepath.Join(dir, "agentsim")
+	if out, err := exec.Command("go", "build", "-o", simBinary, "../agentsim/testdata/agentsimmain").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "building agentsim: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// world is a daemon, a private tmux server and a running bridge.
+type world struct {
+	t      *testing.T
+	c      *bus.Client
+	socket string
+	dir    string
+	cancel context.CancelFunc
+	done   chan error
+	cfg    bridge.Config
+}
+
+func newWorld(t *testing.T, mutate ...func(*bridge.Config)) *world {
+	t.Helper()
+	cfg := embeddedtest.Config(t)
+	embeddedtest.Start(t, cfg)
+	c, err := bus.Connect(context.Background(), bus.Options{Home: cfg.Home})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	var rnd [6]byte
+	_, _ = rand.Read(rnd[:])
+	w := &world{t: t, c: c, socket: "orc-bridge-" + hex.EncodeToString(rnd[:]), dir: t.TempDir()}
+	t.Cleanup(w.killTmux)
+	w.cfg = bridge.DefaultConfig(tmux.Socket{Name: w.socket})
+	w.cfg.Rescan = 200 * time.Millisecond
+	w.cfg.TypingWait = 2 * time.Second
+	for _, m := range mutate {
+		m(&w.cfg)
+	}
+	return w
+}
+
+func (w *world) startBridge() {
+	ctx, cancel := context.WithCancel(context.Background())
+	w.cancel, w.done = cancel, make(chan error, 1)
+	b := bridge.New(w.cfg, w.c, zaptest.NewLogger(w.t, zaptest.Level(zap.InfoLevel)).Named("bridge"))
+	go func() { w.done <- b.Run(ctx) }()
+	w.t.Cleanup(w.stopBridge)
+}
+
+func (w *world) stopBridge() {
+	if w.cancel != nil {
+		w.cancel()
+		<-w.done
+		w.cancel = nil
+	}
+}
+
+func (w *world) tmux(args ...string) string {
+	w.t.Helper()
+	out, err := exec.Command("tmux", append([]string{"-L", w.socket}, args...)...).CombinedOutput()
+	if err != nil {
+		w.t.Fatalf("tmux %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func (w *world) killTmux() {
+	_ = exec.Command("tmux", "-L", w.socket, "kill-server").Run()
+	_ = os.Remove(filepath.Join(os.TempDir(), fmt.Sprintf("tmux-%d", os.Getuid()), w.socket))
+}
+
+// agent starts an agentsim in a new window (or session) and returns its log path.
+func (w *world) agent(target string, args ...string) string {
+	w.t.Helper()
+	session, window, _ := strings.Cut(target, ":")
+	log := filepath.Join(w.dir, strings.NewReplacer(":", "_", "/", "_").Replace(target)+".log")
+	cmd := strings.Join(append([]string{simBinary, "-log", log}, args...), " ")
+	if exec.Command("tmux", "-L", w.socket, "has-session", "-t", "="+session).Run() != nil {
+		w.tmux("new-session", "-d", "-s", session, "-n", window, "-x", "200", "-y", "50", cmd)
+	} else {
+		w.tmux("new-window", "-d", "-t", session+":", "-n", window, cmd)
+	}
+	waitFor(w.t, "agent "+target+" ready", func() bool {
+		l, err := agentsim.ReadLog(log)
+		return err == nil && l.Count("ready") > 0
+	})
+	return log
+}
+
+func (w *world) publish(target string, p subjects.Priority, body string, tags ...string) *subjects.Envelope {
+	w.t.Helper()
+	var a subjects.Address
+	var err error
+	if g, ok := strings.CutPrefix(target, "group:"); ok {
+		name, session, _ := strings.Cut(g, "@")
+		a, err = subjects.GroupAddress(name, session)
+	} else {
+		a, err = subjects.ParseTarget(target)
+	}
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	now := time.Now()
+	e := &subjects.Envelope{ID: subjects.NewID(now), Timestamp: now.UTC(),
+		Source: subjects.Source{Type: "test", Identifier: w.t.Name()}, Target: a,
+		Message: subjects.Message{Type: "notification", Category: "test", Priority: p,
+			Content: subjects.Content{Subject: subjects.SubjectLine(body), Body: body}},
+		Metadata: subjects.Metadata{Tags: tags}}
+	if _, err := w.c.Publish(context.Background(), e); err != nil {
+		w.t.Fatal(err)
+	}
+	return e
+}
+
+// accepted returns the prompts an agent accepted.
+func accepted(t *testing.T, log string) []string {
+	l, err := agentsim.ReadLog(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l.Texts()
+}
+
+// outcome waits for the outcome of e.
+func (w *world) outcome(e *subjects.Envelope) []bus.Receipt {
+	w.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	rs, err := w.c.WaitOutcome(ctx, e.Message.Priority, e.ID)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return rs
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

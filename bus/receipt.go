@@ -1,0 +1,235 @@
+package bus
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/tmux-orc/tmux-orc/subjects"
+)
+
+// Outcome is what became of a message in one pane.
+type Outcome string
+
+// Delivery outcomes.
+const (
+	// Delivered: the text was typed and the agent took it (its input line cleared, or it
+	// queued the input).
+	Delivered Outcome = "delivered"
+	// Unconfirmed: the text was typed but submission could not be confirmed (Enter was
+	// swallowed, a dialog is open, or the bridge restarted mid-delivery).
+	Unconfirmed Outcome = "unconfirmed"
+	// Undeliverable: nothing was typed (the target never appeared, the pane is dead).
+	Undeliverable Outcome = "undeliverable"
+)
+
+// claimState marks a receipt subject the bridge writes before it types.
+const claimState = "claim"
+
+// Receipt records what became of message ID in one pane.
+type Receipt struct {
+	ID       string            `json:"id"`
+	Priority subjects.Priority `json:"priority"`
+	Outcome  Outcome           `json:"outcome"`
+	// Pane is the tmux pane ("%3") and PaneTarget where it was ("backend-dev:2.0").
+	Pane       string `json:"pane,omitempty"`
+	PaneTarget string `json:"pane_target,omitempty"`
+	// Via is "bridge" or "fallback" (typed by the CLI while the daemon was unreachable).
+	Via       string    `json:"via"`
+	Host      string    `json:"host,omitempty"`
+	Published time.Time `json:"published"`
+	Typed     time.Time `json:"typed,omitempty"`
+	Submitted time.Time `json:"submitted,omitempty"`
+	// EnterPresses counts the Enter keys sent (1 + retries).
+	EnterPresses int `json:"enter_presses,omitempty"`
+	// Queued is true when the agent showed it queued the input (it was busy).
+	Queued bool   `json:"queued,omitempty"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// PaneKey turns a tmux pane id ("%3") into the receipt subject token ("p3").
+func PaneKey(pane string) string {
+	if n, ok := strings.CutPrefix(pane, "%"); ok && n != "" {
+		return "p" + n
+	}
+	return "none"
+}
+
+// ErrClaimed is returned by Claim when the message was already claimed for the pane.
+var ErrClaimed = errors.New("delivery already claimed")
+
+// Claim records, before typing, that the bridge is delivering message id into pane. Only
+// the first claim for a message and pane succeeds; a second one (a redelivery after a bridge
+// restart) gets ErrClaimed and must not type again.
+func (c *Client) Claim(ctx context.Context, p subjects.Priority, id, pane string) error {
+	ctx, cancel := c.withTimeout(ctx)
+	defer cancel()
+	subj := subjects.ReceiptSubjectFor(p, claimState, id, PaneKey(pane))
+	_, err := c.js.Publish(ctx, subj, []byte(time.Now().UTC().Format(time.RFC3339Nano)),
+		jetstream.WithExpectLastSequencePerSubject(0), jetstream.WithRetryAttempts(40),
+		jetstream.WithRetryWait(250*time.Millisecond))
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence {
+		return ErrClaimed
+	}
+	if err != nil {
+		return fmt.Errorf("claiming delivery of %s: %w", id, err)
+	}
+	return nil
+}
+
+// Record stores a delivery outcome.
+func (c *Client) Record(ctx context.Context, r Receipt) error {
+	ctx, cancel := c.withTimeout(ctx)
+	defer cancel()
+	data, _ := json.Marshal(r)
+	key := PaneKey(r.Pane)
+	_, err := c.js.Publish(ctx, subjects.ReceiptSubjectFor(r.Priority, string(r.Outcome), r.ID, key), data,
+		jetstream.WithMsgID("r-"+r.ID+"-"+key), jetstream.WithRetryAttempts(40), jetstream.WithRetryWait(250*time.Millisecond))
+	if err != nil {
+		return fmt.Errorf("recording %s of %s: %w", r.Outcome, r.ID, err)
+	}
+	return nil
+}
+
+// Outcome returns the recorded outcome of message id in pane: nil when none was recorded,
+// and claimed = true when a delivery was claimed but never finished.
+func (c *Client) OutcomeFor(ctx context.Context, p subjects.Priority, id, pane string) (r *Receipt, claimed bool, err error) {
+	st, err := c.js.Stream(ctx, subjects.ReceiptStream)
+	if err != nil {
+		return nil, false, fmt.Errorf("opening stream %s: %w", subjects.ReceiptStream, err)
+	}
+	for _, o := range []Outcome{Delivered, Unconfirmed, Undeliverable} {
+		m, err := st.GetLastMsgForSubject(ctx, subjects.ReceiptSubjectFor(p, string(o), id, PaneKey(pane)))
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, false, fmt.Errorf("reading receipt of %s: %w", id, err)
+		}
+		var rec Receipt
+		if err := json.Unmarshal(m.Data, &rec); err != nil {
+			return nil, false, fmt.Errorf("receipt of %s is unreadable: %w", id, err)
+		}
+		return &rec, true, nil
+	}
+	_, err = st.GetLastMsgForSubject(ctx, subjects.ReceiptSubjectFor(p, claimState, id, PaneKey(pane)))
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("reading claim of %s: %w", id, err)
+	}
+	return nil, true, nil
+}
+
+// Receipts returns every outcome recorded for message id (one per pane), oldest first.
+func (c *Client) Receipts(ctx context.Context, p subjects.Priority, id string) ([]Receipt, error) {
+	st, err := c.js.Stream(ctx, subjects.ReceiptStream)
+	if err != nil {
+		return nil, fmt.Errorf("opening stream %s: %w", subjects.ReceiptStream, err)
+	}
+	return receiptsOf(ctx, st, p, id)
+}
+
+func receiptsOf(ctx context.Context, st jetstream.Stream, p subjects.Priority, id string) ([]Receipt, error) {
+	var out []Receipt
+	filter := subjects.ReceiptRoot + "." + p.String() + ".*." + id + ".*"
+	for seq := uint64(1); ; {
+		m, err := st.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(filter))
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading receipts of %s: %w", id, err)
+		}
+		seq = m.Sequence + 1
+		if strings.Contains(m.Subject, "."+claimState+".") {
+			continue
+		}
+		var r Receipt
+		if json.Unmarshal(m.Data, &r) == nil {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// attachReceipts fills in the delivery outcomes of each record.
+func (c *Client) attachReceipts(ctx context.Context, recs []Record) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	st, err := c.js.Stream(ctx, subjects.ReceiptStream)
+	if err != nil {
+		return fmt.Errorf("opening stream %s: %w", subjects.ReceiptStream, err)
+	}
+	if st.CachedInfo().State.Msgs == 0 {
+		return nil
+	}
+	for i := range recs {
+		if recs[i].Receipts, err = receiptsOf(ctx, st, recs[i].Message.Priority, recs[i].ID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// WaitOutcome waits until at least one outcome of message id is recorded and returns the
+// outcomes recorded by then.
+func (c *Client) WaitOutcome(ctx context.Context, p subjects.Priority, id string) ([]Receipt, error) {
+	cons, err := c.js.OrderedConsumer(ctx, subjects.ReceiptStream, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{subjects.ReceiptRoot + "." + p.String() + ".*." + id + ".*"}})
+	if err != nil {
+		return nil, fmt.Errorf("waiting for the outcome of %s: %w", id, err)
+	}
+	for {
+		m, err := cons.Next(jetstream.FetchMaxWait(time.Second))
+		if errors.Is(err, jetstream.ErrNoMessages) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) {
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("waiting for the outcome of %s: %w", id, ctx.Err())
+			}
+			continue
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("waiting for the outcome of %s: %w", id, ctx.Err())
+			}
+			return nil, fmt.Errorf("waiting for the outcome of %s: %w", id, err)
+		}
+		if !strings.Contains(m.Subject(), "."+claimState+".") {
+			return c.Receipts(ctx, p, id)
+		}
+	}
+}
+
+// LatencyStats are delivery latencies from publish, in milliseconds.
+type LatencyStats struct {
+	Count int     `json:"count"`
+	P50   float64 `json:"p50_ms"`
+	P95   float64 `json:"p95_ms"`
+	P99   float64 `json:"p99_ms"`
+	Max   float64 `json:"max_ms"`
+}
+
+// Percentiles summarises durations (nearest rank).
+func Percentiles(d []time.Duration) LatencyStats {
+	if len(d) == 0 {
+		return LatencyStats{}
+	}
+	s := append([]time.Duration(nil), d...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	rank := func(p float64) float64 {
+		i := int(p*float64(len(s))+0.999999) - 1
+		i = max(0, min(len(s)-1, i))
+		return float64(s[i].Microseconds()) / 1000
+	}
+	return LatencyStats{Count: len(s), P50: rank(0.50), P95: rank(0.95), P99: rank(0.99), Max: float64(s[len(s)-1].Microseconds()) / 1000}
+}
