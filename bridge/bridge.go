@@ -58,6 +58,7 @@ type Bridge struct {
 	log  *zap.Logger
 	bus  *bus.Client
 	exec *tmux.Exec
+	inj  *Injector
 
 	mu       sync.Mutex
 	ctrl     *tmux.Control
@@ -72,9 +73,11 @@ type Bridge struct {
 
 // New creates a bridge; Run starts it.
 func New(cfg Config, c *bus.Client, log *zap.Logger) *Bridge {
-	return &Bridge{cfg: cfg, log: log, bus: c, exec: &tmux.Exec{Socket: cfg.Socket, Logger: log},
+	b := &Bridge{cfg: cfg, log: log, bus: c, exec: &tmux.Exec{Socket: cfg.Socket, Logger: log},
 		sessions: map[string]func(){}, writers: map[string]*paneWriter{}, waiting: map[*tracked]bool{},
 		inflight: map[*tracked]bool{}, refresh: make(chan struct{}, 1)}
+	b.inj = NewInjector(cfg, b.runner, log)
+	return b
 }
 
 // runner is the control connection when it is up, else a spawned tmux per command.

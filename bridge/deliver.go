@@ -290,7 +290,7 @@ func (b *Bridge) deliver(ctx context.Context, w *paneWriter, items []*item) {
 		fail(bus.Undeliverable, "the pane is dead (its program exited)")
 		return
 	}
-	reason, err := b.waitReady(ctx, w.id)
+	reason, err := b.inj.WaitReady(ctx, w.id)
 	if err != nil {
 		fail(bus.Undeliverable, "the pane could not be read: "+err.Error())
 		return
@@ -303,10 +303,10 @@ func (b *Bridge) deliver(ctx context.Context, w *paneWriter, items []*item) {
 	for i, it := range todo {
 		envs[i] = it.t.env()
 	}
-	res := b.inject(ctx, w.id, RenderBatch(envs, b.cfg.MaxInline))
+	res := b.inj.Inject(ctx, w.id, RenderBatch(envs, b.cfg.MaxInline))
 	for _, it := range todo {
 		it.pane = p
-		b.settle(ctx, it, bus.Receipt{Outcome: res.outcome, Typed: res.typed, Submitted: res.submitted,
-			EnterPresses: res.enterPresses, Queued: res.queued, Reason: res.reason})
+		b.settle(ctx, it, bus.Receipt{Outcome: res.Outcome, Typed: res.Typed, Submitted: res.Submitted,
+			EnterPresses: res.EnterPresses, Queued: res.Queued, Reason: res.Reason})
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"time"
 	"unicode"
 
+	"go.uber.org/zap"
+
 	"github.com/tmux-orc/tmux-orc/bus"
 	"github.com/tmux-orc/tmux-orc/tmux"
 )
@@ -16,14 +18,33 @@ import (
 // the > of Claude Code and Codex, ❯ › » of fancy prompts).
 const promptEnds = ">$#%❯›»"
 
-// injection is the result of typing one line into a pane and submitting it.
-type injection struct {
-	outcome      bus.Outcome
-	typed        time.Time
-	submitted    time.Time
-	enterPresses int
-	queued       bool
-	reason       string
+// Injector types messages into panes and checks that agents took them. The bridge uses
+// one; the CLI's fallback (daemon unreachable) uses one directly.
+type Injector struct {
+	// Runner reaches the tmux server: a control connection, or a spawned tmux per command.
+	Runner func() tmux.Runner
+	// EnterDelay, VerifyDelay, EnterRetries and TypingWait are as in Config.
+	EnterDelay   time.Duration
+	VerifyDelay  time.Duration
+	EnterRetries int
+	TypingWait   time.Duration
+	Log          *zap.Logger
+}
+
+// NewInjector returns an injector with the configuration's timing.
+func NewInjector(cfg Config, runner func() tmux.Runner, log *zap.Logger) *Injector {
+	return &Injector{Runner: runner, EnterDelay: cfg.EnterDelay, VerifyDelay: cfg.VerifyDelay,
+		EnterRetries: cfg.EnterRetries, TypingWait: cfg.TypingWait, Log: log}
+}
+
+// Injection is the result of typing one line into a pane and submitting it.
+type Injection struct {
+	Outcome      bus.Outcome
+	Typed        time.Time
+	Submitted    time.Time
+	EnterPresses int
+	Queued       bool
+	Reason       string
 }
 
 // screen is what the pane shows around its cursor.
@@ -33,8 +54,8 @@ type screen struct {
 	beforeCur  string // the line before the cursor line and the cursor line up to the cursor (text may wrap)
 }
 
-func (b *Bridge) readScreen(ctx context.Context, pane string) (screen, error) {
-	r := b.runner()
+func (b *Injector) readScreen(ctx context.Context, pane string) (screen, error) {
+	r := b.Runner()
 	pos, err := r.Run(ctx, tmux.Cmd{"display-message", "-p", "-t", pane, "--", "#{cursor_x} #{cursor_y}"})
 	if err != nil || len(pos) == 0 {
 		return screen{}, fmt.Errorf("reading the cursor of %s: %v", pane, err)
@@ -95,10 +116,10 @@ func tailOf(s string, n int) string {
 // waitReady waits until the pane can take input: not in copy mode, nothing typed at the
 // prompt. A person scrolling or typing is waited for, up to TypingWait; then copy mode is
 // left, but typed text is never overwritten or submitted: the message is not typed.
-func (b *Bridge) waitReady(ctx context.Context, pane string) (string, error) {
-	deadline := time.Now().Add(b.cfg.TypingWait)
+func (b *Injector) WaitReady(ctx context.Context, pane string) (string, error) {
+	deadline := time.Now().Add(b.TypingWait)
 	for {
-		inMode, err := tmux.PaneInMode(ctx, b.runner(), pane)
+		inMode, err := tmux.PaneInMode(ctx, b.Runner(), pane)
 		if err != nil {
 			return "", err
 		}
@@ -111,10 +132,10 @@ func (b *Bridge) waitReady(ctx context.Context, pane string) (string, error) {
 		}
 		if time.Now().After(deadline) {
 			if inMode && scr.inputEmpty() {
-				b.log.Info("leaving copy mode to deliver")
-				return "", tmux.CancelMode(ctx, b.runner(), pane)
+				b.Log.Info("leaving copy mode to deliver", zap.String("pane", pane))
+				return "", tmux.CancelMode(ctx, b.Runner(), pane)
 			}
-			return fmt.Sprintf("the input line was not empty for %s (a person typing?); not typed, so their text is left alone", b.cfg.TypingWait), nil
+			return fmt.Sprintf("the input line was not empty for %s (a person typing?); not typed, so their text is left alone", b.TypingWait), nil
 		}
 		select {
 		case <-ctx.Done():
@@ -124,41 +145,41 @@ func (b *Bridge) waitReady(ctx context.Context, pane string) (string, error) {
 	}
 }
 
-// inject types text into pane, presses Enter after EnterDelay, and checks that the agent
+// Inject types text into pane, presses Enter after EnterDelay, and checks that the agent
 // took it, pressing Enter again up to EnterRetries times. It never sends C-c or C-u.
-func (b *Bridge) inject(ctx context.Context, pane, text string) injection {
-	var res injection
-	if err := tmux.SendText(ctx, b.runner(), pane, text); err != nil {
-		return injection{outcome: bus.Undeliverable, reason: "typing failed: " + err.Error()}
+func (b *Injector) Inject(ctx context.Context, pane, text string) Injection {
+	var res Injection
+	if err := tmux.SendText(ctx, b.Runner(), pane, text); err != nil {
+		return Injection{Outcome: bus.Undeliverable, Reason: "typing failed: " + err.Error()}
 	}
-	res.typed = time.Now()
-	delay := b.cfg.EnterDelay
-	for res.enterPresses <= b.cfg.EnterRetries {
+	res.Typed = time.Now()
+	delay := b.EnterDelay
+	for res.EnterPresses <= b.EnterRetries {
 		if !sleep(ctx, delay) {
-			return injection{outcome: bus.Unconfirmed, typed: res.typed, reason: "stopped before Enter"}
+			return Injection{Outcome: bus.Unconfirmed, Typed: res.Typed, Reason: "stopped before Enter"}
 		}
-		if err := tmux.SendEnter(ctx, b.runner(), pane); err != nil {
-			res.outcome, res.reason = bus.Unconfirmed, "pressing Enter failed: "+err.Error()
+		if err := tmux.SendEnter(ctx, b.Runner(), pane); err != nil {
+			res.Outcome, res.Reason = bus.Unconfirmed, "pressing Enter failed: "+err.Error()
 			return res
 		}
-		res.enterPresses++
+		res.EnterPresses++
 		pressed := time.Now()
-		if !sleep(ctx, b.cfg.VerifyDelay) {
+		if !sleep(ctx, b.VerifyDelay) {
 			break
 		}
 		scr, err := b.readScreen(ctx, pane)
 		if err != nil {
-			res.outcome, res.reason = bus.Unconfirmed, "checking submission failed: "+err.Error()
+			res.Outcome, res.Reason = bus.Unconfirmed, "checking submission failed: "+err.Error()
 			return res
 		}
 		if !scr.holds(text) {
-			res.outcome, res.submitted, res.queued = bus.Delivered, pressed, scr.queuedMarker()
+			res.Outcome, res.Submitted, res.Queued = bus.Delivered, pressed, scr.queuedMarker()
 			return res
 		}
-		delay = b.cfg.EnterDelay * time.Duration(1<<res.enterPresses)
+		delay = b.EnterDelay * time.Duration(1<<res.EnterPresses)
 	}
-	res.outcome = bus.Unconfirmed
-	res.reason = "typed, but the input line still held the text after " + strconv.Itoa(res.enterPresses) +
+	res.Outcome = bus.Unconfirmed
+	res.Reason = "typed, but the input line still held the text after " + strconv.Itoa(res.EnterPresses) +
 		" Enter presses (a dialog open, or the agent ignoring Enter)"
 	return res
 }
