@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -267,8 +268,7 @@ func (b *Bridge) deliver(ctx context.Context, w *paneWriter, items []*item) {
 				}
 				continue
 			}
-			b.settle(ctx, it, bus.Receipt{Outcome: bus.Unconfirmed,
-				Reason: "the bridge stopped while delivering this message; it is not typed again, to avoid a duplicate"})
+			b.resume(ctx, w.id, it)
 		default:
 			b.log.Error("claiming a delivery failed; the message will be redelivered", zap.String("id", e.ID), zap.Error(err))
 		}
@@ -309,4 +309,20 @@ func (b *Bridge) deliver(ctx context.Context, w *paneWriter, items []*item) {
 		b.settle(ctx, it, bus.Receipt{Outcome: res.Outcome, Typed: res.Typed, Submitted: res.Submitted,
 			EnterPresses: res.EnterPresses, Queued: res.Queued, Reason: res.Reason})
 	}
+}
+
+// resume finishes a delivery that a previous bridge claimed but did not record (it was
+// stopped or killed mid-delivery). If the text sits unsubmitted in the input line, Enter is
+// pressed now; otherwise it may have been submitted already, and it is not typed again.
+func (b *Bridge) resume(ctx context.Context, pane string, it *item) {
+	text := Render(it.t.env(), b.cfg.MaxInline)
+	if held, err := b.inj.Holds(ctx, pane, text); err == nil && held {
+		res := b.inj.Submit(ctx, pane, text, time.Time{})
+		res.Reason = strings.TrimSpace(res.Reason + " (submitted after a bridge restart)")
+		b.settle(ctx, it, bus.Receipt{Outcome: res.Outcome, Submitted: res.Submitted,
+			EnterPresses: res.EnterPresses, Queued: res.Queued, Reason: res.Reason})
+		return
+	}
+	b.settle(ctx, it, bus.Receipt{Outcome: bus.Unconfirmed,
+		Reason: "the bridge stopped while delivering this message and its text is not in the input line: it may have been submitted already; it is not typed again, to avoid a duplicate"})
 }

@@ -148,15 +148,21 @@ func (b *Injector) WaitReady(ctx context.Context, pane string) (string, error) {
 // Inject types text into pane, presses Enter after EnterDelay, and checks that the agent
 // took it, pressing Enter again up to EnterRetries times. It never sends C-c or C-u.
 func (b *Injector) Inject(ctx context.Context, pane, text string) Injection {
-	var res Injection
 	if err := tmux.SendText(ctx, b.Runner(), pane, text); err != nil {
 		return Injection{Outcome: bus.Undeliverable, Reason: "typing failed: " + err.Error()}
 	}
-	res.Typed = time.Now()
+	return b.Submit(ctx, pane, text, time.Now())
+}
+
+// Submit presses Enter for text already typed into pane (at typed) and checks that the
+// agent took it, pressing Enter again with backoff up to EnterRetries times.
+func (b *Injector) Submit(ctx context.Context, pane, text string, typed time.Time) Injection {
+	res := Injection{Typed: typed}
 	delay := b.EnterDelay
 	for res.EnterPresses <= b.EnterRetries {
 		if !sleep(ctx, delay) {
-			return Injection{Outcome: bus.Unconfirmed, Typed: res.Typed, Reason: "stopped before Enter"}
+			res.Outcome, res.Reason = bus.Unconfirmed, "stopped before Enter"
+			return res
 		}
 		if err := tmux.SendEnter(ctx, b.Runner(), pane); err != nil {
 			res.Outcome, res.Reason = bus.Unconfirmed, "pressing Enter failed: "+err.Error()
@@ -182,6 +188,15 @@ func (b *Injector) Inject(ctx context.Context, pane, text string) Injection {
 	res.Reason = "typed, but the input line still held the text after " + strconv.Itoa(res.EnterPresses) +
 		" Enter presses (a dialog open, or the agent ignoring Enter)"
 	return res
+}
+
+// Holds reports whether text sits unsubmitted in the pane's input line.
+func (b *Injector) Holds(ctx context.Context, pane, text string) (bool, error) {
+	scr, err := b.readScreen(ctx, pane)
+	if err != nil {
+		return false, err
+	}
+	return scr.holds(text), nil
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {

@@ -48,6 +48,9 @@ func (c *Client) Get(ctx context.Context, id string) (Record, error) {
 		if r.Ack, err = c.ackOf(ctx, p, id); err != nil {
 			return Record{}, err
 		}
+		if r.Receipts, err = c.Receipts(ctx, p, id); err != nil {
+			return Record{}, err
+		}
 		return r, nil
 	}
 	return Record{}, fmt.Errorf("%w: %s", ErrNotFound, id)

@@ -42,7 +42,7 @@ func SessionFilters(p subjects.Priority, session string) []string {
 
 // AckWait is how long a consumed message may stay unsettled before the server redelivers
 // it (unless InProgress is called).
-const AckWait = 60 * time.Second
+const AckWait = 10 * time.Second
 
 // ConsumeSession consumes the messages of one tmux session at every priority with durable
 // consumers (one per priority stream), so a restarted bridge resumes where it stopped. A new

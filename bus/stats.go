@@ -30,7 +30,21 @@ type PriorityStats struct {
 	MaxAge   string `json:"max_age"`
 	// WhenFull is "refuse new" (critical, high) or "evict oldest".
 	WhenFull string `json:"when_full"`
+	// Delivery outcomes recorded by bridges (per message and pane), all time.
+	Delivered     uint64 `json:"delivered"`
+	Unconfirmed   uint64 `json:"unconfirmed"`
+	Undeliverable uint64 `json:"undeliverable"`
+	// Typed and Submitted are latencies from publish to the text typed into the pane and
+	// to the Enter that submitted it, over deliveries in the last LatencyWindow.
+	Typed     LatencyStats `json:"typed_latency"`
+	Submitted LatencyStats `json:"submitted_latency"`
 }
+
+// LatencyWindow is how far back pubsub stats looks for delivery latencies.
+const LatencyWindow = time.Hour
+
+// maxLatencySamples bounds the receipts read for latencies per priority.
+const maxLatencySamples = 20000
 
 // Stats is what pubsub stats reports.
 type Stats struct {
@@ -45,6 +59,10 @@ func (c *Client) Stats(ctx context.Context) (Stats, error) {
 	acks, err := c.js.Stream(ctx, subjects.AckStream)
 	if err != nil {
 		return Stats{}, fmt.Errorf("opening stream %s: %w", subjects.AckStream, err)
+	}
+	receipts, err := c.js.Stream(ctx, subjects.ReceiptStream)
+	if err != nil {
+		return Stats{}, fmt.Errorf("opening stream %s: %w", subjects.ReceiptStream, err)
 	}
 	out := Stats{AckStored: acks.CachedInfo().State.Msgs}
 	for _, p := range subjects.Priorities {
@@ -64,6 +82,9 @@ func (c *Client) Stats(ctx context.Context) (Stats, error) {
 		}
 		if ps.Stored > ps.Acked {
 			ps.Pending = ps.Stored - ps.Acked
+		}
+		if err := c.deliveryStats(ctx, receipts, &ps); err != nil {
+			return Stats{}, err
 		}
 		out.Priorities = append(out.Priorities, ps)
 	}
@@ -95,4 +116,53 @@ func (c *Client) Status(ctx context.Context) (subjects.ServerStatus, error) {
 		return st, fmt.Errorf("the daemon's status is unreadable: %w", err)
 	}
 	return st, nil
+}
+
+func (c *Client) deliveryStats(ctx context.Context, st jetstream.Stream, ps *PriorityStats) error {
+	prefix := subjects.ReceiptRoot + "." + ps.Priority.String() + "."
+	var err error
+	if ps.Delivered, err = countMatching(ctx, st, prefix+string(Delivered)+".>"); err != nil {
+		return err
+	}
+	if ps.Unconfirmed, err = countMatching(ctx, st, prefix+string(Unconfirmed)+".>"); err != nil {
+		return err
+	}
+	if ps.Undeliverable, err = countMatching(ctx, st, prefix+string(Undeliverable)+".>"); err != nil {
+		return err
+	}
+	if ps.Delivered == 0 {
+		return nil
+	}
+	since := time.Now().Add(-LatencyWindow)
+	cons, err := st.CreateConsumer(ctx, jetstream.ConsumerConfig{AckPolicy: jetstream.AckNonePolicy,
+		FilterSubject: prefix + string(Delivered) + ".>", DeliverPolicy: jetstream.DeliverByStartTimePolicy,
+		OptStartTime: &since, InactiveThreshold: 10 * time.Second, MemoryStorage: true})
+	if err != nil {
+		return fmt.Errorf("reading delivery latencies: %w", err)
+	}
+	defer func() { _ = st.DeleteConsumer(ctx, cons.CachedInfo().Name) }()
+	pending := min(cons.CachedInfo().NumPending, maxLatencySamples)
+	var typed, submitted []time.Duration
+	for uint64(len(typed)) < pending {
+		batch, err := cons.FetchNoWait(int(min(pending-uint64(len(typed)), 1000)))
+		if err != nil {
+			return fmt.Errorf("reading delivery latencies: %w", err)
+		}
+		n := 0
+		for m := range batch.Messages() {
+			n++
+			var r Receipt
+			if json.Unmarshal(m.Data(), &r) == nil && !r.Typed.IsZero() {
+				typed = append(typed, r.Typed.Sub(r.Published))
+				submitted = append(submitted, r.Submitted.Sub(r.Published))
+			} else {
+				pending--
+			}
+		}
+		if n == 0 {
+			break
+		}
+	}
+	ps.Typed, ps.Submitted = Percentiles(typed), Percentiles(submitted)
+	return nil
 }

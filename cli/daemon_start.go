@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
@@ -40,8 +41,11 @@ type DaemonStartOptions struct {
 	ConfigFile string
 	Sync       string
 	NotifyFD   int
+	NoBridge   bool
+	bridgeFlags
 
 	portSet bool
+	flags   *pflag.FlagSet
 }
 
 func newCmdDaemonStart(f *factory, runF func(context.Context, *DaemonStartOptions) error) *cobra.Command {
@@ -61,6 +65,7 @@ same data directory reports it and succeeds.`,
 		Args: argsBetween(0, 0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.portSet = cmd.Flags().Changed("port")
+			opts.flags = cmd.Flags()
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -75,6 +80,8 @@ same data directory reports it and succeeds.`,
 	fl.StringVar(&opts.Sync, "sync", "", `fsync policy: "always" (default) or an interval such as 1s`)
 	fl.IntVar(&opts.NotifyFD, "notify-fd", 0, "file descriptor to report readiness on (used by start itself)")
 	_ = fl.MarkHidden("notify-fd")
+	fl.BoolVar(&opts.NoBridge, "no-bridge", false, "do not run the bridge for the local tmux server")
+	opts.bridgeFlags.add(fl)
 	return cmd
 }
 
@@ -121,6 +128,9 @@ func daemonStartRun(ctx context.Context, o *DaemonStartOptions) error {
 	if err != nil {
 		return err
 	}
+	if _, err := o.bridgeFlags.config(); err != nil {
+		return err
+	}
 	if o.Foreground {
 		return o.runForeground(ctx, cfg)
 	}
@@ -147,7 +157,15 @@ func (o *DaemonStartOptions) runForeground(ctx context.Context, cfg embedded.Con
 		notify = os.NewFile(uintptr(o.NotifyFD), "notify")
 		defer notify.Close()
 	}
-	err := daemon.Run(ctx, cfg, log, func(urls []string) {
+	var dopts daemon.Options
+	if !o.NoBridge {
+		bcfg, err := o.bridgeFlags.config()
+		if err != nil {
+			return err
+		}
+		dopts.Bridge = &bcfg
+	}
+	err := daemon.Run(ctx, cfg, dopts, log, func(urls []string) {
 		msg := strings.Join(urls, ",")
 		if notify != nil {
 			fmt.Fprintf(notify, "READY %s\n", msg)
@@ -176,22 +194,13 @@ func (o *DaemonStartOptions) startBackground(ctx context.Context, dir home.Dir) 
 	if err != nil {
 		return fmt.Errorf("finding the tmux-orc binary: %w", err)
 	}
+	// The child gets the same flags (and --home through the environment).
 	args := []string{"daemon", "start", "--foreground", "--notify-fd", "3"}
-	if o.ConfigFile != "" {
-		args = append(args, "--config", o.ConfigFile)
-	}
-	if o.Listen != "" {
-		args = append(args, "--listen", o.Listen)
-	}
-	if o.portSet {
-		args = append(args, "--port", strconv.Itoa(o.Port))
-	}
-	if o.Sync != "" {
-		args = append(args, "--sync", o.Sync)
-	}
-	if o.f.verbose {
-		args = append(args, "--verbose")
-	}
+	o.flags.Visit(func(fl *pflag.Flag) {
+		if fl.Name != "foreground" && fl.Name != "notify-fd" && fl.Name != "home" {
+			args = append(args, "--"+fl.Name+"="+fl.Value.String())
+		}
+	})
 	r, w, err := os.Pipe()
 	if err != nil {
 		return fmt.Errorf("starting the daemon: %w", err)

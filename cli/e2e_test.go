@@ -27,6 +27,9 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binDir = dir
+	// No daemon started by these tests may ever attach its bridge to the user's default
+	// tmux server: point them at a socket no server listens on unless a test says otherwise.
+	os.Setenv("TMUX_ORC_TMUX_SOCKET", fmt.Sprintf("orc-test-none-%d", os.Getpid()))
 	build := exec.Command("go", "build", "-o", filepath.Join(dir, "tmux-orc"), "../cmd/tmux-orc")
 	build.Stderr = os.Stderr
 	if err := build.Run(); err != nil {
@@ -50,6 +53,7 @@ func TestScripts(t *testing.T) {
 			env.Setenv("TMUX_ORC_HOME", h)
 			env.Setenv("XDG_CONFIG_HOME", filepath.Join(env.WorkDir, "xdg"))
 			env.Setenv("TMUX_ORC_PORT", "0")
+			env.Setenv("TMUX_ORC_TMUX_SOCKET", os.Getenv("TMUX_ORC_TMUX_SOCKET"))
 			env.Setenv("PATH", binDir+string(os.PathListSeparator)+os.Getenv("PATH"))
 			env.Defer(func() { stopDaemon(home.Dir(h)) })
 			return nil
@@ -118,7 +122,7 @@ func cmdExitcode(ts *testscript.TestScript, neg bool, args []string) {
 
 func scriptEnv(ts *testscript.TestScript) []string {
 	var env []string
-	for _, k := range []string{"PATH", "HOME", "TMUX_ORC_HOME", "XDG_CONFIG_HOME", "TMUX_ORC_PORT", "TMPDIR", "WORK"} {
+	for _, k := range []string{"PATH", "HOME", "TMUX_ORC_HOME", "XDG_CONFIG_HOME", "TMUX_ORC_PORT", "TMPDIR", "WORK", "TMUX_ORC_TMUX_SOCKET"} {
 		env = append(env, k+"="+ts.Getenv(k))
 	}
 	return env

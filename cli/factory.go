@@ -24,11 +24,16 @@ type factory struct {
 	urlFlag  string
 	verbose  bool
 
-	logOnce sync.Once
-	log     *zap.Logger
+	logOnce  sync.Once
+	log      *zap.Logger
+	logLevel zapcore.Level
 }
 
-func newFactory(streams IO) *factory { return &factory{IO: streams} }
+func newFactory(streams IO) *factory { return &factory{IO: streams, logLevel: zapcore.WarnLevel} }
+
+// LogInfo raises the command's log level to info, for long-running commands (bridge).
+// Call it before the first Log.
+func (f *factory) LogInfo() { f.logLevel = zapcore.InfoLevel }
 
 // Home resolves the data directory: --home, then TMUX_ORC_HOME, then ~/.tmux-orchestrator.
 func (f *factory) Home() (home.Dir, error) {
@@ -41,12 +46,14 @@ func (f *factory) Home() (home.Dir, error) {
 // Log is the command's logger: warnings and errors on stderr (debug with --verbose).
 func (f *factory) Log() *zap.Logger {
 	f.logOnce.Do(func() {
-		level := zapcore.WarnLevel
+		level := f.logLevel
 		if f.verbose {
 			level = zapcore.DebugLevel
 		}
 		enc := zap.NewDevelopmentEncoderConfig()
-		enc.TimeKey = ""
+		if level > zapcore.InfoLevel {
+			enc.TimeKey = ""
+		}
 		core := zapcore.NewCore(zapcore.NewConsoleEncoder(enc), zapcore.AddSync(f.Err), level)
 		f.log = zap.New(core)
 	})

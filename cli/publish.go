@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tmux-orc/tmux-orc/bus"
 	"github.com/tmux-orc/tmux-orc/subjects"
 )
 
@@ -31,6 +32,7 @@ type PublishOptions struct {
 	ID            string
 	From          string
 	JSON          bool
+	TmuxSocket    string
 	Args          []string
 }
 
@@ -69,6 +71,7 @@ The body is at most 32 KiB of UTF-8 text. Priorities: critical, high, normal (de
 	fl.StringVar(&opts.ID, "id", "", "message id (default: generated); publishing the same id again stores it once")
 	fl.StringVar(&opts.From, "from", "", "sender identifier (default: the tmux window this runs in, else user@host)")
 	fl.BoolVar(&opts.JSON, "json", false, "print the stored message's id, subject, stream and sequence as JSON")
+	fl.StringVar(&opts.TmuxSocket, "tmux-socket", "", "tmux server for the fallback when the daemon is unreachable")
 	return cmd
 }
 
@@ -171,11 +174,20 @@ func publishRun(ctx context.Context, o *PublishOptions) error {
 	if err != nil {
 		return err
 	}
-	c, err := o.f.Connect(ctx)
+	c, fr, err := connectOrFallback(ctx, o.f, env, o.TmuxSocket)
 	if err != nil {
 		return err
 	}
+	if fr != nil {
+		fmt.Fprintln(o.f.Out, env.ID)
+		fmt.Fprintln(o.f.Err, "tmux-orc: the daemon is unreachable; "+describeReceipt(*fr)+"; spooled for import when the daemon starts")
+		if fr.Outcome != bus.Delivered {
+			return silentError{ExitNotDelivered}
+		}
+		return nil
+	}
 	defer c.Close()
+	env.Timestamp = time.Now().UTC() // the publish call: latencies are measured from here
 	stored, err := c.Publish(ctx, env)
 	if err != nil {
 		return err

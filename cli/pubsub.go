@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tmux-orc/tmux-orc/bus"
 	"github.com/tmux-orc/tmux-orc/subjects"
 )
 
@@ -114,6 +115,16 @@ func pubsubStatsRun(ctx context.Context, o *pubsubStatsOptions) error {
 	for _, p := range st.Priorities {
 		fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\t%s\t%d\t%s\t%s\t\n", p.Priority, p.Published, p.Stored, p.Acked, p.Pending,
 			humanBytes(int64(p.Bytes)), p.MaxMsgs, p.MaxAge, p.WhenFull)
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(o.f.Out, "\nDelivery (outcomes all time; latency from publish over the last %s, ms):\n", bus.LatencyWindow)
+	w = tabwriter.NewWriter(o.f.Out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(w, "PRIORITY\tDELIVERED\tUNCONFIRMED\tUNDELIVERABLE\tTYPED P50\tP95\tP99\tSUBMITTED P50\tP95\tP99\t")
+	for _, p := range st.Priorities {
+		fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t\n", p.Priority, p.Delivered, p.Unconfirmed, p.Undeliverable,
+			p.Typed.P50, p.Typed.P95, p.Typed.P99, p.Submitted.P50, p.Submitted.P95, p.Submitted.P99)
 	}
 	return w.Flush()
 }

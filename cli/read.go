@@ -29,6 +29,7 @@ type ReadOptions struct {
 	Unacked    bool
 	JSON       bool
 	Follow     bool
+	ID         string
 }
 
 func newCmdRead(f *factory, runF func(context.Context, *ReadOptions) error) *cobra.Command {
@@ -68,6 +69,7 @@ it prints one JSON object per line.`,
 	fl.BoolVar(&opts.Unacked, "unacked", false, "only messages nobody has acknowledged")
 	fl.BoolVar(&opts.JSON, "json", false, "print JSON")
 	fl.BoolVarP(&opts.Follow, "follow", "f", false, "keep printing new matching messages until interrupted")
+	fl.StringVar(&opts.ID, "id", "", "only the message with this id (with its full text and delivery outcomes)")
 	return cmd
 }
 
@@ -105,6 +107,14 @@ func (o *ReadOptions) query(now time.Time) (bus.Query, error) {
 	}
 	if q.Since, err = parseSince(o.Since, now); err != nil {
 		return q, err
+	}
+	if o.ID != "" {
+		if err := subjects.ValidateID(o.ID); err != nil {
+			return q, err
+		}
+		if o.Follow {
+			return q, flagErrorf("--id and --follow do not go together")
+		}
 	}
 	if o.Tail < 0 {
 		return q, flagErrorf("--tail %d: want 0 (all) or more", o.Tail)
@@ -158,8 +168,14 @@ func readRun(ctx context.Context, o *ReadOptions) error {
 		}
 		return err
 	}
-	recs, err := c.Query(ctx, q)
-	if err != nil {
+	var recs []bus.Record
+	if o.ID != "" {
+		r, err := c.Get(ctx, o.ID)
+		if err != nil {
+			return err
+		}
+		recs = []bus.Record{r}
+	} else if recs, err = c.Query(ctx, q); err != nil {
 		return err
 	}
 	if o.JSON {
@@ -210,6 +226,11 @@ func printRecord(w io.Writer, r bus.Record) error {
 			if _, err := fmt.Fprintf(w, "    %s\n", line); err != nil {
 				return err
 			}
+		}
+	}
+	for _, rc := range r.Receipts {
+		if _, err := fmt.Fprintf(w, "    -> %s\n", describeReceipt(rc)); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -27,6 +27,9 @@ Data lives in $TMUX_ORC_HOME (default ~/.tmux-orchestrator).`,
 		newCmdRead(f, nil),
 		newCmdAck(f, nil),
 		newCmdPubsub(f),
+		newCmdBridge(f),
+		newCmdAgent(f),
+		newCmdAgentsim(),
 	)
 	return root
 }

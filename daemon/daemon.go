@@ -1,9 +1,11 @@
-// Package daemon composes what runs inside `tmux-orc daemon`: the embedded server now, the
-// bridge and the monitor as they arrive. It owns the order of start and shutdown.
+// Package daemon composes what runs inside `tmux-orc daemon`: the embedded server, the
+// import of messages spooled while it was down, and the bridge for the local tmux server.
+// It owns the order of start and shutdown.
 package daemon
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"time"
 
@@ -11,34 +13,75 @@ import (
 	"go.uber.org/zap/zapcore"
 	"gopkg.in/natefinch/lumberjack.v2"
 
+	"github.com/tmux-orc/tmux-orc/bridge"
+	"github.com/tmux-orc/tmux-orc/bus"
 	"github.com/tmux-orc/tmux-orc/embedded"
+	"github.com/tmux-orc/tmux-orc/spool"
 )
 
 // ShutdownTimeout bounds an orderly stop.
 const ShutdownTimeout = 30 * time.Second
 
-// Run starts everything, calls ready with the client URLs once the daemon accepts
-// messages, and stops in order when ctx ends: first intake, then the server (which flushes
-// its store), then the lock.
-func Run(ctx context.Context, cfg embedded.Config, log *zap.Logger, ready func(urls []string)) error {
+// Options say what the daemon runs besides the server.
+type Options struct {
+	// Bridge, when set, runs a bridge for that tmux server inside the daemon.
+	Bridge *bridge.Config
+}
+
+// Run starts the server, imports the spool, starts the bridge, calls ready with the client
+// URLs, and when ctx ends stops in order: the bridge (injections in progress finish and
+// record their outcome), then the server (which flushes its store), then the lock.
+func Run(ctx context.Context, cfg embedded.Config, o Options, log *zap.Logger, ready func(urls []string)) error {
 	srv, err := embedded.Start(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
+	stopServer := func() error {
+		sctx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
+		defer cancel()
+		return srv.Shutdown(sctx)
+	}
+	nc, err := srv.Connect("tmux-orc-daemon-bridge")
+	if err != nil {
+		_ = stopServer()
+		return err
+	}
+	c, err := bus.NewFromConn(nc, log.Named("bus"))
+	if err != nil {
+		nc.Close()
+		_ = stopServer()
+		return err
+	}
+	if n, err := spool.Import(ctx, cfg.Home, c, log.Named("spool")); err != nil {
+		log.Error("importing the spool failed; will retry at the next start", zap.Error(err))
+	} else if n > 0 {
+		log.Info("imported spooled messages", zap.Int("count", n))
+	}
+	bctx, stopBridge := context.WithCancel(context.Background())
+	bridgeDone := make(chan error, 1)
+	if o.Bridge != nil {
+		b := bridge.New(*o.Bridge, c, log.Named("bridge"))
+		go func() { bridgeDone <- b.Run(bctx) }()
+	} else {
+		bridgeDone <- nil
+	}
 	ready(srv.ClientURLs())
 	<-ctx.Done()
 	log.Info("stopping")
-	sctx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		return err
+	stopBridge()
+	if err := <-bridgeDone; err != nil {
+		log.Error("bridge", zap.Error(err))
+	}
+	nc.Close()
+	if err := stopServer(); err != nil {
+		return fmt.Errorf("stopping: %w", err)
 	}
 	log.Info("stopped")
 	return nil
 }
 
-// NewLogger writes JSON-free, human-readable lines to the rotated daemon log, and also to
-// stderr when console is true.
+// NewLogger writes human-readable lines to the rotated daemon log, and also to stderr when
+// console is true.
 func NewLogger(path string, console bool, level zapcore.Level) *zap.Logger {
 	enc := zap.NewProductionEncoderConfig()
 	enc.EncodeTime = zapcore.ISO8601TimeEncoder

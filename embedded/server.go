@@ -186,8 +186,22 @@ func (s *Server) ClientURLs() []string {
 	return []string{"nats://" + net.JoinHostPort(addr.IP.String(), strconv.Itoa(addr.Port))}
 }
 
-// NATS returns the underlying server, for in-process connections and monitoring.
+// NATS returns the underlying server, for monitoring.
 func (s *Server) NATS() *server.Server { return s.ns }
+
+// Connect opens a new in-process connection as the data directory's user: no TCP, no
+// port, for the parts of the daemon that run beside the server (bridge, monitor).
+func (s *Server) Connect(name string) (*nats.Conn, error) {
+	seed, err := nats.NkeyOptionFromSeed(s.cfg.Home.CredentialsFile())
+	if err != nil {
+		return nil, fmt.Errorf("loading credentials: %w", err)
+	}
+	nc, err := nats.Connect("", nats.InProcessServer(s.ns), seed, nats.Name(name))
+	if err != nil {
+		return nil, fmt.Errorf("connecting in process: %w", err)
+	}
+	return nc, nil
+}
 
 // Status gathers the daemon's status from the server.
 func (s *Server) Status() subjects.ServerStatus {

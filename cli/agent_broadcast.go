@@ -1,0 +1,62 @@
+package cli
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+type agentBroadcastOptions struct {
+	PublishOptions
+}
+
+func newCmdAgentBroadcast(f *factory) *cobra.Command {
+	opts := &agentBroadcastOptions{PublishOptions: PublishOptions{f: f}}
+	cmd := &cobra.Command{
+		Use:   "broadcast [--session SESSION | --group GROUP] MESSAGE... | -",
+		Short: "Send a message to every agent of a session, of a group, or everywhere",
+		Long: `Store one message for a group: --group GROUP (everywhere, or with --session, in one session),
+--session SESSION alone (every pane of that session with a role: group "all"), or neither
+(group "all" everywhere). Prints the message id; tmux-orc read --id ID shows each pane's outcome.`,
+		Example: `  tmux-orc agent broadcast --session backend-dev "TEAM STATUS UPDATE: checkpoint in 2 hours"
+  tmux-orc agent broadcast --group management "Daemon restarted"`,
+		Args: argsBetween(1, -1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Args = args
+			if opts.Group == "" {
+				opts.Group = "all"
+			}
+			if strings.Contains(opts.Session, ":") {
+				return flagErrorf("--session names a session, not a window: %q", opts.Session)
+			}
+			return agentBroadcastRun(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVarP(&opts.Session, "session", "s", "", "only this session")
+	fl.StringVarP(&opts.Group, "group", "g", "", "only this group (default: all)")
+	fl.StringVarP(&opts.Priority, "priority", "p", "normal", "critical, high, normal or low")
+	fl.StringArrayVarP(&opts.Tags, "tag", "t", nil, "tag (repeatable)")
+	fl.StringVar(&opts.From, "from", "", "sender identifier")
+	fl.BoolVar(&opts.JSON, "json", false, "print the stored message as JSON")
+	opts.Type, opts.Category, opts.RequiresAck = "notification", "broadcast", "auto"
+	return cmd
+}
+
+func agentBroadcastRun(ctx context.Context, o *agentBroadcastOptions) error {
+	env, err := o.buildEnvelope(ctx, o.f.In, time.Now())
+	if err != nil {
+		return err
+	}
+	c, err := o.f.Connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if _, err := c.Publish(ctx, env); err != nil {
+		return err
+	}
+	return printStored(o.f, o.JSON, env.ID)
+}

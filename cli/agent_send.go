@@ -1,0 +1,108 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tmux-orc/tmux-orc/bus"
+)
+
+type agentSendOptions struct {
+	PublishOptions
+	NoWait     bool
+	Timeout    time.Duration
+	TmuxSocket string
+}
+
+func newCmdAgentSend(f *factory) *cobra.Command {
+	opts := &agentSendOptions{PublishOptions: PublishOptions{f: f}}
+	cmd := &cobra.Command{
+		Use:   "send SESSION[:WINDOW] MESSAGE... | -",
+		Short: "Send a message to an agent's pane and wait for the delivery outcome",
+		Long: `Store a message for a tmux window and wait until the bridge has typed it into the pane
+and the agent took it. Prints the outcome: delivered (exit 0), or unconfirmed,
+undeliverable, or no outcome within --timeout (exit 4). With the daemon unreachable, the
+message is typed directly through tmux and spooled for the daemon to import.`,
+		Example: `  tmux-orc agent send backend-dev:2 "STATUS REQUEST: Please provide current task and progress"
+  tmux-orc agent send --no-wait pm:1 "review done"`,
+		Args: argsBetween(2, -1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Session, opts.Args = args[0], args[1:]
+			return agentSendRun(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVarP(&opts.Priority, "priority", "p", "normal", "critical, high, normal or low")
+	fl.StringArrayVarP(&opts.Tags, "tag", "t", nil, "tag (repeatable)")
+	fl.StringVar(&opts.From, "from", "", "sender identifier (default: the tmux window this runs in, else user@host)")
+	fl.BoolVar(&opts.NoWait, "no-wait", false, "return once the message is stored")
+	fl.DurationVar(&opts.Timeout, "timeout", 30*time.Second, "how long to wait for the outcome")
+	fl.BoolVar(&opts.JSON, "json", false, "print the outcome as JSON")
+	fl.StringVar(&opts.TmuxSocket, "tmux-socket", "", "tmux server for the fallback when the daemon is unreachable")
+	opts.Type, opts.Category, opts.RequiresAck = "notification", "direct", "auto"
+	return cmd
+}
+
+func agentSendRun(ctx context.Context, o *agentSendOptions) error {
+	env, err := o.buildEnvelope(ctx, o.f.In, time.Now())
+	if err != nil {
+		return err
+	}
+	c, fr, err := connectOrFallback(ctx, o.f, env, o.TmuxSocket)
+	if err != nil {
+		return err
+	}
+	var receipts []bus.Receipt
+	if fr != nil {
+		receipts = []bus.Receipt{*fr}
+	} else {
+		defer c.Close()
+		env.Timestamp = time.Now().UTC() // the publish call: latencies are measured from here
+		if _, err := c.Publish(ctx, env); err != nil {
+			return err
+		}
+		if o.NoWait {
+			return printStored(o.f, o.JSON, env.ID)
+		}
+		wctx, cancel := context.WithTimeout(ctx, o.Timeout)
+		receipts, err = c.WaitOutcome(wctx, env.Message.Priority, env.ID)
+		cancel()
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			fmt.Fprintf(o.f.Out, "stored %s; no delivery outcome within %s (does %s exist? see tmux-orc read --id %s)\n", env.ID, o.Timeout, env.Target, env.ID)
+			return silentError{ExitNotDelivered}
+		}
+	}
+	if o.JSON {
+		if err := json.NewEncoder(o.f.Out).Encode(struct {
+			ID       string        `json:"id"`
+			Receipts []bus.Receipt `json:"receipts"`
+		}{env.ID, receipts}); err != nil {
+			return err
+		}
+	} else {
+		for _, r := range receipts {
+			fmt.Fprintln(o.f.Out, describeReceipt(r))
+		}
+	}
+	for _, r := range receipts {
+		if r.Outcome != bus.Delivered {
+			return silentError{ExitNotDelivered}
+		}
+	}
+	return nil
+}
+
+func printStored(f *factory, asJSON bool, id string) error {
+	if asJSON {
+		return json.NewEncoder(f.Out).Encode(map[string]string{"id": id})
+	}
+	_, err := fmt.Fprintln(f.Out, id)
+	return err
+}

@@ -1,0 +1,46 @@
+package cli
+
+import (
+	"context"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tmux-orc/tmux-orc/bridge"
+)
+
+type bridgeOptions struct {
+	f *factory
+	bridgeFlags
+}
+
+func newCmdBridge(f *factory) *cobra.Command {
+	opts := &bridgeOptions{f: f}
+	cmd := &cobra.Command{
+		Use:   "bridge [--tmux-socket NAME|PATH] [--url nats://...]",
+		Short: "Deliver messages into the panes of one tmux server (the daemon runs one itself)",
+		Long: `Run a bridge in the foreground: it discovers the sessions, windows and panes of one tmux
+server, consumes their messages, types each into its pane, presses Enter, verifies that the
+agent took it, and records the outcome. The daemon runs a bridge for the local tmux server
+itself; run this one for another tmux server, or on another host with --url.`,
+		Example: `  tmux-orc bridge --tmux-socket work
+  tmux-orc bridge --url nats://127.0.0.1:14222`,
+		Args: argsBetween(0, 0),
+		RunE: func(cmd *cobra.Command, _ []string) error { return bridgeRun(cmd.Context(), opts) },
+	}
+	opts.add(cmd.Flags())
+	return cmd
+}
+
+func bridgeRun(ctx context.Context, o *bridgeOptions) error {
+	cfg, err := o.config()
+	if err != nil {
+		return err
+	}
+	o.f.LogInfo()
+	c, err := o.f.Connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return bridge.New(cfg, c, o.f.Log().Named("bridge")).Run(ctx)
+}

@@ -1,0 +1,122 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/tmux-orc/tmux-orc/bridge"
+	"github.com/tmux-orc/tmux-orc/bus"
+	"github.com/tmux-orc/tmux-orc/spool"
+	"github.com/tmux-orc/tmux-orc/subjects"
+	"github.com/tmux-orc/tmux-orc/tmux"
+)
+
+// ExitNotDelivered means the message was stored (or spooled) but not confirmed in the pane:
+// unconfirmed, undeliverable, or no outcome in time.
+const ExitNotDelivered = 4
+
+// ErrFallback is returned when the daemon is unreachable and typing directly failed too.
+var ErrFallback = errors.New("fallback delivery failed")
+
+// connectOrFallback connects to the daemon; for a critical message it retries a few times
+// first. When the daemon stays unreachable and env is for a tmux window, it types env
+// straight into the pane (the guide's CLI fallback), spools it for the daemon to import,
+// and returns the receipt with a nil client.
+func connectOrFallback(ctx context.Context, f *factory, env *subjects.Envelope, socketFlag string) (*bus.Client, *bus.Receipt, error) {
+	c, err := f.Connect(ctx)
+	for i := 0; err != nil && unavailable(err) && env.Message.Priority == subjects.Critical && i < 3; i++ {
+		if !sleepCtx(ctx, time.Duration(250<<i)*time.Millisecond) {
+			break
+		}
+		c, err = f.Connect(ctx)
+	}
+	if err == nil || !unavailable(err) || env.Target.Kind != subjects.KindSession {
+		return c, nil, err
+	}
+	r, ferr := fallback(ctx, f, env, socketFlag)
+	if ferr != nil {
+		return nil, nil, fmt.Errorf("%w; %w: %w", err, ErrFallback, ferr)
+	}
+	f.Log().Warn("the daemon is unreachable: typed the message directly into tmux and spooled it for import",
+		zap.String("id", env.ID), zap.String("pane", r.PaneTarget), zap.String("outcome", string(r.Outcome)), zap.NamedError("daemon", err))
+	return nil, r, nil
+}
+
+func unavailable(err error) bool {
+	return errors.Is(err, bus.ErrNotRunning) || errors.Is(err, bus.ErrUnreachable)
+}
+
+func fallback(ctx context.Context, f *factory, env *subjects.Envelope, socketFlag string) (*bus.Receipt, error) {
+	dir, err := f.Home()
+	if err != nil {
+		return nil, err
+	}
+	cfg := bridge.DefaultConfig(tmuxSocket(socketFlag))
+	runner := &tmux.Exec{Socket: cfg.Socket, Logger: f.Log()}
+	panes, err := tmux.ListPanes(ctx, runner)
+	if err != nil {
+		return nil, fmt.Errorf("listing tmux panes (%s): %w", cfg.Socket, err)
+	}
+	targets := bridge.Resolve(panes, env.Target.Session, env.Target)
+	if len(targets) == 0 {
+		return nil, fmt.Errorf("no tmux pane for %s on %s", env.Target, cfg.Socket)
+	}
+	p := targets[0]
+	inj := bridge.NewInjector(cfg, func() tmux.Runner { return runner }, f.Log())
+	r := bus.Receipt{ID: env.ID, Priority: env.Message.Priority, Pane: p.ID, PaneTarget: bridge.PaneTarget(p),
+		Via: "fallback", Host: cfg.Host, Published: env.Timestamp}
+	if p.Dead {
+		r.Outcome, r.Reason = bus.Undeliverable, "the pane is dead (its program exited)"
+	} else if reason, err := inj.WaitReady(ctx, p.ID); err != nil {
+		return nil, err
+	} else if reason != "" {
+		r.Outcome, r.Reason = bus.Undeliverable, reason
+	} else {
+		res := inj.Inject(ctx, p.ID, bridge.Render(env, bridge.DefaultMaxInline))
+		r.Outcome, r.Typed, r.Submitted, r.EnterPresses, r.Queued, r.Reason = res.Outcome, res.Typed, res.Submitted, res.EnterPresses, res.Queued, res.Reason
+	}
+	if err := spool.Write(dir, spool.Entry{Envelope: env, Receipt: r}); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	select {
+	case <-ctx.Done():
+		return false
+	case <-time.After(d):
+		return true
+	}
+}
+
+// describeReceipt renders an outcome for people.
+func describeReceipt(r bus.Receipt) string {
+	where := r.PaneTarget
+	if r.Pane != "" {
+		where += " (" + r.Pane + ")"
+	}
+	switch r.Outcome {
+	case bus.Delivered:
+		s := fmt.Sprintf("delivered %s to %s: typed %s and submitted %s after publishing", r.ID, where,
+			ms(r.Typed.Sub(r.Published)), ms(r.Submitted.Sub(r.Published)))
+		if r.Queued {
+			s += " (queued by the busy agent)"
+		}
+		if r.Via == "fallback" {
+			s += " (typed directly: the daemon was unreachable)"
+		}
+		return s
+	default:
+		if where == "" {
+			where = "any pane"
+		}
+		return fmt.Sprintf("%s %s in %s: %s", r.Outcome, r.ID, where, r.Reason)
+	}
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.1fms", float64(d.Microseconds())/1000) }
