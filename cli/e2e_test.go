@@ -56,6 +56,14 @@ func TestScripts(t *testing.T) {
 			env.Setenv("TMUX_ORC_TMUX_SOCKET", os.Getenv("TMUX_ORC_TMUX_SOCKET"))
 			env.Setenv("PATH", binDir+string(os.PathListSeparator)+os.Getenv("PATH"))
 			env.Defer(func() { stopDaemon(home.Dir(h)) })
+			// Scripts that need tmux start a server on this socket path (never the default).
+			sock := filepath.Join(env.WorkDir, "tmux.sock")
+			env.Setenv("TMUX_SOCK", sock)
+			env.Defer(func() {
+				if _, err := os.Stat(sock); err == nil {
+					_ = exec.Command("tmux", "-S", sock, "kill-server").Run()
+				}
+			})
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){

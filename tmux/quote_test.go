@@ -97,8 +97,8 @@ func TestServerArgv(t *testing.T) {
 		srv  Server
 		want string
 	}{
-		{Server{Socket: Socket{Name: "orc"}}, "tmux -L orc list-panes -a"},
-		{Server{Socket: Socket{Path: "/tmp/s"}, Binary: "/usr/bin/tmux"}, "/usr/bin/tmux -S /tmp/s list-panes -a"},
+		{Server{Socket: Socket{Name: "orc"}}, "tmux -u -L orc list-panes -a"},
+		{Server{Socket: Socket{Path: "/tmp/s"}, Binary: "/usr/bin/tmux"}, "/usr/bin/tmux -u -S /tmp/s list-panes -a"},
 	}
 	for _, tt := range tests {
 		if got := strings.Join(tt.srv.Argv("list-panes", "-a"), " "); got != tt.want {

@@ -93,8 +93,13 @@ func (s Socket) Validate() error {
 
 // Args returns the tmux flags selecting the socket followed by args, for
 // example ["-L", "orc", "list-panes", "-a"]. It does not validate s.
+//
+// It always starts with -u: without a UTF-8 locale in the environment (a daemon under
+// systemd, a test harness), tmux replaces control and non-ASCII characters in its output
+// with '_', which breaks the field separators of ListPanes and mangles non-ASCII names.
 func (s Socket) Args(args ...string) []string {
-	out := make([]string, 0, len(args)+2)
+	out := make([]string, 0, len(args)+3)
+	out = append(out, "-u")
 	if s.Path != "" {
 		out = append(out, "-S", s.Path)
 	} else {
