@@ -100,6 +100,8 @@ func (b *Bridge) Run(ctx context.Context) error {
 		return err
 	}
 	defer b.stop()
+	b.log.Info("bridge starting", zap.String("socket", b.cfg.Socket.String()), zap.Stringer("enter_delay", b.cfg.EnterDelay),
+		zap.Stringer("low_batch", b.cfg.LowBatch), zap.Stringer("expiry", b.cfg.Expiry), zap.Stringer("typing_wait", b.cfg.TypingWait))
 	go b.heartbeat(ctx)
 	for ctx.Err() == nil {
 		ctrl, err := tmux.Dial(ctx, b.cfg.Socket, tmux.Options{Logger: b.log.Named("tmux"), NoOutput: true})
