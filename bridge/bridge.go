@@ -28,7 +28,7 @@ type Config struct {
 	// EnterDelay separates the text from the Enter key; agents treat an Enter that
 	// arrives with a burst of typed text as a newline.
 	EnterDelay time.Duration
-	// VerifyDelay is how long after Enter the screen is checked.
+	// VerifyDelay is how long after Enter the screen may take to show the input taken.
 	VerifyDelay time.Duration
 	// EnterRetries is how many more times Enter is pressed when the text is still there.
 	EnterRetries int
@@ -47,7 +47,7 @@ type Config struct {
 // DefaultConfig returns the defaults.
 func DefaultConfig(sock tmux.Socket) Config {
 	host, _ := os.Hostname()
-	return Config{Socket: sock, Host: host, EnterDelay: 150 * time.Millisecond, VerifyDelay: 100 * time.Millisecond,
+	return Config{Socket: sock, Host: host, EnterDelay: 150 * time.Millisecond, VerifyDelay: 200 * time.Millisecond,
 		EnterRetries: 3, LowBatch: 300 * time.Millisecond, Expiry: 10 * time.Minute, TypingWait: 30 * time.Second,
 		MaxInline: DefaultMaxInline, Rescan: time.Second}
 }

@@ -14,6 +14,10 @@ import (
 	"github.com/tmux-orc/tmux-orc/tmux"
 )
 
+// verifyPoll is the first pause before checking that Enter was taken; it doubles up to
+// VerifyDelay.
+const verifyPoll = 5 * time.Millisecond
+
 // promptEnds are the characters an empty prompt line ends with (bash's $ and #, zsh's %,
 // the > of Claude Code and Codex, ❯ › » of fancy prompts).
 const promptEnds = ">$#%❯›»"
@@ -52,23 +56,23 @@ type screen struct {
 	lines      []string
 	cursorLine string // the line the cursor is on, up to the cursor
 	beforeCur  string // the line before the cursor line and the cursor line up to the cursor (text may wrap)
+	inMode     bool   // the pane is in copy mode (or another mode): keys go to the mode
 }
 
 func (b *Injector) readScreen(ctx context.Context, pane string) (screen, error) {
-	r := b.Runner()
-	pos, err := r.Run(ctx, tmux.Cmd{"display-message", "-p", "-t", pane, "--", "#{cursor_x} #{cursor_y}"})
-	if err != nil || len(pos) == 0 {
-		return screen{}, fmt.Errorf("reading the cursor of %s: %v", pane, err)
+	// One round trip: the cursor and mode, then the visible screen.
+	lines, err := b.Runner().Run(ctx,
+		tmux.Cmd{"display-message", "-p", "-t", pane, "--", "#{pane_in_mode} #{cursor_x} #{cursor_y}"},
+		tmux.Cmd{"capture-pane", "-p", "-t", pane})
+	if err != nil || len(lines) == 0 {
+		return screen{}, fmt.Errorf("reading pane %s: %v", pane, err)
 	}
-	var x, y int
-	if _, err := fmt.Sscanf(pos[0], "%d %d", &x, &y); err != nil {
-		return screen{}, fmt.Errorf("reading the cursor of %s: %q", pane, pos[0])
+	var mode, x, y int
+	if _, err := fmt.Sscanf(lines[0], "%d %d %d", &mode, &x, &y); err != nil {
+		return screen{}, fmt.Errorf("reading the cursor of %s: %q", pane, lines[0])
 	}
-	lines, err := tmux.CapturePane(ctx, r, pane)
-	if err != nil {
-		return screen{}, err
-	}
-	s := screen{lines: lines}
+	s := screen{lines: lines[1:], inMode: mode != 0}
+	lines = lines[1:]
 	if y >= 0 && y < len(lines) {
 		rs := []rune(lines[y])
 		s.cursorLine = string(rs[:min(x, len(rs))])
@@ -119,14 +123,11 @@ func tailOf(s string, n int) string {
 func (b *Injector) WaitReady(ctx context.Context, pane string) (string, error) {
 	deadline := time.Now().Add(b.TypingWait)
 	for {
-		inMode, err := tmux.PaneInMode(ctx, b.Runner(), pane)
-		if err != nil {
-			return "", err
-		}
 		scr, err := b.readScreen(ctx, pane)
 		if err != nil {
 			return "", err
 		}
+		inMode := scr.inMode
 		if !inMode && scr.inputEmpty() {
 			return "", nil
 		}
@@ -170,17 +171,25 @@ func (b *Injector) Submit(ctx context.Context, pane, text string, typed time.Tim
 		}
 		res.EnterPresses++
 		pressed := time.Now()
-		if !sleep(ctx, b.VerifyDelay) {
-			break
-		}
-		scr, err := b.readScreen(ctx, pane)
-		if err != nil {
-			res.Outcome, res.Reason = bus.Unconfirmed, "checking submission failed: "+err.Error()
-			return res
-		}
-		if !scr.holds(text) {
-			res.Outcome, res.Submitted, res.Queued = bus.Delivered, pressed, scr.queuedMarker()
-			return res
+		// Poll the screen until the text leaves the input line or VerifyDelay passes: most
+		// agents clear it within milliseconds, and the pane is busy until we know.
+		for wait := verifyPoll; ; wait = min(wait*2, b.VerifyDelay) {
+			if !sleep(ctx, wait) {
+				res.Outcome, res.Reason = bus.Unconfirmed, "stopped while checking submission"
+				return res
+			}
+			scr, err := b.readScreen(ctx, pane)
+			if err != nil {
+				res.Outcome, res.Reason = bus.Unconfirmed, "checking submission failed: "+err.Error()
+				return res
+			}
+			if !scr.holds(text) {
+				res.Outcome, res.Submitted, res.Queued = bus.Delivered, pressed, scr.queuedMarker()
+				return res
+			}
+			if time.Since(pressed) >= b.VerifyDelay {
+				break
+			}
 		}
 		delay = b.EnterDelay * time.Duration(1<<res.EnterPresses)
 	}

@@ -30,6 +30,7 @@ Data lives in $TMUX_ORC_HOME (default ~/.tmux-orchestrator).`,
 		newCmdBridge(f),
 		newCmdAgent(f),
 		newCmdAgentsim(),
+		newCmdLoadtest(f),
 	)
 	return root
 }

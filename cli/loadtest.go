@@ -1,0 +1,108 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tmux-orc/tmux-orc/loadtest"
+)
+
+type loadtestOptions struct {
+	f          *factory
+	cfg        loadtest.Config
+	Rate       string
+	JSON       bool
+	Histogram  string
+	NoProgress bool
+}
+
+func newCmdLoadtest(f *factory) *cobra.Command {
+	opts := &loadtestOptions{f: f}
+	cmd := &cobra.Command{
+		Use:   "loadtest [flags]",
+		Short: "Measure delivery end to end: publish -> typed into the pane -> submitted",
+		Long: `Start a daemon (or use --url), a private tmux server whose panes run the fake agent built into
+this binary, publish at a steady rate, and report per priority min, median, p95, p99, max
+and the share within the guide's targets (critical 50 ms, high 75 ms, normal 100 ms, low
+500 ms) for "typed into the pane" (the pane program read the text) and "submitted" (it
+accepted the prompt, after the bridge's Enter delay); plus throughput and the lost and
+duplicated messages, which must be zero (the command exits 1 otherwise).
+
+--broker-only skips tmux and measures publish -> the bridge's consumer.`,
+		Example: `  tmux-orc loadtest --sessions 20 --panes 2 --messages 1000 --priority mix --rate 200/s
+  tmux-orc loadtest --broker-only --messages 20000 --rate max --json`,
+		Args: argsBetween(0, 0),
+		RunE: func(cmd *cobra.Command, _ []string) error { return loadtestRun(cmd.Context(), opts) },
+	}
+	fl := cmd.Flags()
+	fl.IntVar(&opts.cfg.Sessions, "sessions", 20, "tmux sessions")
+	fl.IntVar(&opts.cfg.Panes, "panes", 2, "panes (windows) per session")
+	fl.IntVar(&opts.cfg.Messages, "messages", 1000, "messages to publish")
+	fl.StringVar(&opts.cfg.Priority, "priority", "mix", "mix (10% critical, 20% high, 50% normal, 20% low) or one priority")
+	fl.StringVar(&opts.Rate, "rate", "200/s", "publish rate, e.g. 200/s, or max")
+	fl.BoolVar(&opts.cfg.BrokerOnly, "broker-only", false, "no tmux: publish -> the bridge's consumers")
+	fl.StringVar(&opts.cfg.Sync, "sync", "always", "fsync policy of the embedded daemon: always or an interval such as 1s")
+	fl.DurationVar(&opts.cfg.EnterDelay, "enter-delay", 150*time.Millisecond, "the bridge's pause before Enter")
+	fl.DurationVar(&opts.cfg.Timeout, "timeout", 60*time.Second, "how long to wait for deliveries after the last publish")
+	fl.IntVar(&opts.cfg.Publishers, "publishers", 8, "concurrent publishers")
+	fl.BoolVar(&opts.JSON, "json", false, "print the report as JSON")
+	fl.StringVar(&opts.Histogram, "histogram", "", "write a latency histogram (SVG) of the typed stage to this file")
+	fl.BoolVar(&opts.NoProgress, "no-progress", false, "no progress line on stderr")
+	return cmd
+}
+
+func loadtestRun(ctx context.Context, o *loadtestOptions) error {
+	rate, err := loadtest.ParseRate(o.Rate)
+	if err != nil {
+		return &flagError{err}
+	}
+	o.cfg.Rate = rate
+	if o.f.urlFlag != "" {
+		o.cfg.URLs = strings.Split(o.f.urlFlag, ",")
+	}
+	if err := o.cfg.Validate(); err != nil {
+		return &flagError{err}
+	}
+	if o.cfg.Binary, err = os.Executable(); err != nil {
+		return fmt.Errorf("finding the tmux-orc binary: %w", err)
+	}
+	var progress = o.f.Err
+	if o.NoProgress {
+		progress = nil
+	}
+	res, err := loadtest.Run(ctx, o.cfg, o.f.Log().Named("loadtest"), progress)
+	if err != nil {
+		return err
+	}
+	if o.Histogram != "" {
+		f, err := os.Create(o.Histogram)
+		if err != nil {
+			return fmt.Errorf("writing the histogram: %w", err)
+		}
+		title := fmt.Sprintf("tmux-orc loadtest (%s): publish -> typed, %d messages", res.Report.Mode, res.Report.Messages)
+		if err := loadtest.WriteSVG(f, title, res.Typed); err != nil {
+			f.Close()
+			return fmt.Errorf("writing the histogram: %w", err)
+		}
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("writing the histogram: %w", err)
+		}
+	}
+	if o.JSON {
+		if err := json.NewEncoder(o.f.Out).Encode(res.Report); err != nil {
+			return err
+		}
+	} else if err := res.Report.WriteText(o.f.Out); err != nil {
+		return err
+	}
+	if res.Report.Lost > 0 || res.Report.Duplicates > 0 {
+		return fmt.Errorf("%d messages lost and %d duplicated", res.Report.Lost, res.Report.Duplicates)
+	}
+	return nil
+}

@@ -1,0 +1,92 @@
+package loadtest
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/tmux-orc/tmux-orc/subjects"
+)
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "loadtest-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "tmux-orc")
+	if out, err := exec.Command("go", "build", "-o", binary, "../cmd/tmux-orc").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "building tmux-orc: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// TestSmallLoadLosesAndDuplicatesNothing is the CI configuration: every message published is
+// accepted exactly once by the fake agent of its pane, and every figure is filled in.
+func TestSmallLoadLosesAndDuplicatesNothing(t *testing.T) {
+	cfg := Config{Sessions: 2, Panes: 2, Messages: 60, Priority: "mix", Rate: 40, Sync: "always",
+		EnterDelay: 150 * time.Millisecond, Binary: binary, Timeout: 30 * time.Second}
+	res, err := Run(context.Background(), cfg, zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := res.Report
+	if r.Lost != 0 || r.Duplicates != 0 {
+		t.Fatalf("lost %d, duplicated %d", r.Lost, r.Duplicates)
+	}
+	total := 0
+	for _, p := range r.Priorities {
+		total += p.Published
+		if p.Typed.Count != p.Published || p.Submitted.Count != p.Published {
+			t.Errorf("%s: %d published, %d typed, %d submitted", p.Priority, p.Published, p.Typed.Count, p.Submitted.Count)
+		}
+		// Submission follows typing by at least the Enter delay.
+		if p.Submitted.Min < p.Typed.Min+150 {
+			t.Errorf("%s: submitted min %.2f ms is less than typed min %.2f + 150 ms", p.Priority, p.Submitted.Min, p.Typed.Min)
+		}
+	}
+	if total != 60 || r.Throughput <= 0 || r.DaemonRSS <= 0 {
+		t.Fatalf("report %+v", r)
+	}
+}
+
+func TestBrokerOnly(t *testing.T) {
+	cfg := Config{Sessions: 3, Panes: 2, Messages: 500, Priority: "high", Rate: 0, BrokerOnly: true, Sync: "always", Binary: binary, Timeout: 30 * time.Second}
+	res, err := Run(context.Background(), cfg, zap.NewNop(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := res.Report
+	if r.Lost != 0 || r.Duplicates != 0 || len(r.Priorities) != 1 || r.Priorities[0].Priority != subjects.High || r.Priorities[0].Typed.Count != 500 {
+		t.Fatalf("report %+v", r)
+	}
+}
+
+func TestConfigValidation(t *testing.T) {
+	for _, c := range []Config{{Sessions: 0, Panes: 1, Messages: 1, Priority: "mix"}, {Sessions: 1, Panes: 1, Messages: 1, Priority: "urgent"},
+		{Sessions: 100, Panes: 30, Messages: 1, Priority: "mix"}} {
+		if err := c.Validate(); err == nil {
+			t.Errorf("%+v accepted", c)
+		}
+	}
+	for in, want := range map[string]float64{"200/s": 200, "12.5": 12.5, "max": 0} {
+		if got, err := ParseRate(in); err != nil || got != want {
+			t.Errorf("ParseRate(%q) = %v, %v", in, got, err)
+		}
+	}
+	if _, err := ParseRate("fast"); err == nil {
+		t.Error("ParseRate(fast) accepted")
+	}
+}

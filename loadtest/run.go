@@ -1,0 +1,483 @@
+package loadtest
+
+import (
+	"context"
+	crand "crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/tmux-orc/tmux-orc/agentsim"
+	"github.com/tmux-orc/tmux-orc/bridge"
+	"github.com/tmux-orc/tmux-orc/bus"
+	"github.com/tmux-orc/tmux-orc/daemon"
+	"github.com/tmux-orc/tmux-orc/embedded"
+	"github.com/tmux-orc/tmux-orc/home"
+	"github.com/tmux-orc/tmux-orc/subjects"
+	"github.com/tmux-orc/tmux-orc/tmux"
+)
+
+// pane is one receiver.
+type pane struct {
+	session, window string
+	log, raw        string
+}
+
+func (p pane) target() string { return p.session + ":" + p.window }
+
+// Result is a report and the raw typed samples (for the histogram).
+type Result struct {
+	Report *Report
+	Typed  map[subjects.Priority][]time.Duration
+}
+
+// Run runs one load test. progress receives a one-line status every 200 ms (nil: none).
+func Run(ctx context.Context, cfg Config, log *zap.Logger, progress io.Writer) (*Result, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	tmp, err := os.MkdirTemp("", "tmux-orc-loadtest-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	var rnd [4]byte
+	_, _ = crand.Read(rnd[:])
+	tag := "lt" + hex.EncodeToString(rnd[:])
+	sock := tmux.Socket{Name: "orc-loadtest-" + hex.EncodeToString(rnd[:])}
+	bcfg := bridge.DefaultConfig(sock)
+	bcfg.EnterDelay = cfg.EnterDelay
+	bcfg.Rescan = 250 * time.Millisecond
+
+	// The daemon: an embedded one in the temporary directory (with the bridge inside, as in
+	// production), or the one at --url with a bridge in this process.
+	dctx, stopDaemon := context.WithCancel(context.Background())
+	daemonDone := make(chan error, 1)
+	var c *bus.Client
+	if len(cfg.URLs) == 0 {
+		ecfg := embedded.DefaultConfig(home.Dir(filepath.Join(tmp, "home")))
+		ecfg.SetPort(0)
+		ecfg.Sync, ecfg.NATSContext = cfg.Sync, ""
+		var opts daemon.Options
+		if !cfg.BrokerOnly {
+			opts.Bridge = &bcfg
+		}
+		ready := make(chan struct{})
+		go func() {
+			daemonDone <- daemon.Run(dctx, ecfg, opts, log.Named("daemon"), func([]string) { close(ready) })
+		}()
+		select {
+		case <-ready:
+		case err := <-daemonDone:
+			stopDaemon()
+			return nil, fmt.Errorf("starting the embedded daemon: %w", err)
+		}
+		c, err = bus.Connect(ctx, bus.Options{Home: ecfg.Home, Name: "tmux-orc-loadtest"})
+	} else {
+		dir, herr := home.Resolve()
+		if herr != nil {
+			stopDaemon()
+			return nil, herr
+		}
+		c, err = bus.Connect(ctx, bus.Options{Home: dir, URLs: cfg.URLs, Name: "tmux-orc-loadtest"})
+		if err == nil && !cfg.BrokerOnly {
+			b := bridge.New(bcfg, c, log.Named("bridge"))
+			go func() { daemonDone <- b.Run(dctx) }()
+		} else {
+			daemonDone <- nil
+		}
+	}
+	defer func() { stopDaemon(); <-daemonDone }()
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	if cfg.BrokerOnly {
+		return runBroker(ctx, cfg, c, tag, progress)
+	}
+	return runTmux(ctx, cfg, c, sock, tag, tmp, progress)
+}
+
+func runTmux(ctx context.Context, cfg Config, c *bus.Client, sock tmux.Socket, tag, tmp string, progress io.Writer) (*Result, error) {
+	panes, err := startPanes(ctx, cfg, sock, tag, tmp)
+	defer killTmux(sock)
+	if err != nil {
+		return nil, err
+	}
+	var published []sent
+	pubDone := make(chan error, 1)
+	var npub atomic.Int64
+	go func() {
+		var err error
+		published, err = publishAll(ctx, cfg, c, len(panes), func(i int) subjects.Address {
+			a, _ := subjects.ParseTarget(panes[i].target())
+			return a
+		}, &npub)
+		pubDone <- err
+	}()
+	// Wait for every message to be accepted (or the timeout after the last publish).
+	byID := map[string]*sent{}
+	var accepted map[string][]acceptance
+	var pubErr error
+	pubFinished := false
+	var deadline time.Time
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case pubErr = <-pubDone:
+			pubFinished = true
+			for i := range published {
+				byID[published[i].id] = &published[i]
+			}
+			deadline = time.Now().Add(cfg.Timeout)
+			if pubErr != nil {
+				return nil, pubErr
+			}
+		case <-tick.C:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		accepted = readAccepted(panes)
+		if progress != nil {
+			fmt.Fprintf(progress, "\rpublished %d/%d, accepted %d", npub.Load(), cfg.Messages, len(accepted))
+		}
+		if pubFinished && (len(accepted) >= len(published) || time.Now().After(deadline)) {
+			break
+		}
+	}
+	if progress != nil {
+		fmt.Fprintln(progress)
+	}
+	return analyseTmux(cfg, panes, published, accepted)
+}
+
+// startPanes starts a private tmux server with Sessions sessions of Panes windows, each
+// running the fake agent, and waits until every agent is ready.
+func startPanes(ctx context.Context, cfg Config, sock tmux.Socket, tag, tmp string) ([]pane, error) {
+	var panes []pane
+	run := func(args ...string) error {
+		cmd := exec.CommandContext(ctx, "tmux", sock.Args(args...)...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("tmux %s: %v: %s", args[0], err, strings.TrimSpace(string(out)))
+		}
+		return nil
+	}
+	for s := 0; s < cfg.Sessions; s++ {
+		session := fmt.Sprintf("%s-%d", tag, s)
+		for w := 0; w < cfg.Panes; w++ {
+			p := pane{session: session, window: strconv.Itoa(w),
+				log: filepath.Join(tmp, fmt.Sprintf("%d-%d.log", s, w)), raw: filepath.Join(tmp, fmt.Sprintf("%d-%d.raw", s, w))}
+			prog := strings.Join([]string{cfg.Binary, "agentsim", "-log", p.log, "-raw", p.raw}, " ")
+			var err error
+			if w == 0 {
+				err = run("new-session", "-d", "-s", session, "-x", "200", "-y", "50", prog)
+			} else {
+				err = run("new-window", "-d", "-t", session+":", prog)
+			}
+			if err != nil {
+				return panes, err
+			}
+			panes = append(panes, p)
+		}
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for _, p := range panes {
+		for {
+			l, err := agentsim.ReadLog(p.log)
+			if err == nil && l.Count(agentsim.EventReady) > 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				return panes, fmt.Errorf("the fake agent in %s did not start", p.target())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	return panes, nil
+}
+
+func killTmux(sock tmux.Socket) {
+	_ = exec.Command("tmux", sock.Args("kill-server")...).Run()
+	_ = os.Remove(filepath.Join(os.TempDir(), fmt.Sprintf("tmux-%d", os.Getuid()), sock.Name))
+}
+
+// publishAll publishes cfg.Messages at cfg.Rate round-robin over n targets.
+func publishAll(ctx context.Context, cfg Config, c *bus.Client, n int, target func(int) subjects.Address, count *atomic.Int64) ([]sent, error) {
+	r := rand.New(rand.NewPCG(1, 2))
+	jobs := make(chan int)
+	out := make([]sent, cfg.Messages)
+	prios := make([]subjects.Priority, cfg.Messages)
+	for i := range prios {
+		prios[i] = cfg.priorityFor(r)
+	}
+	var wg sync.WaitGroup
+	var firstErr error
+	var once sync.Once
+	for w := 0; w < cfg.Publishers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				now := time.Now()
+				e := &subjects.Envelope{ID: subjects.NewID(now), Timestamp: now.UTC(),
+					Source: subjects.Source{Type: "loadtest", Identifier: "loadtest"}, Target: target(i % n),
+					Message: subjects.Message{Type: "notification", Category: "loadtest", Priority: prios[i],
+						Content: subjects.Content{Subject: "load", Body: fmt.Sprintf("loadtest message %d", i)}},
+					Metadata: subjects.Metadata{Tags: []string{"loadtest"}}}
+				out[i] = sent{id: e.ID, priority: prios[i], target: i % n, at: now}
+				if _, err := c.Publish(ctx, e); err != nil {
+					once.Do(func() { firstErr = fmt.Errorf("publishing message %d: %w", i, err) })
+				}
+				count.Add(1)
+			}
+		}()
+	}
+	start := time.Now()
+	for i := 0; i < cfg.Messages; i++ {
+		if cfg.Rate > 0 {
+			due := start.Add(time.Duration(float64(i) / cfg.Rate * float64(time.Second)))
+			if d := time.Until(due); d > 0 {
+				select {
+				case <-time.After(d):
+				case <-ctx.Done():
+				}
+			}
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
+	if firstErr == nil && ctx.Err() != nil {
+		firstErr = ctx.Err()
+	}
+	return out, firstErr
+}
+
+// acceptance is one accepted prompt carrying a message id.
+type acceptance struct {
+	pane int
+	at   time.Time
+}
+
+var idRE = regexp.MustCompile(`[0-9a-z]{16}`)
+
+// readAccepted maps each message id to the prompts that carried it.
+func readAccepted(panes []pane) map[string][]acceptance {
+	out := map[string][]acceptance{}
+	for i, p := range panes {
+		l, err := agentsim.ReadLog(p.log)
+		if err != nil {
+			continue
+		}
+		for _, pr := range l.Prompts {
+			seen := map[string]bool{}
+			for _, id := range idRE.FindAllString(pr.Text, -1) {
+				if !seen[id] {
+					seen[id] = true
+					out[id] = append(out[id], acceptance{pane: i, at: pr.Time})
+				}
+			}
+		}
+	}
+	return out
+}
+
+// typedTimes finds, per message id, when the pane program read the last byte of the id.
+func typedTimes(panes []pane) map[string]time.Time {
+	out := map[string]time.Time{}
+	for _, p := range panes {
+		reads, err := agentsim.ReadRaw(p.raw)
+		if err != nil && len(reads) == 0 {
+			continue
+		}
+		var stream []byte
+		var ends []int
+		var times []time.Time
+		for _, r := range reads {
+			stream = append(stream, r.Bytes()...)
+			ends = append(ends, len(stream))
+			times = append(times, r.Time())
+		}
+		k := 0
+		for _, loc := range idRE.FindAllIndex(stream, -1) {
+			id := string(stream[loc[0]:loc[1]])
+			for k < len(ends) && ends[k] < loc[1] {
+				k++
+			}
+			if _, ok := out[id]; !ok && k < len(times) {
+				out[id] = times[k]
+			}
+		}
+	}
+	return out
+}
+
+func analyseTmux(cfg Config, panes []pane, published []sent, accepted map[string][]acceptance) (*Result, error) {
+	typed := typedTimes(panes)
+	res := &Result{Typed: map[subjects.Priority][]time.Duration{}}
+	rep := &Report{Mode: "tmux", Sessions: cfg.Sessions, Panes: cfg.Panes, Messages: cfg.Messages, Rate: cfg.Rate, Sync: cfg.Sync}
+	subm := map[subjects.Priority][]time.Duration{}
+	count := map[subjects.Priority]int{}
+	var first, last time.Time
+	for _, s := range published {
+		count[s.priority]++
+		if first.IsZero() || s.at.Before(first) {
+			first = s.at
+		}
+		acc := accepted[s.id]
+		switch {
+		case len(acc) == 0:
+			rep.Lost++
+			continue
+		case len(acc) > 1:
+			rep.Duplicates += len(acc) - 1
+		}
+		if acc[0].pane != s.target {
+			return nil, fmt.Errorf("message %s for %s was accepted in %s", s.id, panes[s.target].target(), panes[acc[0].pane].target())
+		}
+		subm[s.priority] = append(subm[s.priority], acc[0].at.Sub(s.at))
+		if acc[0].at.After(last) {
+			last = acc[0].at
+		}
+		if t, ok := typed[s.id]; ok {
+			res.Typed[s.priority] = append(res.Typed[s.priority], t.Sub(s.at))
+		}
+	}
+	for _, p := range subjects.Priorities {
+		if count[p] == 0 {
+			continue
+		}
+		rep.Priorities = append(rep.Priorities, PriorityReport{Priority: p, Target: float64(Targets[p].Milliseconds()),
+			Published: count[p], Typed: Summarize(res.Typed[p], Targets[p]), Submitted: Summarize(subm[p], Targets[p])})
+	}
+	if d := last.Sub(first); d > 0 {
+		rep.Duration = d.Seconds()
+		rep.Throughput = float64(len(published)-rep.Lost) / d.Seconds()
+	}
+	rep.DaemonRSS = peakRSS()
+	res.Report = rep
+	return res, nil
+}
+
+// runBroker measures publish -> the bridge's consumer: the same durable session consumers
+// the bridge uses, acknowledging each message, no tmux.
+func runBroker(ctx context.Context, cfg Config, c *bus.Client, tag string, progress io.Writer) (*Result, error) {
+	type got struct {
+		at    time.Time
+		times int
+	}
+	var mu sync.Mutex
+	recv := map[string]*got{}
+	var nrecv atomic.Int64
+	var stops []func()
+	defer func() {
+		for _, s := range stops {
+			s()
+		}
+	}()
+	for s := 0; s < cfg.Sessions; s++ {
+		stop, err := c.ConsumeSession(ctx, fmt.Sprintf("%s-%d", tag, s), time.Now().Add(-time.Minute), func(d *bus.Delivery) {
+			now := time.Now()
+			mu.Lock()
+			g := recv[d.Envelope.ID]
+			if g == nil {
+				g = &got{at: now}
+				recv[d.Envelope.ID] = g
+				nrecv.Add(1)
+			}
+			g.times++
+			mu.Unlock()
+			_ = d.Ack(ctx)
+		})
+		if err != nil {
+			return nil, err
+		}
+		stops = append(stops, stop)
+	}
+	var npub atomic.Int64
+	n := cfg.Sessions * cfg.Panes
+	published, err := publishAll(ctx, cfg, c, n, func(i int) subjects.Address {
+		a, _ := subjects.ParseTarget(fmt.Sprintf("%s-%d:%d", tag, i/cfg.Panes, i%cfg.Panes))
+		return a
+	}, &npub)
+	if err != nil {
+		return nil, err
+	}
+	deadline := time.Now().Add(cfg.Timeout)
+	for nrecv.Load() < int64(len(published)) && time.Now().Before(deadline) && ctx.Err() == nil {
+		if progress != nil {
+			fmt.Fprintf(progress, "\rpublished %d/%d, received %d", npub.Load(), cfg.Messages, nrecv.Load())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if progress != nil {
+		fmt.Fprintln(progress)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	res := &Result{Typed: map[subjects.Priority][]time.Duration{}}
+	rep := &Report{Mode: "broker-only", Sessions: cfg.Sessions, Panes: cfg.Panes, Messages: cfg.Messages, Rate: cfg.Rate, Sync: cfg.Sync}
+	count := map[subjects.Priority]int{}
+	var first, last time.Time
+	for _, s := range published {
+		count[s.priority]++
+		if first.IsZero() || s.at.Before(first) {
+			first = s.at
+		}
+		g := recv[s.id]
+		if g == nil {
+			rep.Lost++
+			continue
+		}
+		rep.Duplicates += g.times - 1
+		res.Typed[s.priority] = append(res.Typed[s.priority], g.at.Sub(s.at))
+		if g.at.After(last) {
+			last = g.at
+		}
+	}
+	for _, p := range subjects.Priorities {
+		if count[p] > 0 {
+			rep.Priorities = append(rep.Priorities, PriorityReport{Priority: p, Target: float64(Targets[p].Milliseconds()),
+				Published: count[p], Typed: Summarize(res.Typed[p], Targets[p])})
+		}
+	}
+	if d := last.Sub(first); d > 0 {
+		rep.Duration = d.Seconds()
+		rep.Throughput = float64(len(published)-rep.Lost) / d.Seconds()
+	}
+	rep.DaemonRSS = peakRSS()
+	res.Report = rep
+	return res, nil
+}
+
+// peakRSS is this process's peak resident memory (VmHWM), in bytes.
+func peakRSS() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb * 1024
+		}
+	}
+	return 0
+}
+
