@@ -480,4 +480,3 @@ func peakRSS() int64 {
 	}
 	return 0
 }
-
