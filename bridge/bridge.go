@@ -132,6 +132,9 @@ func (b *Bridge) watch(ctx context.Context, ctrl *tmux.Control) {
 	tick := time.NewTicker(b.cfg.Rescan)
 	defer tick.Stop()
 	b.discover(ctx)
+	// Notifications come in bursts (a new window brings several); they schedule one
+	// rediscovery shortly after, instead of one each.
+	var soon <-chan time.Time
 	for {
 		select {
 		case <-ctx.Done():
@@ -143,8 +146,13 @@ func (b *Bridge) watch(ctx context.Context, ctrl *tmux.Control) {
 			switch n.Kind {
 			case "sessions-changed", "session-changed", "session-renamed", "window-add", "window-close",
 				"unlinked-window-add", "unlinked-window-close", "window-renamed", "layout-change":
-				b.discover(ctx)
+				if soon == nil {
+					soon = time.After(discoverDebounce)
+				}
 			}
+		case <-soon:
+			soon = nil
+			b.discover(ctx)
 		case <-b.refresh:
 			b.discover(ctx)
 		case <-tick.C:
@@ -152,6 +160,10 @@ func (b *Bridge) watch(ctx context.Context, ctrl *tmux.Control) {
 		}
 	}
 }
+
+// discoverDebounce is how long a burst of tmux notifications may last before the panes are
+// listed again.
+const discoverDebounce = 20 * time.Millisecond
 
 // discover lists the panes, starts and stops session consumers, and routes messages that
 // were waiting for their target.
