@@ -171,7 +171,10 @@ func (b *Bridge) discover(ctx context.Context) {
 	panes, err := tmux.ListPanes(ctx, b.runner())
 	if err != nil {
 		if !errors.Is(err, tmux.ErrNoServer) && !errors.Is(err, tmux.ErrNoSessions) {
-			b.log.Debug("listing panes", zap.Error(err))
+			// A failed listing says nothing about the panes: keep the last snapshot
+			// rather than take every session for gone.
+			b.log.Warn("listing panes failed; keeping the last known panes", zap.Error(err))
+			return
 		}
 		panes = nil
 	}

@@ -249,30 +249,17 @@ func (b *Bridge) write(ctx context.Context, w *paneWriter) {
 
 // deliver types one message, or a batch of low ones, into the writer's pane.
 func (b *Bridge) deliver(ctx context.Context, w *paneWriter, items []*item) {
-	var todo []*item
-	for _, it := range items {
-		e := it.t.env()
-		err := b.bus.Claim(ctx, e.Message.Priority, e.ID, w.id)
-		switch {
-		case err == nil:
-			todo = append(todo, it)
-		case errors.Is(err, bus.ErrClaimed):
-			r, _, oerr := b.bus.OutcomeFor(ctx, e.Message.Priority, e.ID, w.id)
-			if oerr == nil && r != nil {
-				b.mu.Lock()
-				it.t.remaining--
-				done := it.t.remaining <= 0
-				b.mu.Unlock()
-				if done {
-					b.ack(ctx, it.t)
-				}
-				continue
-			}
-			b.resume(ctx, w.id, it)
-		default:
-			b.log.Error("claiming a delivery failed; the message will be redelivered", zap.String("id", e.ID), zap.Error(err))
-		}
+	// Claiming (a stored write) and reading the pane (a tmux round trip) are independent:
+	// do them at once, and type only what was claimed.
+	claimed := make(chan []*item, 1)
+	go func() { claimed <- b.claimAll(ctx, w.id, items) }()
+	p, ok := b.pane(w.id)
+	var reason string
+	var err error
+	if ok && !p.Dead {
+		reason, err = b.inj.WaitReady(ctx, w.id)
 	}
+	todo := <-claimed
 	if len(todo) == 0 {
 		return
 	}
@@ -281,21 +268,17 @@ func (b *Bridge) deliver(ctx context.Context, w *paneWriter, items []*item) {
 			b.settle(ctx, it, bus.Receipt{Outcome: o, Reason: reason})
 		}
 	}
-	p, ok := b.pane(w.id)
-	if !ok {
+	switch {
+	case !ok:
 		fail(bus.Undeliverable, "the pane closed before the message could be typed")
 		return
-	}
-	if p.Dead {
+	case p.Dead:
 		fail(bus.Undeliverable, "the pane is dead (its program exited)")
 		return
-	}
-	reason, err := b.inj.WaitReady(ctx, w.id)
-	if err != nil {
+	case err != nil:
 		fail(bus.Undeliverable, "the pane could not be read: "+err.Error())
 		return
-	}
-	if reason != "" {
+	case reason != "":
 		fail(bus.Undeliverable, reason)
 		return
 	}
@@ -309,6 +292,37 @@ func (b *Bridge) deliver(ctx context.Context, w *paneWriter, items []*item) {
 		b.settle(ctx, it, bus.Receipt{Outcome: res.Outcome, Typed: res.Typed, Submitted: res.Submitted,
 			EnterPresses: res.EnterPresses, Queued: res.Queued, Reason: res.Reason})
 	}
+}
+
+// claimAll claims items for pane and returns those this bridge may type. Items claimed
+// before (a redelivery) are settled here: skipped when their outcome is recorded, resumed
+// otherwise.
+func (b *Bridge) claimAll(ctx context.Context, pane string, items []*item) []*item {
+	var todo []*item
+	for _, it := range items {
+		e := it.t.env()
+		err := b.bus.Claim(ctx, e.Message.Priority, e.ID, pane)
+		switch {
+		case err == nil:
+			todo = append(todo, it)
+		case errors.Is(err, bus.ErrClaimed):
+			r, _, oerr := b.bus.OutcomeFor(ctx, e.Message.Priority, e.ID, pane)
+			if oerr == nil && r != nil {
+				b.mu.Lock()
+				it.t.remaining--
+				done := it.t.remaining <= 0
+				b.mu.Unlock()
+				if done {
+					b.ack(ctx, it.t)
+				}
+				continue
+			}
+			b.resume(ctx, pane, it)
+		default:
+			b.log.Error("claiming a delivery failed; the message will be redelivered", zap.String("id", e.ID), zap.Error(err))
+		}
+	}
+	return todo
 }
 
 // resume finishes a delivery that a previous bridge claimed but did not record (it was

@@ -115,6 +115,9 @@ func runTmux(ctx context.Context, cfg Config, c *bus.Client, sock tmux.Socket, t
 	if err != nil {
 		return nil, err
 	}
+	if err := warmUp(ctx, c, panes, cfg.Timeout); err != nil {
+		return nil, err
+	}
 	var published []sent
 	pubDone := make(chan error, 1)
 	var npub atomic.Int64
@@ -150,10 +153,16 @@ func runTmux(ctx context.Context, cfg Config, c *bus.Client, sock tmux.Socket, t
 			return nil, ctx.Err()
 		}
 		accepted = readAccepted(panes)
-		if progress != nil {
-			fmt.Fprintf(progress, "\rpublished %d/%d, accepted %d", npub.Load(), cfg.Messages, len(accepted))
+		done := 0
+		for id := range accepted {
+			if byID[id] != nil {
+				done++
+			}
 		}
-		if pubFinished && (len(accepted) >= len(published) || time.Now().After(deadline)) {
+		if progress != nil {
+			fmt.Fprintf(progress, "\rpublished %d/%d, accepted %d", npub.Load(), cfg.Messages, done)
+		}
+		if pubFinished && (done >= len(published) || time.Now().After(deadline)) {
 			break
 		}
 	}
@@ -161,6 +170,47 @@ func runTmux(ctx context.Context, cfg Config, c *bus.Client, sock tmux.Socket, t
 		fmt.Fprintln(progress)
 	}
 	return analyseTmux(cfg, panes, published, accepted)
+}
+
+// warmUp sends one message to every pane and waits until each has accepted it, so that the
+// measurement starts with the bridge serving every session (it discovers new sessions within
+// its rescan period) and every agent ready. Warm-up messages are not counted.
+func warmUp(ctx context.Context, c *bus.Client, panes []pane, timeout time.Duration) error {
+	ids := map[string]int{}
+	for i, p := range panes {
+		a, _ := subjects.ParseTarget(p.target())
+		now := time.Now()
+		e := &subjects.Envelope{ID: subjects.NewID(now), Timestamp: now.UTC(),
+			Source: subjects.Source{Type: "loadtest", Identifier: "loadtest"}, Target: a,
+			Message: subjects.Message{Type: "notification", Category: "loadtest", Priority: subjects.Normal,
+				Content: subjects.Content{Subject: "warm-up", Body: "warm-up"}},
+			Metadata: subjects.Metadata{Tags: []string{"loadtest"}}}
+		if _, err := c.Publish(ctx, e); err != nil {
+			return fmt.Errorf("warming up: %w", err)
+		}
+		ids[e.ID] = i
+	}
+	deadline := time.Now().Add(timeout)
+	for {
+		acc := readAccepted(panes)
+		missing := 0
+		for id := range ids {
+			if len(acc[id]) == 0 {
+				missing++
+			}
+		}
+		if missing == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("warming up: %d of %d panes did not accept a message within %s", missing, len(panes), timeout)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 // startPanes starts a private tmux server with Sessions sessions of Panes windows, each
