@@ -236,7 +236,7 @@ func startPanes(ctx context.Context, cfg Config, sock tmux.Socket, tag, tmp stri
 				if err == nil && s == 0 {
 					// tmux's automatic-rename polls every window's foreground process:
 					// with hundreds of windows it takes most of the tmux server's CPU
-					// (measured: median typed latency 141 ms -> 35 ms at 1000 panes).
+					// (seen at 1000 panes: the tmux server at 60% of a core, deliveries queueing).
 					err = run("set-option", "-g", "automatic-rename", "off")
 				}
 			} else {
