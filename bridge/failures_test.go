@@ -1,6 +1,7 @@
 package bridge_test
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -12,9 +13,9 @@ import (
 	"github.com/tmux-orc/tmux-orc/subjects"
 )
 
-// TestSessionCreatedAfterThePublish publishes for sessions that do not exist yet: first
-// with no tmux server at all (the bridge keeps retrying to attach), then for a second
-// session created while the bridge is attached.
+// TestSessionCreatedAfterThePublish publishes for a session that does not exist yet, with
+// no tmux server at all (the bridge keeps retrying to attach), then for a window that does
+// not exist yet in that session.
 func TestSessionCreatedAfterThePublish(t *testing.T) {
 	w := newWorld(t)
 	w.startBridge()
@@ -28,13 +29,23 @@ func TestSessionCreatedAfterThePublish(t *testing.T) {
 		t.Fatalf("accepted %q", got)
 	}
 
-	e2 := w.publish("later:work", subjects.Normal, "and you neither")
-	log2 := w.agent("later:work")
-	if r := w.only(e2); r.Outcome != bus.Delivered || r.PaneTarget != "later:0.0" {
-		t.Fatalf("receipt %+v", r)
+	// Several messages parked for a window that does not exist yet (in a session that does)
+	// reach it in publication order.
+	var es []*subjects.Envelope
+	var want []string
+	for i := range 4 {
+		es = append(es, w.publish("late:work", subjects.Normal, fmt.Sprintf("and you neither %d", i)))
+		want = append(want, bridge.Render(es[i], bridge.DefaultMaxInline))
 	}
-	if got := waitAccepted(t, log2, 1); len(got) != 1 || got[0] != bridge.Render(e2, bridge.DefaultMaxInline) {
-		t.Fatalf("accepted %q", got)
+	quiet(300 * time.Millisecond) // consumed and parked
+	log2 := w.agent("late:work")
+	for _, e := range es {
+		if r := w.only(e); r.Outcome != bus.Delivered || r.PaneTarget != "late:1.0" {
+			t.Fatalf("receipt %+v", r)
+		}
+	}
+	if got := waitAccepted(t, log2, 4); !slices.Equal(got, want) {
+		t.Fatalf("accepted %q, want %q", got, want)
 	}
 }
 

@@ -279,12 +279,6 @@ func (w *world) waitAlert(session, id string) bus.Record {
 	return recs[0]
 }
 
-// tmuxOK runs a tmux command on the world's server, reporting whether it succeeded.
-func (w *world) tmuxOK(args ...string) (string, bool) {
-	out, err := exec.Command("tmux", append([]string{"-L", w.socket}, args...)...).CombinedOutput()
-	return strings.TrimSpace(string(out)), err == nil
-}
-
 // format expands a tmux format for target.
 func (w *world) format(target, f string) string {
 	w.t.Helper()

@@ -39,7 +39,7 @@ func TestTrapsAreTypedLiterally(t *testing.T) {
 	for _, b := range bodies {
 		es = append(es, w.publish("be:agent", subjects.Normal, b))
 	}
-	got := waitAccepted(t, log, len(es))
+	waitAccepted(t, log, len(es))
 	for i, e := range es {
 		r := w.only(e)
 		if r.Outcome != bus.Delivered || r.EnterPresses != 1 || r.PaneTarget != "be:0.0" {
@@ -47,7 +47,7 @@ func TestTrapsAreTypedLiterally(t *testing.T) {
 		}
 	}
 	quiet(300 * time.Millisecond)
-	got = accepted(t, log)
+	got := accepted(t, log)
 	if len(got) != len(es) {
 		t.Fatalf("agent accepted %d prompts, want %d (one per message): %q", len(got), len(es), got)
 	}
