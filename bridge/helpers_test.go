@@ -50,6 +50,8 @@ type world struct {
 	cancel context.CancelFunc
 	done   chan error
 	cfg    bridge.Config
+	// quietLog logs only the bridge's warnings and errors (benchmarks always print logs).
+	quietLog bool
 }
 
 func newWorld(t testing.TB, mutate ...func(*bridge.Config)) *world {
@@ -77,7 +79,11 @@ func newWorld(t testing.TB, mutate ...func(*bridge.Config)) *world {
 func (w *world) startBridge() {
 	ctx, cancel := context.WithCancel(context.Background())
 	w.cancel, w.done = cancel, make(chan error, 1)
-	b := bridge.New(w.cfg, w.c, zaptest.NewLogger(w.t, zaptest.Level(zap.InfoLevel)).Named("bridge"))
+	level := zap.InfoLevel
+	if w.quietLog {
+		level = zap.WarnLevel
+	}
+	b := bridge.New(w.cfg, w.c, zaptest.NewLogger(w.t, zaptest.Level(level)).Named("bridge"))
 	go func() { w.done <- b.Run(ctx) }()
 	w.t.Cleanup(w.stopBridge)
 }
