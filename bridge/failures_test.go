@@ -73,6 +73,36 @@ func TestMissingWindowExpires(t *testing.T) {
 	if got := accepted(t, log); len(got) != 0 {
 		t.Fatalf("another pane took it: %q", got)
 	}
+	// The alert itself has no pane to go to (no pm here) and expires too, but a failed
+	// delivery alert raises no alert of its own.
+	if r := w.only(a.Envelope); r.Outcome != bus.Undeliverable {
+		t.Fatalf("alert receipt %+v", r)
+	}
+	quiet(300 * time.Millisecond)
+	if more := w.alerts("be", a.ID); len(more) != 0 {
+		t.Fatalf("an alert about the alert: %+v", more[0].Envelope)
+	}
+}
+
+// TestSessionGoneAndBack kills the session a parked message waits in and creates it again
+// with the window: the message, given back to the server when the session went away, is
+// delivered at once (not after the minute-long ack wait).
+func TestSessionGoneAndBack(t *testing.T) {
+	w := newWorld(t)
+	w.agent("keep:agent") // keeps the server up
+	w.agent("be:agent")
+	w.startBridge()
+	e := w.publish("be:later", subjects.Normal, "wait for me")
+	quiet(500 * time.Millisecond) // consumed and parked
+	w.tmux("kill-session", "-t", "=be")
+	quiet(500 * time.Millisecond) // the bridge notices and stops serving be
+	log := w.agent("be:later")
+	if r := w.only(e); r.Outcome != bus.Delivered || r.PaneTarget != "be:0.0" {
+		t.Fatalf("receipt %+v", r)
+	}
+	if got := waitAccepted(t, log, 1); len(got) != 1 || got[0] != bridge.Render(e, bridge.DefaultMaxInline) {
+		t.Fatalf("accepted %q", got)
+	}
 }
 
 // TestDeadPane sends to a pane whose program has exited (remain-on-exit keeps it).
