@@ -159,7 +159,7 @@ func TestModalSwallowsEnter(t *testing.T) {
 // delivered, and the agent accepts it when it is done.
 func TestBusyAgentQueues(t *testing.T) {
 	w := newWorld(t)
-	log := w.agent("be:agent", "-start-busy", "2s")
+	log := w.agent("be:agent", "-start-busy", "3s") // well past the bridge start, even on a loaded machine
 	w.startBridge()
 	e := w.publish("be:agent", subjects.Normal, "when you are free")
 	r := w.only(e)
