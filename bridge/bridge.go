@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -59,6 +60,11 @@ type Bridge struct {
 	bus  *bus.Client
 	exec *tmux.Exec
 	inj  *Injector
+
+	// routeMu serializes handing messages to writers (new ones, parked ones, and the pane
+	// list they are resolved against), so each message is routed once and, within a
+	// priority, in the order it was stored.
+	routeMu sync.Mutex
 
 	mu       sync.Mutex
 	ctrl     *tmux.Control
@@ -182,6 +188,9 @@ func (b *Bridge) discover(ctx context.Context) {
 	for _, p := range panes {
 		now[p.Session] = true
 	}
+	// New panes and the messages parked for them are taken together: a message consumed
+	// meanwhile must not reach a new pane before older parked ones.
+	b.routeMu.Lock()
 	b.mu.Lock()
 	b.panes = panes
 	var added []string
@@ -190,20 +199,36 @@ func (b *Bridge) discover(ctx context.Context) {
 			added = append(added, s)
 		}
 	}
+	var stops []func()
+	gone := map[string]bool{}
 	for s, stop := range b.sessions {
 		if !now[s] {
-			stop()
+			stops = append(stops, stop)
 			delete(b.sessions, s)
-			for t := range b.waiting {
-				if t.session == s { // left unacknowledged: redelivered when the session is back
-					delete(b.waiting, t)
-					delete(b.inflight, t)
-				}
-			}
+			gone[s] = true
 			b.log.Info("session gone", zap.String("session", s))
 		}
 	}
 	b.mu.Unlock()
+	b.rerouteWaitingLocked(ctx)
+	b.routeMu.Unlock()
+	if len(stops) > 0 {
+		// Outside the locks: a stop waits for the consumer's callback (accept) to return.
+		for _, stop := range stops {
+			stop()
+		}
+		b.routeMu.Lock()
+		b.mu.Lock()
+		var ts []*tracked
+		for t := range b.waiting {
+			if gone[t.session] {
+				ts = append(ts, t)
+			}
+		}
+		b.nakLocked(ts) // redelivered when the session is back
+		b.mu.Unlock()
+		b.routeMu.Unlock()
+	}
 	for _, s := range added {
 		s := s
 		stop, err := b.bus.ConsumeSession(ctx, s, time.Now().Add(-b.cfg.Expiry), func(d *bus.Delivery) { b.accept(ctx, s, d) })
@@ -218,7 +243,6 @@ func (b *Bridge) discover(ctx context.Context) {
 		b.mu.Unlock()
 		b.log.Info("serving session", zap.String("session", s))
 	}
-	b.rerouteWaiting(ctx)
 }
 
 func (b *Bridge) heartbeat(ctx context.Context) {
@@ -259,13 +283,39 @@ func (b *Bridge) pane(id string) (tmux.Pane, bool) {
 
 func (b *Bridge) stop() {
 	b.mu.Lock()
+	var stops []func()
 	for s, stop := range b.sessions {
-		stop()
+		stops = append(stops, stop)
 		delete(b.sessions, s)
 	}
 	for _, w := range b.writers {
 		w.close()
 	}
 	b.mu.Unlock()
+	// Outside the lock: a stop waits for the consumer's callback (accept) to return.
+	for _, stop := range stops {
+		stop()
+	}
 	b.wg.Wait()
+	// Messages still waiting for their pane or queued in a writer have no outcome yet. Without
+	// a NAK the server would hand them to the next bridge only after the ack wait (a minute);
+	// panes that already have an outcome are skipped on redelivery thanks to the claims.
+	b.mu.Lock()
+	var ts []*tracked
+	for t := range b.inflight {
+		ts = append(ts, t)
+	}
+	b.nakLocked(ts)
+	b.mu.Unlock()
+}
+
+// nakLocked gives messages back to the server for immediate redelivery, oldest first (the
+// server redelivers in the order of the NAKs), and forgets them; the caller holds mu.
+func (b *Bridge) nakLocked(ts []*tracked) {
+	slices.SortFunc(ts, byStored)
+	for _, t := range ts {
+		_ = t.d.Nak()
+		delete(b.inflight, t)
+		delete(b.waiting, t)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -40,7 +41,17 @@ func (b *Bridge) accept(ctx context.Context, session string, d *bus.Delivery) {
 	b.mu.Lock()
 	b.inflight[t] = true
 	b.mu.Unlock()
+	b.routeMu.Lock()
+	defer b.routeMu.Unlock()
 	b.route(ctx, t)
+}
+
+// byStored orders messages as the server stored them.
+func byStored(x, y *tracked) int {
+	if c := x.d.Stored.Compare(y.d.Stored); c != 0 {
+		return c
+	}
+	return strings.Compare(x.env().ID, y.env().ID)
 }
 
 // route hands t to the writers of its panes, or parks it until they appear or it expires.
@@ -66,13 +77,29 @@ func (b *Bridge) route(ctx context.Context, t *tracked) {
 }
 
 func (b *Bridge) rerouteWaiting(ctx context.Context) {
+	b.routeMu.Lock()
+	defer b.routeMu.Unlock()
+	b.rerouteWaitingLocked(ctx)
+}
+
+// rerouteWaitingLocked routes or expires the parked messages; the caller holds routeMu.
+func (b *Bridge) rerouteWaitingLocked(ctx context.Context) {
 	b.mu.Lock()
 	var ts []*tracked
 	for t := range b.waiting {
 		ts = append(ts, t)
 	}
 	b.mu.Unlock()
+	// In the order they were stored, so that messages parked for a pane reach its writer
+	// (and, within a priority, the agent) in publication order.
+	slices.SortFunc(ts, byStored)
 	for _, t := range ts {
+		b.mu.Lock()
+		still := b.waiting[t] // not dropped meanwhile with its session
+		b.mu.Unlock()
+		if !still {
+			continue
+		}
 		if time.Since(t.d.Stored) > b.cfg.Expiry {
 			b.expire(ctx, t)
 			continue

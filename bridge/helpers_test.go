@@ -43,16 +43,18 @@ func TestMain(m *testing.M) {
 
 // world is a daemon, a private tmux server and a running bridge.
 type world struct {
-	t      *testing.T
+	t      testing.TB
 	c      *bus.Client
 	socket string
 	dir    string
 	cancel context.CancelFunc
 	done   chan error
 	cfg    bridge.Config
+	// quietLog logs only the bridge's warnings and errors (benchmarks always print logs).
+	quietLog bool
 }
 
-func newWorld(t *testing.T, mutate ...func(*bridge.Config)) *world {
+func newWorld(t testing.TB, mutate ...func(*bridge.Config)) *world {
 	t.Helper()
 	cfg := embeddedtest.Config(t)
 	embeddedtest.Start(t, cfg)
@@ -77,7 +79,11 @@ func newWorld(t *testing.T, mutate ...func(*bridge.Config)) *world {
 func (w *world) startBridge() {
 	ctx, cancel := context.WithCancel(context.Background())
 	w.cancel, w.done = cancel, make(chan error, 1)
-	b := bridge.New(w.cfg, w.c, zaptest.NewLogger(w.t, zaptest.Level(zap.InfoLevel)).Named("bridge"))
+	level := zap.InfoLevel
+	if w.quietLog {
+		level = zap.WarnLevel
+	}
+	b := bridge.New(w.cfg, w.c, zaptest.NewLogger(w.t, zaptest.Level(level)).Named("bridge"))
 	go func() { w.done <- b.Run(ctx) }()
 	w.t.Cleanup(w.stopBridge)
 }
@@ -119,6 +125,9 @@ func (w *world) agent(target string, args ...string) string {
 		l, err := agentsim.ReadLog(log)
 		return err == nil && l.Count("ready") > 0
 	})
+	// The bridge never interrupts an agent: no C-c (which kills Claude Code) and no lone
+	// Esc (which interrupts it) may ever reach one. Checked before the server is killed.
+	w.t.Cleanup(func() { w.checkNoInterrupts(log) })
 	return log
 }
 
@@ -148,7 +157,7 @@ func (w *world) publish(target string, p subjects.Priority, body string, tags ..
 }
 
 // accepted returns the prompts an agent accepted.
-func accepted(t *testing.T, log string) []string {
+func accepted(t testing.TB, log string) []string {
 	l, err := agentsim.ReadLog(log)
 	if err != nil {
 		t.Fatal(err)
@@ -168,7 +177,7 @@ func (w *world) outcome(e *subjects.Envelope) []bus.Receipt {
 	return rs
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for !cond() {
@@ -178,3 +187,116 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// checkNoInterrupts fails the test if the agent logging to log saw a C-c or a lone Esc.
+func (w *world) checkNoInterrupts(log string) {
+	w.t.Helper()
+	l, err := agentsim.ReadLog(log)
+	if err != nil {
+		w.t.Errorf("reading %s: %v", log, err)
+		return
+	}
+	if n := l.Count(agentsim.EventCtrlC); n > 0 {
+		w.t.Errorf("agent %s received C-c %d times", filepath.Base(log), n)
+	}
+	if n := l.Count(agentsim.EventInterrupt); n > 0 {
+		w.t.Errorf("agent %s received a lone Esc (interrupt) %d times", filepath.Base(log), n)
+	}
+}
+
+// agentLog returns the parsed log of an agent.
+func agentLog(t testing.TB, log string) agentsim.Log {
+	t.Helper()
+	l, err := agentsim.ReadLog(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// waitAccepted waits until the agent accepted at least n prompts and returns them all.
+func waitAccepted(t testing.TB, log string, n int) []string {
+	t.Helper()
+	var got []string
+	waitFor(t, fmt.Sprintf("%d prompts accepted by %s", n, filepath.Base(log)), func() bool {
+		got = accepted(t, log)
+		return len(got) >= n
+	})
+	return got
+}
+
+// receipts waits until n outcomes of e are recorded and returns them.
+func (w *world) receipts(e *subjects.Envelope, n int) []bus.Receipt {
+	w.t.Helper()
+	var rs []bus.Receipt
+	waitFor(w.t, fmt.Sprintf("%d receipts of %s", n, e.ID), func() bool {
+		var err error
+		rs, err = w.c.Receipts(context.Background(), e.Message.Priority, e.ID)
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		return len(rs) >= n
+	})
+	return rs
+}
+
+// only returns the single receipt of e, failing if there is not exactly one.
+func (w *world) only(e *subjects.Envelope) bus.Receipt {
+	w.t.Helper()
+	rs := w.outcome(e)
+	if len(rs) != 1 {
+		w.t.Fatalf("want one receipt of %s, got %+v", e.ID, rs)
+	}
+	return rs[0]
+}
+
+// alerts returns the delivery alerts published to the management group of session about
+// message id.
+func (w *world) alerts(session, id string) []bus.Record {
+	w.t.Helper()
+	a, err := subjects.GroupAddress("management", session)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	recs, err := w.c.Query(context.Background(), bus.Query{Address: a, Tags: []string{bridge.AlertTag}})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	var out []bus.Record
+	for _, r := range recs {
+		if r.Metadata.CorrelationID == id {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// waitAlert waits for the one delivery alert about id in session's management group.
+func (w *world) waitAlert(session, id string) bus.Record {
+	w.t.Helper()
+	var recs []bus.Record
+	waitFor(w.t, "an alert about "+id, func() bool {
+		recs = w.alerts(session, id)
+		return len(recs) > 0
+	})
+	if len(recs) != 1 {
+		w.t.Fatalf("want one alert about %s, got %d", id, len(recs))
+	}
+	return recs[0]
+}
+
+// format expands a tmux format for target.
+func (w *world) format(target, f string) string {
+	w.t.Helper()
+	return w.tmux("display-message", "-p", "-t", target, "--", f)
+}
+
+// capture returns the visible screen of target.
+func (w *world) capture(target string) string {
+	w.t.Helper()
+	return w.tmux("capture-pane", "-p", "-t", target)
+}
+
+// quiet waits d and then checks nothing more arrived: used after the expected deliveries
+// to catch duplicates or strays, which by nature cannot be polled for.
+func quiet(d time.Duration) { time.Sleep(d) }

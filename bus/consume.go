@@ -29,6 +29,10 @@ func (d *Delivery) Ack(ctx context.Context) error { return d.msg.DoubleAck(ctx) 
 // InProgress resets the server's ack timer.
 func (d *Delivery) InProgress() error { return d.msg.InProgress() }
 
+// Nak tells the server to redeliver the message now (to whoever consumes it next) instead
+// of after the ack wait: for a message given up without an outcome.
+func (d *Delivery) Nak() error { return d.msg.Nak() }
+
 // Term tells the server never to redeliver the message.
 func (d *Delivery) Term() error { return d.msg.Term() }
 
@@ -46,7 +50,8 @@ const AckWait = 10 * time.Second
 
 // ConsumeSession consumes the messages of one tmux session at every priority with durable
 // consumers (one per priority stream), so a restarted bridge resumes where it stopped. A new
-// consumer starts at since. handle is called for each message; stop with the returned func.
+// consumer starts at since. handle is called for each message; stop with the returned func,
+// which returns once no more messages can arrive.
 func (c *Client) ConsumeSession(ctx context.Context, session string, since time.Time, handle func(*Delivery)) (stop func(), err error) {
 	sum := sha256.Sum256([]byte(session))
 	durable := "bridge-" + hex.EncodeToString(sum[:8])
@@ -99,7 +104,16 @@ func (c *Client) ConsumeSession(ctx context.Context, session string, since time.
 			stopAll()
 			return nil, fmt.Errorf("consuming session %q at %s: %w", session, p, err)
 		}
-		stops = append(stops, cc.Stop)
+		stops = append(stops, func() {
+			// Stop is asynchronous; wait until the subscription is gone, so that messages
+			// the caller gives back (Nak) right after are not redelivered to it (and lost
+			// until the ack wait) but to the next consumer.
+			cc.Stop()
+			select {
+			case <-cc.Closed():
+			case <-time.After(5 * time.Second):
+			}
+		})
 	}
 	return stopAll, nil
 }

@@ -1,0 +1,214 @@
+package bridge_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tmux-orc/tmux-orc/agentsim"
+	"github.com/tmux-orc/tmux-orc/bus"
+	"github.com/tmux-orc/tmux-orc/subjects"
+)
+
+// benchEnvelope builds a message like the ones agents get (about 70 bytes typed).
+func benchEnvelope(b *testing.B, target subjects.Address, p subjects.Priority, body string) *subjects.Envelope {
+	now := time.Now()
+	return &subjects.Envelope{ID: subjects.NewID(now), Timestamp: now.UTC(),
+		Source: subjects.Source{Type: "bench", Identifier: b.Name()}, Target: target,
+		Message: subjects.Message{Type: "notification", Category: "bench", Priority: p,
+			Content: subjects.Content{Subject: subjects.SubjectLine(body), Body: body}}}
+}
+
+// firstRead returns the arrival time of the first read in raw at or after index from that
+// contains id, and the index after it.
+func firstRead(raw []agentsim.RawRead, from int, id string) (time.Time, int, bool) {
+	for i := from; i < len(raw); i++ {
+		if bytes.Contains(raw[i].Bytes(), []byte(id)) {
+			return raw[i].Time(), i + 1, true
+		}
+	}
+	return time.Time{}, from, false
+}
+
+func poll(b *testing.B, what string, cond func() bool) {
+	b.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			b.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+func reportLatencies(b *testing.B, name string, d []time.Duration) {
+	s := bus.Percentiles(d)
+	b.ReportMetric(s.P50, name+"-p50-ms")
+	b.ReportMetric(s.P95, name+"-p95-ms")
+	b.ReportMetric(s.P99, name+"-p99-ms")
+}
+
+// BenchmarkEndToEnd measures, per priority, one message at a time into an idle agentsim
+// pane with the default EnterDelay, VerifyDelay and LowBatch:
+//
+//   - typed: from the publish call to the read() in the agent that holds the text (for low
+//     priority this includes the LowBatch window);
+//   - submitted: from the publish call to the agent accepting the prompt (EnterDelay after
+//     the text, since the agent takes an Enter that follows typed text too fast as a newline).
+//
+// ns/op is the whole cycle, up to the recorded receipt.
+func BenchmarkEndToEnd(b *testing.B) {
+	w := newWorld(b)
+	w.quietLog = true
+	raws := map[subjects.Priority]string{}
+	logs := map[subjects.Priority]string{}
+	for _, p := range subjects.Priorities {
+		raws[p] = filepath.Join(w.dir, p.String()+".raw")
+		logs[p] = w.agent("bench:"+p.String(), "-raw", raws[p])
+	}
+	w.startBridge()
+	ctx := context.Background()
+
+	for _, p := range subjects.Priorities {
+		b.Run(p.String(), func(b *testing.B) {
+			target, err := subjects.ParseTarget("bench:" + p.String())
+			if err != nil {
+				b.Fatal(err)
+			}
+			typed := make([]time.Duration, 0, b.N)
+			submitted := make([]time.Duration, 0, b.N)
+			rawFrom := 0
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				e := benchEnvelope(b, target, p, fmt.Sprintf("Agent backend-dev:%d idle 15min, please pick up the next task", i))
+				start := time.Now()
+				if _, err := w.c.Publish(ctx, e); err != nil {
+					b.Fatal(err)
+				}
+				var prompt agentsim.Prompt
+				size := fileSize(logs[p])
+				poll(b, "the prompt accepted", func() bool {
+					// Parse only when the log grew: the poll must not compete for the CPU
+					// with the delivery it measures.
+					if n := fileSize(logs[p]); n == size {
+						return false
+					} else {
+						size = n
+					}
+					l, err := agentsim.ReadLog(logs[p])
+					if err != nil || len(l.Prompts) == 0 {
+						return false
+					}
+					prompt = l.Prompts[len(l.Prompts)-1]
+					return strings.Contains(prompt.Text, e.ID)
+				})
+				raw, err := agentsim.ReadRaw(raws[p])
+				if err != nil {
+					b.Fatal(err)
+				}
+				at, next, ok := firstRead(raw, rawFrom, e.ID)
+				if !ok {
+					b.Fatalf("no read holds %s", e.ID)
+				}
+				rawFrom = next
+				typed = append(typed, at.Sub(start))
+				submitted = append(submitted, prompt.Time.Sub(start))
+				// The writer is idle again once the outcome is recorded.
+				poll(b, "the receipt", func() bool {
+					rs, err := w.c.Receipts(ctx, p, e.ID)
+					return err == nil && len(rs) > 0
+				})
+			}
+			b.StopTimer()
+			reportLatencies(b, "typed", typed)
+			reportLatencies(b, "submitted", submitted)
+		})
+	}
+}
+
+// BenchmarkFanOut100 sends one group message to 100 agentsim panes (10 sessions of 10
+// windows, all in group "fan") and measures the time from the publish call until the last
+// pane has read the text (last-typed) and until the last pane accepted it (last-submitted).
+func BenchmarkFanOut100(b *testing.B) {
+	const sessions, windows = 10, 10
+	w := newWorld(b)
+	w.quietLog = true
+	var raws, logs []string
+	for s := range sessions {
+		for win := range windows {
+			target := fmt.Sprintf("s%d:w%d", s, win)
+			raw := filepath.Join(w.dir, strings.ReplaceAll(target, ":", "_")+".raw")
+			raws = append(raws, raw)
+			logs = append(logs, w.agent(target, "-raw", raw))
+		}
+	}
+	w.tmux("set-option", "-g", "@orc-group", "fan")
+	w.startBridge()
+	ctx := context.Background()
+	target, err := subjects.GroupAddress("fan", "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	rawFrom := make([]int, len(raws))
+	var lastTyped, lastSubmitted []time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		e := benchEnvelope(b, target, subjects.High, fmt.Sprintf("Everyone: release freeze starts now (%d)", i))
+		start := time.Now()
+		if _, err := w.c.Publish(ctx, e); err != nil {
+			b.Fatal(err)
+		}
+		poll(b, "100 receipts", func() bool {
+			rs, err := w.c.Receipts(ctx, subjects.High, e.ID)
+			return err == nil && len(rs) >= len(raws)
+		})
+		b.StopTimer()
+		var typed, submitted time.Time
+		for k := range raws {
+			raw, err := agentsim.ReadRaw(raws[k])
+			if err != nil {
+				b.Fatal(err)
+			}
+			at, next, ok := firstRead(raw, rawFrom[k], e.ID)
+			if !ok {
+				b.Fatalf("%s never read %s", filepath.Base(raws[k]), e.ID)
+			}
+			rawFrom[k] = next
+			typed = later(typed, at)
+			l, err := agentsim.ReadLog(logs[k])
+			if err != nil || len(l.Prompts) == 0 || !strings.Contains(l.Prompts[len(l.Prompts)-1].Text, e.ID) {
+				b.Fatalf("%s did not accept %s: %v", filepath.Base(logs[k]), e.ID, err)
+			}
+			submitted = later(submitted, l.Prompts[len(l.Prompts)-1].Time)
+		}
+		lastTyped = append(lastTyped, typed.Sub(start))
+		lastSubmitted = append(lastSubmitted, submitted.Sub(start))
+		b.StartTimer()
+	}
+	b.StopTimer()
+	t, s := bus.Percentiles(lastTyped), bus.Percentiles(lastSubmitted)
+	b.ReportMetric(t.P50, "last-typed-p50-ms")
+	b.ReportMetric(t.Max, "last-typed-max-ms")
+	b.ReportMetric(s.P50, "last-submitted-p50-ms")
+	b.ReportMetric(s.Max, "last-submitted-max-ms")
+}
+
+func fileSize(path string) int64 {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return -1
+	}
+	return fi.Size()
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}

@@ -1,0 +1,241 @@
+package bridge_test
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tmux-orc/tmux-orc/agentsim"
+	"github.com/tmux-orc/tmux-orc/bridge"
+	"github.com/tmux-orc/tmux-orc/bus"
+	"github.com/tmux-orc/tmux-orc/subjects"
+)
+
+// TestSessionCreatedAfterThePublish publishes for a session that does not exist yet, with
+// no tmux server at all (the bridge keeps retrying to attach), then for a window that does
+// not exist yet in that session.
+func TestSessionCreatedAfterThePublish(t *testing.T) {
+	w := newWorld(t)
+	w.startBridge()
+	e := w.publish("late:0", subjects.High, "you were not there yet")
+	time.Sleep(300 * time.Millisecond) // the bridge is polling for a server meanwhile
+	log := w.agent("late:0")
+	if r := w.only(e); r.Outcome != bus.Delivered || r.PaneTarget != "late:0.0" {
+		t.Fatalf("receipt %+v", r)
+	}
+	if got := waitAccepted(t, log, 1); len(got) != 1 || got[0] != bridge.Render(e, bridge.DefaultMaxInline) {
+		t.Fatalf("accepted %q", got)
+	}
+
+	// Several messages parked for a window that does not exist yet (in a session that does)
+	// reach it in publication order.
+	var es []*subjects.Envelope
+	var want []string
+	for i := range 4 {
+		es = append(es, w.publish("late:work", subjects.Normal, fmt.Sprintf("and you neither %d", i)))
+		want = append(want, bridge.Render(es[i], bridge.DefaultMaxInline))
+	}
+	quiet(300 * time.Millisecond) // consumed and parked
+	log2 := w.agent("late:work")
+	for _, e := range es {
+		if r := w.only(e); r.Outcome != bus.Delivered || r.PaneTarget != "late:1.0" {
+			t.Fatalf("receipt %+v", r)
+		}
+	}
+	if got := waitAccepted(t, log2, 4); !slices.Equal(got, want) {
+		t.Fatalf("accepted %q, want %q", got, want)
+	}
+}
+
+// TestMissingWindowExpires publishes for a window that never appears in an existing
+// session: after Expiry the message is undeliverable, with a reason, and the session's
+// management group is alerted.
+func TestMissingWindowExpires(t *testing.T) {
+	w := newWorld(t, func(c *bridge.Config) { c.Expiry = 2 * time.Second })
+	log := w.agent("be:agent")
+	w.startBridge()
+	e := w.publish("be:nosuchwindow", subjects.High, "where are you")
+	r := w.only(e)
+	if r.Outcome != bus.Undeliverable || r.Pane != "" ||
+		r.Reason != `no pane for be:nosuchwindow appeared in session "be" within 2s` {
+		t.Fatalf("receipt %+v", r)
+	}
+	if age := time.Since(e.Timestamp); age < 2*time.Second {
+		t.Fatalf("undeliverable after %s, before the expiry", age)
+	}
+	a := w.waitAlert("be", e.ID)
+	if a.Message.Priority != subjects.High || !a.HasTag("delivery") || !a.HasTag("undeliverable") ||
+		!strings.Contains(a.Message.Content.Body, e.ID) || !strings.Contains(a.Message.Content.Body, r.Reason) {
+		t.Fatalf("alert %+v", a.Envelope)
+	}
+	if got := accepted(t, log); len(got) != 0 {
+		t.Fatalf("another pane took it: %q", got)
+	}
+	// The alert itself has no pane to go to (no pm here) and expires too, but a failed
+	// delivery alert raises no alert of its own.
+	if r := w.only(a.Envelope); r.Outcome != bus.Undeliverable {
+		t.Fatalf("alert receipt %+v", r)
+	}
+	quiet(300 * time.Millisecond)
+	if more := w.alerts("be", a.ID); len(more) != 0 {
+		t.Fatalf("an alert about the alert: %+v", more[0].Envelope)
+	}
+}
+
+// TestSessionGoneAndBack kills the session a parked message waits in and creates it again
+// with the window: the message, given back to the server when the session went away, is
+// delivered at once (not after the minute-long ack wait).
+func TestSessionGoneAndBack(t *testing.T) {
+	w := newWorld(t)
+	w.agent("keep:agent") // keeps the server up
+	w.agent("be:agent")
+	w.startBridge()
+	e := w.publish("be:later", subjects.Normal, "wait for me")
+	quiet(500 * time.Millisecond) // consumed and parked
+	w.tmux("kill-session", "-t", "=be")
+	quiet(500 * time.Millisecond) // the bridge notices and stops serving be
+	log := w.agent("be:later")
+	if r := w.only(e); r.Outcome != bus.Delivered || r.PaneTarget != "be:0.0" {
+		t.Fatalf("receipt %+v", r)
+	}
+	if got := waitAccepted(t, log, 1); len(got) != 1 || got[0] != bridge.Render(e, bridge.DefaultMaxInline) {
+		t.Fatalf("accepted %q", got)
+	}
+}
+
+// TestDeadPane sends to a pane whose program has exited (remain-on-exit keeps it).
+func TestDeadPane(t *testing.T) {
+	w := newWorld(t)
+	log := w.agent("be:agent")
+	w.tmux("set-option", "-g", "remain-on-exit", "on")
+	w.tmux("new-window", "-d", "-t", "be:", "-n", "dead", "true")
+	waitFor(t, "the pane to die", func() bool { return w.format("be:dead", "#{pane_dead}") == "1" })
+	w.startBridge()
+	e := w.publish("be:dead", subjects.Normal, "anyone?")
+	r := w.only(e)
+	if r.Outcome != bus.Undeliverable || r.PaneTarget != "be:1.0" || !strings.Contains(r.Reason, "dead") || !r.Typed.IsZero() {
+		t.Fatalf("receipt %+v", r)
+	}
+	a := w.waitAlert("be", e.ID)
+	if !a.HasTag("undeliverable") || !strings.Contains(a.Message.Content.Body, "be:1.0") {
+		t.Fatalf("alert %+v", a.Envelope)
+	}
+	if got := accepted(t, log); len(got) != 0 {
+		t.Fatalf("the agent in another window took it: %q", got)
+	}
+}
+
+// TestModalSwallowsEnter: a dialog eats every Enter; the bridge retries, then records
+// unconfirmed and alerts. It never sends C-c or Esc to get out (checked for every agent).
+func TestModalSwallowsEnter(t *testing.T) {
+	w := newWorld(t, func(c *bridge.Config) { c.EnterRetries = 2 })
+	log := w.agent("be:agent", "-modal")
+	w.startBridge()
+	e := w.publish("be:agent", subjects.High, "please answer")
+	r := w.only(e)
+	if r.Outcome != bus.Unconfirmed || r.EnterPresses != 1+2 || r.Typed.IsZero() || !r.Submitted.IsZero() ||
+		!strings.Contains(r.Reason, "3 Enter presses") {
+		t.Fatalf("receipt %+v", r)
+	}
+	l := agentLog(t, log)
+	if len(l.Prompts) != 0 || l.Count(agentsim.EventSwallowed) != 3 {
+		t.Fatalf("accepted %q, %d Enters swallowed, want none and 3", l.Texts(), l.Count(agentsim.EventSwallowed))
+	}
+	for _, ev := range l.Events {
+		if ev.Kind == agentsim.EventSwallowed && ev.Text != bridge.Render(e, bridge.DefaultMaxInline) {
+			t.Errorf("composer when Enter was swallowed: %q", ev.Text)
+		}
+	}
+	a := w.waitAlert("be", e.ID)
+	if !slices.Equal(a.Metadata.Tags, []string{"delivery", "unconfirmed"}) || a.Message.Priority != subjects.High ||
+		a.Target.String() != "group:management@be" {
+		t.Fatalf("alert %+v", a.Envelope)
+	}
+}
+
+// TestBusyAgentQueues: a busy agent queues the prompt (shows "Queued"); that counts as
+// delivered, and the agent accepts it when it is done.
+func TestBusyAgentQueues(t *testing.T) {
+	w := newWorld(t)
+	log := w.agent("be:agent", "-start-busy", "3s") // well past the bridge start, even on a loaded machine
+	w.startBridge()
+	e := w.publish("be:agent", subjects.Normal, "when you are free")
+	r := w.only(e)
+	if r.Outcome != bus.Delivered || !r.Queued || r.EnterPresses != 1 {
+		t.Fatalf("receipt %+v", r)
+	}
+	l := agentLog(t, log)
+	want := bridge.Render(e, bridge.DefaultMaxInline)
+	if len(l.Prompts) != 0 || l.Count(agentsim.EventQueued) != 1 {
+		t.Fatalf("while busy: accepted %q, queued %d", l.Texts(), l.Count(agentsim.EventQueued))
+	}
+	if got := waitAccepted(t, log, 1); len(got) != 1 || got[0] != want {
+		t.Fatalf("accepted %q", got)
+	}
+}
+
+// TestPersonTyping: text a person left in the composer is never submitted or wiped; the
+// message gives up after TypingWait. If the person clears the line in time it is delivered.
+func TestPersonTyping(t *testing.T) {
+	w := newWorld(t, func(c *bridge.Config) { c.TypingWait = 1500 * time.Millisecond })
+	log := w.agent("be:agent")
+	w.startBridge()
+	w.tmux("send-keys", "-t", "be:agent", "-l", "half a thought")
+	waitFor(t, "the typed text on screen", func() bool { return strings.Contains(w.capture("be:agent"), "> half a thought") })
+
+	e := w.publish("be:agent", subjects.High, "do not clobber")
+	r := w.only(e)
+	if r.Outcome != bus.Undeliverable || !r.Typed.IsZero() ||
+		r.Reason != "the input line was not empty for 1.5s (a person typing?); not typed, so their text is left alone" {
+		t.Fatalf("receipt %+v", r)
+	}
+	if scr := w.capture("be:agent"); !slices.Contains(strings.Split(scr, "\n"), "> half a thought") {
+		t.Fatalf("the person's text is gone:\n%s", scr)
+	}
+	if got := accepted(t, log); len(got) != 0 {
+		t.Fatalf("submitted %q", got)
+	}
+	w.waitAlert("be", e.ID)
+
+	// The person clears the line while the next message waits.
+	e2 := w.publish("be:agent", subjects.High, "now it is your turn")
+	time.Sleep(400 * time.Millisecond)
+	if got := accepted(t, log); len(got) != 0 {
+		t.Fatalf("submitted %q before the line was cleared", got)
+	}
+	w.tmux("send-keys", "-t", "be:agent", "C-u")
+	if r := w.only(e2); r.Outcome != bus.Delivered {
+		t.Fatalf("receipt %+v", r)
+	}
+	if got := waitAccepted(t, log, 1); len(got) != 1 || got[0] != bridge.Render(e2, bridge.DefaultMaxInline) {
+		t.Fatalf("accepted %q", got)
+	}
+}
+
+// TestCopyMode: a pane in copy mode swallows keys; the bridge waits TypingWait for the
+// person to leave it, then leaves it itself and delivers.
+func TestCopyMode(t *testing.T) {
+	w := newWorld(t, func(c *bridge.Config) { c.TypingWait = time.Second })
+	log := w.agent("be:agent")
+	w.startBridge()
+	w.tmux("copy-mode", "-t", "be:agent")
+	if w.format("be:agent", "#{pane_in_mode}") != "1" {
+		t.Fatal("not in copy mode")
+	}
+	e := w.publish("be:agent", subjects.Normal, "scrolling?")
+	r := w.only(e)
+	if r.Outcome != bus.Delivered || r.EnterPresses != 1 {
+		t.Fatalf("receipt %+v", r)
+	}
+	if wait := r.Typed.Sub(e.Timestamp); wait < time.Second {
+		t.Fatalf("typed %s after the publish, without waiting TypingWait", wait)
+	}
+	if w.format("be:agent", "#{pane_in_mode}") != "0" {
+		t.Fatal("still in copy mode")
+	}
+	if got := waitAccepted(t, log, 1); len(got) != 1 || got[0] != bridge.Render(e, bridge.DefaultMaxInline) {
+		t.Fatalf("accepted %q", got)
+	}
+}
