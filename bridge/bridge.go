@@ -65,6 +65,8 @@ type Bridge struct {
 	// list they are resolved against), so each message is routed once and, within a
 	// priority, in the order it was stored.
 	routeMu sync.Mutex
+	// closing is set by stop: no new writers are started, messages stay parked.
+	closing bool
 
 	mu       sync.Mutex
 	ctrl     *tmux.Control
@@ -108,7 +110,11 @@ func (b *Bridge) Run(ctx context.Context) error {
 	defer b.stop()
 	b.log.Info("bridge starting", zap.String("socket", b.cfg.Socket.String()), zap.Stringer("enter_delay", b.cfg.EnterDelay),
 		zap.Stringer("low_batch", b.cfg.LowBatch), zap.Stringer("expiry", b.cfg.Expiry), zap.Stringer("typing_wait", b.cfg.TypingWait))
-	go b.heartbeat(ctx)
+	b.wg.Add(1)
+	go func() {
+		defer b.wg.Done()
+		b.heartbeat(ctx)
+	}()
 	for ctx.Err() == nil {
 		ctrl, err := tmux.Dial(ctx, b.cfg.Socket, tmux.Options{Logger: b.log.Named("tmux"), NoOutput: true})
 		if err != nil {
@@ -283,6 +289,7 @@ func (b *Bridge) pane(id string) (tmux.Pane, bool) {
 
 func (b *Bridge) stop() {
 	b.mu.Lock()
+	b.closing = true
 	var stops []func()
 	for s, stop := range b.sessions {
 		stops = append(stops, stop)

@@ -58,7 +58,8 @@ func byStored(x, y *tracked) int {
 func (b *Bridge) route(ctx context.Context, t *tracked) {
 	panes := Resolve(b.snapshot(), t.session, t.env().Target)
 	b.mu.Lock()
-	if len(panes) == 0 {
+	if len(panes) == 0 || b.closing {
+		// Parked until its pane appears; a closing bridge gives parked messages back.
 		b.waiting[t] = true
 		b.mu.Unlock()
 		return
