@@ -26,8 +26,7 @@ import (
 const (
 	EnvPort   = "TMUX_ORC_PORT"
 	EnvListen = "TMUX_ORC_LISTEN"
-	// EnvMetricsListen sets where /metrics and /healthz are served; set but empty, or
-	// "off", disables them.
+	// EnvMetricsListen sets where /metrics and /healthz are served; "off" disables them.
 	EnvMetricsListen = "TMUX_ORC_METRICS_LISTEN"
 )
 
@@ -126,8 +125,8 @@ func (o *DaemonStartOptions) config(dir home.Dir) (embedded.Config, error) {
 	if o.portSet {
 		cfg.SetPort(o.Port)
 	}
-	if v, ok := os.LookupEnv(EnvMetricsListen); ok {
-		cfg.MetricsListen = metricsOrOff(v)
+	if v := os.Getenv(EnvMetricsListen); v != "" {
+		cfg.MetricsListen = v
 	}
 	if o.metricsSet {
 		cfg.MetricsListen = metricsOrOff(o.MetricsListen)
@@ -138,7 +137,7 @@ func (o *DaemonStartOptions) config(dir home.Dir) (embedded.Config, error) {
 	return cfg, cfg.Validate()
 }
 
-// metricsOrOff spells an empty address "off": in the configuration "" means unset.
+// metricsOrOff spells an empty --metrics-listen "off": in the configuration "" means unset.
 func metricsOrOff(addr string) string {
 	if addr == "" {
 		return "off"
