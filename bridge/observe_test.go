@@ -41,7 +41,7 @@ func (o *fakeObserver) seen() ([]bus.Receipt, int) {
 
 // TestObserverSeesOutcomesAlertsAndQueueDepth: a delivered message reaches the observer with
 // its publish, typed and submitted times; a message whose window never appears waits
-// (queue depth 1), then becomes undeliverable with an alert (which waits in turn).
+// (queue depth 1), then becomes undeliverable with an alert.
 func TestObserverSeesOutcomesAlertsAndQueueDepth(t *testing.T) {
 	obs := &fakeObserver{}
 	w := newWorld(t, func(c *bridge.Config) { c.Observer = obs; c.Expiry = 2 * time.Second })
@@ -74,9 +74,14 @@ func TestObserverSeesOutcomesAlertsAndQueueDepth(t *testing.T) {
 	if len(o) != 2 || o[1].ID != lost.ID || o[1].Outcome != bus.Undeliverable || !o[1].Typed.IsZero() {
 		t.Fatalf("observed %+v", o)
 	}
-	// The lost message left the queue; the alert about it now waits there for a pane of
-	// the management group, which session be does not have.
-	if d := b.QueueDepths(); d["be"] != 1 {
-		t.Fatalf("queue depths after expiry %v", d)
+	// The alert about it waits in turn for a pane of the management group, which session be
+	// does not have, and expires too: undeliverable, not alerted again, and the queue is empty.
+	waitFor(t, "the alert's own outcome", func() bool { o, _ := obs.seen(); return len(o) == 3 })
+	o, alerts = obs.seen()
+	if o[2].Outcome != bus.Undeliverable || o[2].Priority != subjects.High || alerts != 1 {
+		t.Fatalf("observed %+v, %d alerts", o[2], alerts)
+	}
+	if d := b.QueueDepths(); d["be"] != 0 {
+		t.Fatalf("queue depths at the end %v", d)
 	}
 }
