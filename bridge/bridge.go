@@ -43,6 +43,8 @@ type Config struct {
 	MaxInline int
 	// Rescan is the period of the discovery poll (tmux notifications trigger it sooner).
 	Rescan time.Duration
+	// Observer, when set, is told of every outcome and alert (for metrics).
+	Observer Observer
 }
 
 // DefaultConfig returns the defaults.

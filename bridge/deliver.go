@@ -150,6 +150,7 @@ func (b *Bridge) settle(ctx context.Context, it *item, r bus.Receipt) {
 		b.log.Error("recording an outcome failed", zap.String("id", e.ID), zap.Error(err))
 		return
 	}
+	b.observer().Outcome(r)
 	b.log.Info("outcome", zap.String("id", e.ID), zap.String("outcome", string(r.Outcome)),
 		zap.String("pane", r.PaneTarget), zap.String("reason", r.Reason))
 	if r.Outcome != bus.Delivered && !e.HasTag(AlertTag) {
@@ -184,7 +185,9 @@ func (b *Bridge) alert(ctx context.Context, session string, r bus.Receipt) {
 		Metadata: subjects.Metadata{RequiresAck: true, Tags: []string{AlertTag, string(r.Outcome)}, CorrelationID: r.ID}}
 	if _, err := b.bus.Publish(ctx, env); err != nil {
 		b.log.Error("publishing a delivery alert failed", zap.Error(err))
+		return
 	}
+	b.observer().Alert()
 }
 
 // paneWriter is the one writer of a pane: it serializes injections and orders them by

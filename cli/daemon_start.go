@@ -26,6 +26,8 @@ import (
 const (
 	EnvPort   = "TMUX_ORC_PORT"
 	EnvListen = "TMUX_ORC_LISTEN"
+	// EnvMetricsListen sets where /metrics and /healthz are served; "off" disables them.
+	EnvMetricsListen = "TMUX_ORC_METRICS_LISTEN"
 )
 
 // startWait bounds how long `daemon start` waits for the background daemon to be ready.
@@ -42,10 +44,13 @@ type DaemonStartOptions struct {
 	Sync       string
 	NotifyFD   int
 	NoBridge   bool
+	// MetricsListen is where /metrics and /healthz are served ("" or "off": nowhere).
+	MetricsListen string
 	bridgeFlags
 
-	portSet bool
-	flags   *pflag.FlagSet
+	portSet    bool
+	metricsSet bool
+	flags      *pflag.FlagSet
 }
 
 func newCmdDaemonStart(f *factory, runF func(context.Context, *DaemonStartOptions) error) *cobra.Command {
@@ -58,13 +63,19 @@ func newCmdDaemonStart(f *factory, runF func(context.Context, *DaemonStartOption
 The listen address comes from, in increasing precedence: the default 127.0.0.1:14222, the
 config file ($TMUX_ORC_HOME/config.yaml or --config), $TMUX_ORC_LISTEN / $TMUX_ORC_PORT,
 and --listen / --port. Port 0 picks a free port. Starting a daemon that already runs on the
-same data directory reports it and succeeds.`,
+same data directory reports it and succeeds.
+
+Prometheus metrics and a health check are served on http://127.0.0.1:14223/metrics and
+/healthz (loopback only), set by the config key metrics_listen, $TMUX_ORC_METRICS_LISTEN and
+--metrics-listen, in that precedence; "off" disables them, port 0 picks a free port. When
+the default address is taken, a free port is used instead. pubsub status shows the URL.`,
 		Example: `  tmux-orc daemon start
   tmux-orc daemon start --port 4333
   tmux-orc daemon start --foreground`,
 		Args: argsBetween(0, 0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.portSet = cmd.Flags().Changed("port")
+			opts.metricsSet = cmd.Flags().Changed("metrics-listen")
 			opts.flags = cmd.Flags()
 			if runF != nil {
 				return runF(cmd.Context(), opts)
@@ -81,6 +92,7 @@ same data directory reports it and succeeds.`,
 	fl.IntVar(&opts.NotifyFD, "notify-fd", 0, "file descriptor to report readiness on (used by start itself)")
 	_ = fl.MarkHidden("notify-fd")
 	fl.BoolVar(&opts.NoBridge, "no-bridge", false, "do not run the bridge for the local tmux server")
+	fl.StringVar(&opts.MetricsListen, "metrics-listen", "", `serve /metrics and /healthz on this loopback host:port (default `+embedded.DefaultMetricsListen+`; "off" disables)`)
 	opts.bridgeFlags.add(fl)
 	return cmd
 }
@@ -113,10 +125,24 @@ func (o *DaemonStartOptions) config(dir home.Dir) (embedded.Config, error) {
 	if o.portSet {
 		cfg.SetPort(o.Port)
 	}
+	if v := os.Getenv(EnvMetricsListen); v != "" {
+		cfg.MetricsListen = v
+	}
+	if o.metricsSet {
+		cfg.MetricsListen = metricsOrOff(o.MetricsListen)
+	}
 	if o.Sync != "" {
 		cfg.Sync = o.Sync
 	}
 	return cfg, cfg.Validate()
+}
+
+// metricsOrOff spells an empty --metrics-listen "off": in the configuration "" means unset.
+func metricsOrOff(addr string) string {
+	if addr == "" {
+		return "off"
+	}
+	return addr
 }
 
 func daemonStartRun(ctx context.Context, o *DaemonStartOptions) error {

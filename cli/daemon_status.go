@@ -34,17 +34,18 @@ func daemonStatusRun(_ context.Context, o *daemonStatusOptions) error {
 	}
 	running, pid := dir.Running()
 	out := struct {
-		Running bool     `json:"running"`
-		PID     int      `json:"pid,omitempty"`
-		URLs    []string `json:"urls,omitempty"`
-		Started string   `json:"started,omitempty"`
-		Home    string   `json:"home"`
-		Log     string   `json:"log"`
+		Running    bool     `json:"running"`
+		PID        int      `json:"pid,omitempty"`
+		URLs       []string `json:"urls,omitempty"`
+		MetricsURL string   `json:"metrics_url,omitempty"`
+		Started    string   `json:"started,omitempty"`
+		Home       string   `json:"home"`
+		Log        string   `json:"log"`
 	}{Running: running, Home: string(dir), Log: dir.LogFile()}
 	if running {
 		out.PID = pid
 		if ci, err := dir.ReadConnInfo(); err == nil {
-			out.URLs, out.Started = ci.URLs, ci.Started.Format(time.RFC3339)
+			out.URLs, out.MetricsURL, out.Started = ci.URLs, ci.MetricsURL, ci.Started.Format(time.RFC3339)
 		}
 	}
 	if o.JSON {

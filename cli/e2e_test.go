@@ -30,6 +30,8 @@ func TestMain(m *testing.M) {
 	// No daemon started by these tests may ever attach its bridge to the user's default
 	// tmux server: point them at a socket no server listens on unless a test says otherwise.
 	os.Setenv("TMUX_ORC_TMUX_SOCKET", fmt.Sprintf("orc-test-none-%d", os.Getpid()))
+	// Nor serve metrics on the default port, where the user's own daemon serves them.
+	os.Setenv("TMUX_ORC_METRICS_LISTEN", "127.0.0.1:0")
 	build := exec.Command("go", "build", "-o", filepath.Join(dir, "tmux-orc"), "../cmd/tmux-orc")
 	build.Stderr = os.Stderr
 	if err := build.Run(); err != nil {
@@ -54,6 +56,7 @@ func TestScripts(t *testing.T) {
 			env.Setenv("XDG_CONFIG_HOME", filepath.Join(env.WorkDir, "xdg"))
 			env.Setenv("TMUX_ORC_PORT", "0")
 			env.Setenv("TMUX_ORC_TMUX_SOCKET", os.Getenv("TMUX_ORC_TMUX_SOCKET"))
+			env.Setenv("TMUX_ORC_METRICS_LISTEN", os.Getenv("TMUX_ORC_METRICS_LISTEN"))
 			env.Setenv("PATH", binDir+string(os.PathListSeparator)+os.Getenv("PATH"))
 			env.Defer(func() { stopDaemon(home.Dir(h)) })
 			// Scripts that need tmux start a server on this socket path (never the default).
@@ -130,7 +133,7 @@ func cmdExitcode(ts *testscript.TestScript, neg bool, args []string) {
 
 func scriptEnv(ts *testscript.TestScript) []string {
 	var env []string
-	for _, k := range []string{"PATH", "HOME", "TMUX_ORC_HOME", "XDG_CONFIG_HOME", "TMUX_ORC_PORT", "TMPDIR", "WORK", "TMUX_ORC_TMUX_SOCKET"} {
+	for _, k := range []string{"PATH", "HOME", "TMUX_ORC_HOME", "XDG_CONFIG_HOME", "TMUX_ORC_PORT", "TMPDIR", "WORK", "TMUX_ORC_TMUX_SOCKET", "TMUX_ORC_METRICS_LISTEN"} {
 		env = append(env, k+"="+ts.Getenv(k))
 	}
 	return env

@@ -70,6 +70,11 @@ func pubsubStatusRun(ctx context.Context, o *pubsubStatusOptions) error {
 	for _, u := range st.ClientURLs {
 		fmt.Fprintf(w, "listening:\t%s\n", u)
 	}
+	if st.MetricsURL != "" {
+		fmt.Fprintf(w, "metrics:\t%s/metrics (health: %s/healthz)\n", st.MetricsURL, st.MetricsURL)
+	} else {
+		fmt.Fprintf(w, "metrics:\toff\n")
+	}
 	fmt.Fprintf(w, "store:\t%s used of %s (sync: %s)\n", humanBytes(st.StoreUsed), humanBytes(st.StoreMax), st.Sync)
 	fmt.Fprintf(w, "connections:\t%d\n", st.Connections)
 	fmt.Fprintf(w, "data:\t%s\n", st.Home)

@@ -1,10 +1,11 @@
 // Package daemon composes what runs inside `tmux-orc daemon`: the embedded server, the
-// import of messages spooled while it was down, and the bridge for the local tmux server.
-// It owns the order of start and shutdown.
+// import of messages spooled while it was down, the metrics endpoint and the bridge for the
+// local tmux server. It owns the order of start and shutdown.
 package daemon
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/tmux-orc/tmux-orc/bridge"
 	"github.com/tmux-orc/tmux-orc/bus"
 	"github.com/tmux-orc/tmux-orc/embedded"
+	"github.com/tmux-orc/tmux-orc/metrics"
 	"github.com/tmux-orc/tmux-orc/spool"
 )
 
@@ -28,9 +30,14 @@ type Options struct {
 	Bridge *bridge.Config
 }
 
-// Run starts the server, imports the spool, starts the bridge, calls ready with the client
-// URLs, and when ctx ends stops in order: the bridge (injections in progress finish and
-// record their outcome), then the server (which flushes its store), then the lock.
+// Run starts the server, imports the spool, serves metrics on cfg.MetricsListen (unless
+// off), starts the bridge, calls ready with the client URLs, and when ctx ends stops in
+// order: the bridge (injections in progress finish and record their outcome), the metrics
+// server, then the server (which flushes its store), then the lock.
+//
+// When cfg.MetricsListen is embedded.DefaultMetricsListen and that address is taken (another
+// daemon on another data directory), metrics are served on a free loopback port instead,
+// with a warning; an address chosen by the user that is taken is an error.
 func Run(ctx context.Context, cfg embedded.Config, o Options, log *zap.Logger, ready func(urls []string)) error {
 	srv, err := embedded.Start(ctx, cfg, log)
 	if err != nil {
@@ -52,15 +59,31 @@ func Run(ctx context.Context, cfg embedded.Config, o Options, log *zap.Logger, r
 		_ = stopServer()
 		return err
 	}
+	m := metrics.New()
+	m.AddStats(c, metrics.DefaultStatsTimeout, log.Named("metrics"))
+	m.AddNATS(srv.NATS())
 	if n, err := spool.Import(ctx, cfg.Home, c, log.Named("spool")); err != nil {
 		log.Error("importing the spool failed; will retry at the next start", zap.Error(err))
 	} else if n > 0 {
+		m.FallbacksImported(n)
 		log.Info("imported spooled messages", zap.Int("count", n))
+	}
+	var b *bridge.Bridge
+	if o.Bridge != nil {
+		bcfg := *o.Bridge
+		bcfg.Observer = m
+		b = bridge.New(bcfg, c, log.Named("bridge"))
+		m.AddQueueDepth(b)
+	}
+	ms, err := serveMetrics(cfg, m, srv, log.Named("metrics"))
+	if err != nil {
+		nc.Close()
+		_ = stopServer()
+		return err
 	}
 	bctx, stopBridge := context.WithCancel(context.Background())
 	bridgeDone := make(chan error, 1)
-	if o.Bridge != nil {
-		b := bridge.New(*o.Bridge, c, log.Named("bridge"))
+	if b != nil {
 		go func() { bridgeDone <- b.Run(bctx) }()
 	} else {
 		bridgeDone <- nil
@@ -72,12 +95,39 @@ func Run(ctx context.Context, cfg embedded.Config, o Options, log *zap.Logger, r
 	if err := <-bridgeDone; err != nil {
 		log.Error("bridge", zap.Error(err))
 	}
+	if ms != nil {
+		mctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := ms.Shutdown(mctx); err != nil {
+			log.Warn("stopping the metrics server", zap.Error(err))
+		}
+		cancel()
+	}
 	nc.Close()
 	if err := stopServer(); err != nil {
 		return fmt.Errorf("stopping: %w", err)
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// serveMetrics starts the metrics server unless it is off, and records its URL in the
+// connection file and the status.
+func serveMetrics(cfg embedded.Config, m *metrics.Metrics, srv *embedded.Server, log *zap.Logger) (*metrics.Server, error) {
+	if cfg.MetricsOff() {
+		return nil, nil
+	}
+	ms, err := m.Serve(cfg.MetricsListen, srv.Healthy, log)
+	if errors.Is(err, metrics.ErrAddrInUse) && cfg.MetricsListen == embedded.DefaultMetricsListen {
+		log.Warn("the default metrics address is in use; serving metrics on a free port instead", zap.Error(err))
+		ms, err = m.Serve("127.0.0.1:0", srv.Healthy, log)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := srv.SetMetricsURL(ms.URL()); err != nil {
+		log.Warn("recording the metrics URL", zap.Error(err))
+	}
+	return ms, nil
 }
 
 // NewLogger writes human-readable lines to the rotated daemon log, and also to stderr when

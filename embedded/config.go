@@ -25,6 +25,10 @@ import (
 // the daemon does not collide with a NATS server the user already runs.
 const DefaultPort = 14222
 
+// DefaultMetricsListen is where the daemon serves Prometheus metrics and /healthz unless told
+// otherwise: the port after DefaultPort.
+const DefaultMetricsListen = "127.0.0.1:14223"
+
 // ErrConfig is returned for an invalid configuration.
 var ErrConfig = errors.New("invalid configuration")
 
@@ -48,6 +52,9 @@ type Config struct {
 	AckLimits Limits `yaml:"ack_limits"`
 	// NATSContext is the name of the nats CLI context the daemon writes ("" for none).
 	NATSContext string `yaml:"nats_context"`
+	// MetricsListen is where /metrics and /healthz are served, a loopback host:port (port 0
+	// picks a free port), or "off" (or "") for nowhere. In a config file "" means unset.
+	MetricsListen string `yaml:"metrics_listen"`
 }
 
 // Limits bound one stream. When a stream with DiscardNew is full, publishing to it fails
@@ -76,8 +83,9 @@ func DefaultConfig(dir home.Dir) Config {
 			"normal":   {MaxMsgs: 200_000, MaxBytes: 512 << 20, MaxAge: 14 * 24 * time.Hour, DiscardNew: &no},
 			"low":      {MaxMsgs: 100_000, MaxBytes: 256 << 20, MaxAge: 7 * 24 * time.Hour, DiscardNew: &no},
 		},
-		AckLimits:   Limits{MaxMsgs: 1_000_000, MaxBytes: 512 << 20, MaxAge: 30 * 24 * time.Hour, DiscardNew: &no},
-		NATSContext: "tmux-orc",
+		AckLimits:     Limits{MaxMsgs: 1_000_000, MaxBytes: 512 << 20, MaxAge: 30 * 24 * time.Hour, DiscardNew: &no},
+		NATSContext:   "tmux-orc",
+		MetricsListen: DefaultMetricsListen,
 	}
 }
 
@@ -123,6 +131,9 @@ func (c *Config) merge(o Config) {
 	if o.NATSContext != "" {
 		c.NATSContext = o.NATSContext
 	}
+	if o.MetricsListen != "" {
+		c.MetricsListen = o.MetricsListen
+	}
 }
 
 func mergeLimits(base, o Limits) Limits {
@@ -146,16 +157,14 @@ func (c *Config) Validate() error {
 	if c.Home == "" {
 		return fmt.Errorf("%w: no data directory", ErrConfig)
 	}
-	host, port, err := net.SplitHostPort(c.Listen)
-	if err != nil {
-		return fmt.Errorf("%w: listen %q: want host:port", ErrConfig, c.Listen)
+	// TLS and authentication for non-loopback listeners arrive with clustering.
+	if err := checkLoopback("listen", c.Listen, "until TLS is configured"); err != nil {
+		return err
 	}
-	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
-		return fmt.Errorf("%w: listen %q: port must be 0-65535", ErrConfig, c.Listen)
-	}
-	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		// TLS and authentication for non-loopback listeners arrive with clustering.
-		return fmt.Errorf("%w: listen %q: only loopback addresses are allowed until TLS is configured", ErrConfig, c.Listen)
+	if !c.MetricsOff() {
+		if err := checkLoopback("metrics_listen", c.MetricsListen, "(the endpoint has no authentication; \"off\" disables it)"); err != nil {
+			return err
+		}
 	}
 	if _, _, err := c.syncPolicy(); err != nil {
 		return err
@@ -173,6 +182,24 @@ func (c *Config) Validate() error {
 	}
 	if c.ServerName == "" || strings.ContainsAny(c.ServerName, " \t.*>") {
 		return fmt.Errorf("%w: server_name %q: must be non-empty without spaces, dots or wildcards", ErrConfig, c.ServerName)
+	}
+	return nil
+}
+
+// MetricsOff reports whether the metrics server is disabled.
+func (c *Config) MetricsOff() bool { return c.MetricsListen == "" || c.MetricsListen == "off" }
+
+// checkLoopback accepts a loopback host:port with a port in 0-65535.
+func checkLoopback(key, addr, why string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%w: %s %q: want host:port", ErrConfig, key, addr)
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+		return fmt.Errorf("%w: %s %q: port must be 0-65535", ErrConfig, key, addr)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return fmt.Errorf("%w: %s %q: only loopback addresses are allowed %s", ErrConfig, key, addr, why)
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -38,6 +39,9 @@ type Server struct {
 	lock    *home.Lock
 	nc      *nats.Conn
 	started time.Time
+
+	mu         sync.Mutex
+	metricsURL string
 }
 
 // Start locks the data directory, starts the server and returns once JetStream is ready and
@@ -100,8 +104,7 @@ func Start(ctx context.Context, cfg Config, log *zap.Logger) (_ *Server, err err
 	if _, err := s.nc.Subscribe(subjects.StatusSubject, s.answerStatus); err != nil {
 		return nil, fmt.Errorf("serving status: %w", err)
 	}
-	if err := dir.WriteConnInfo(home.ConnInfo{URLs: s.ClientURLs(), PID: os.Getpid(), Started: s.started,
-		Version: server.VERSION, Server: cfg.ServerName, StoreSync: cfg.Sync}); err != nil {
+	if err := dir.WriteConnInfo(s.connInfo()); err != nil {
 		return nil, err
 	}
 	if err := s.writeNATSContext(); err != nil {
@@ -174,6 +177,34 @@ func (s *Server) waitReady(ctx context.Context, nl *natsLogger) error {
 	return fmt.Errorf("%w within 20s", ErrNotReady)
 }
 
+func (s *Server) connInfo() home.ConnInfo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return home.ConnInfo{URLs: s.ClientURLs(), PID: os.Getpid(), Started: s.started, Version: server.VERSION,
+		Server: s.cfg.ServerName, StoreSync: s.cfg.Sync, MetricsURL: s.metricsURL}
+}
+
+// SetMetricsURL records where the daemon serves its metrics ("" for nowhere), for the
+// connection file and the status.
+func (s *Server) SetMetricsURL(url string) error {
+	s.mu.Lock()
+	s.metricsURL = url
+	s.mu.Unlock()
+	return s.cfg.Home.WriteConnInfo(s.connInfo())
+}
+
+// Healthy returns nil when the server's own health check is ok, else what is wrong.
+func (s *Server) Healthy() error {
+	hs := s.ns.Healthz(nil)
+	if hs.Status == "ok" {
+		return nil
+	}
+	if hs.Error != "" {
+		return errors.New(hs.Error)
+	}
+	return fmt.Errorf("server status %q", hs.Status)
+}
+
 // ClientURLs are the URLs clients connect to.
 func (s *Server) ClientURLs() []string {
 	if s.ns == nil {
@@ -207,6 +238,9 @@ func (s *Server) Connect(name string) (*nats.Conn, error) {
 func (s *Server) Status() subjects.ServerStatus {
 	st := subjects.ServerStatus{ServerName: s.cfg.ServerName, Version: server.VERSION, PID: os.Getpid(),
 		Started: s.started, ClientURLs: s.ClientURLs(), Home: string(s.cfg.Home), Sync: s.cfg.Sync}
+	s.mu.Lock()
+	st.MetricsURL = s.metricsURL
+	s.mu.Unlock()
 	if v, err := s.ns.Varz(nil); err == nil {
 		st.Connections, st.MemoryRSS, st.InMsgs, st.OutMsgs = v.Connections, v.Mem, v.InMsgs, v.OutMsgs
 		st.StoreUsed, st.StoreMax = int64(v.JetStream.Stats.Store), v.JetStream.Config.MaxStore

@@ -33,6 +33,8 @@ type ConnInfo struct {
 	Server    string    `json:"server_name"`
 	Monitor   string    `json:"monitor_url,omitempty"`
 	StoreSync string    `json:"store_sync"`
+	// MetricsURL is where the daemon serves /metrics and /healthz ("" when off).
+	MetricsURL string `json:"metrics_url,omitempty"`
 }
 
 // WriteConnInfo publishes the running daemon's connection details.

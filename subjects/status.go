@@ -21,4 +21,6 @@ type ServerStatus struct {
 	Healthy   bool  `json:"healthy"`
 	// Health is the server's own health check result ("ok" or the error).
 	Health string `json:"health"`
+	// MetricsURL is where the daemon serves /metrics and /healthz ("" when off).
+	MetricsURL string `json:"metrics_url,omitempty"`
 }
