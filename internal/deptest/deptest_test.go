@@ -28,6 +28,10 @@ func TestDependencyDirection(t *testing.T) {
 		{"home", []string{mod, "github.com/nats-io/", "github.com/spf13/cobra", "go.uber.org/zap"}},
 		{"bus", []string{"github.com/nats-io/nats-server", mod + "embedded", mod + "cli", "github.com/spf13/cobra"}},
 		{"embedded", []string{mod + "bus", mod + "cli", "github.com/spf13/cobra"}},
+		{"bridge", []string{"github.com/nats-io/nats-server", mod + "embedded", mod + "cli", mod + "daemon", "github.com/spf13/cobra"}},
+		{"tmux", []string{mod, "github.com/nats-io/"}},
+		{"metrics", []string{mod + "cli", mod + "daemon", mod + "bridge", "github.com/spf13/cobra"}},
+		{"spool", []string{"github.com/nats-io/nats-server", mod + "cli", mod + "embedded"}},
 	} {
 		for _, d := range deps(t, tc.pkg) {
 			if d == mod+tc.pkg {
