@@ -73,6 +73,7 @@ func (m *Monitor) alertNote(now time.Time, a *agent, c Condition) note {
 		n.context["idle_duration"] = idle.Round(time.Second).String()
 		n.tags[2] = "idle"
 		if c == CondLongIdle {
+			n.tags = append(n.tags, string(CondLongIdle))
 			n.priority = subjects.High
 			n.body = fmt.Sprintf("Agent %s idle %s - investigate or restart", t, minutes(idle))
 		} else {

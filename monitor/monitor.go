@@ -366,7 +366,9 @@ func (m *Monitor) edge(k edgeKey) *edge {
 func isNone(p tmux.Pane) bool { return len(bridge.Groups(tmux.Pane{Role: p.Role})) == 0 }
 
 // isPM reports whether the pane is a PM or orchestrator, as bridge.Groups decides.
-func isPM(p tmux.Pane) bool { return slices.Contains(bridge.Groups(tmux.Pane{Role: p.Role}), "management") }
+func isPM(p tmux.Pane) bool {
+	return slices.Contains(bridge.Groups(tmux.Pane{Role: p.Role}), "management")
+}
 
 // sortedAgents returns the agents ordered by session, window and pane. Called with m.mu held.
 func (m *Monitor) sortedAgents() []*agent {
