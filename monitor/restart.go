@@ -75,6 +75,7 @@ func (m *Monitor) respawn(ctx context.Context, r tmux.Runner, a *agent, why stri
 	m.mu.Lock()
 	a.restarts++
 	a.graceUntil = now.Add(m.cfg.Grace)
+	a.lastChange = now // starting up counts as working until the next passes say otherwise
 	n := a.restarts
 	m.mu.Unlock()
 	m.log.Info("restarted agent", zap.String("pane", p.ID), zap.String("target", t), zap.String("why", why),

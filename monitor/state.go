@@ -98,9 +98,10 @@ func (a *agent) observe(now time.Time, p tmux.Pane, screen []string, c *Config) 
 	}
 }
 
-// busy reports whether the agent is working: alive, and its screen changed within BusyWindow.
+// busy reports whether the agent is working: its screen changed within BusyWindow, or it was
+// restarted within BusyWindow, and it has not crashed since.
 func (a *agent) busy(now time.Time, c *Config) bool {
-	return a.state != Crashed && now.Sub(a.lastChange) < c.BusyWindow
+	return now.Sub(a.lastChange) < c.BusyWindow && (a.state != Crashed || a.lastChange.After(a.crashedAt))
 }
 
 // watched reports whether the pane is an agent to flag when idle or stuck: an agent program
