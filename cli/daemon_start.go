@@ -43,6 +43,7 @@ type DaemonStartOptions struct {
 	NotifyFD   int
 	NoBridge   bool
 	bridgeFlags
+	monitorFlags
 
 	portSet bool
 	flags   *pflag.FlagSet
@@ -82,6 +83,7 @@ same data directory reports it and succeeds.`,
 	_ = fl.MarkHidden("notify-fd")
 	fl.BoolVar(&opts.NoBridge, "no-bridge", false, "do not run the bridge for the local tmux server")
 	opts.bridgeFlags.add(fl)
+	opts.monitorFlags.add(fl)
 	return cmd
 }
 
@@ -131,6 +133,9 @@ func daemonStartRun(ctx context.Context, o *DaemonStartOptions) error {
 	if _, err := o.bridgeFlags.config(); err != nil {
 		return err
 	}
+	if _, err := o.monitorFlags.config(tmuxSocket(o.bridgeFlags.Socket)); err != nil {
+		return err
+	}
 	if o.Foreground {
 		return o.runForeground(ctx, cfg)
 	}
@@ -165,7 +170,12 @@ func (o *DaemonStartOptions) runForeground(ctx context.Context, cfg embedded.Con
 		}
 		dopts.Bridge = &bcfg
 	}
-	err := daemon.Run(ctx, cfg, dopts, log, func(urls []string) {
+	mcfg, err := o.monitorFlags.config(tmuxSocket(o.bridgeFlags.Socket))
+	if err != nil {
+		return err
+	}
+	dopts.Monitor = mcfg
+	err = daemon.Run(ctx, cfg, dopts, log, func(urls []string) {
 		msg := strings.Join(urls, ",")
 		if notify != nil {
 			fmt.Fprintf(notify, "READY %s\n", msg)
