@@ -29,6 +29,8 @@ Data lives in $TMUX_ORC_HOME (default ~/.tmux-orchestrator).`,
 		newCmdPubsub(f),
 		newCmdBridge(f),
 		newCmdAgent(f),
+		newCmdStatus(f),
+		newCmdRestartAlias(f),
 		newCmdAgentsim(),
 		newCmdLoadtest(f),
 	)
