@@ -44,7 +44,7 @@ func TestMain(m *testing.M) {
 
 // world is a daemon, a private tmux server and a monitor with short thresholds.
 type world struct {
-	t      *testing.T
+	t      testing.TB
 	c      *bus.Client
 	socket string
 	dir    string
@@ -54,7 +54,7 @@ type world struct {
 	done   chan error
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t testing.TB) *world {
 	t.Helper()
 	cfg := embeddedtest.Config(t)
 	embeddedtest.Start(t, cfg)
@@ -213,7 +213,7 @@ func describe(recs []bus.Record) string {
 	return b.String()
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for !cond() {

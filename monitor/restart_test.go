@@ -12,7 +12,7 @@ import (
 	"github.com/tmux-orc/tmux-orc/subjects"
 )
 
-func readyCount(t *testing.T, log string) int {
+func readyCount(t testing.TB, log string) int {
 	l, err := agentsim.ReadLog(log)
 	if err != nil {
 		t.Fatal(err)

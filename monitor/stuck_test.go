@@ -71,3 +71,17 @@ func TestAckedAlertDoesNotEscalate(t *testing.T) {
 		t.Fatalf("want no escalation of an acknowledged alert, got%s", describe(all))
 	}
 }
+
+func TestRateLimitScreenIsStuck(t *testing.T) {
+	w := newWorld(t)
+	w.cfg.StuckAfter = 300 * time.Millisecond
+	w.agent("alpha:dev", "")
+	w.tmux("new-window", "-d", "-t", "alpha:", "-n", "limited", "printf 'working on it\\nRate limit reached, retrying in 5 minutes\\n'; exec sleep 600")
+	w.start()
+	w.waitAlerts("alpha", "stuck", 1)
+	w.settle()
+	if got := tagged(w.alerts("alpha"), "stuck"); len(got) != 1 ||
+		!strings.HasPrefix(got[0].Message.Content.Body, "Agent alpha:1.0 stuck: rate limited") {
+		t.Fatalf("stuck alerts%s", describe(got))
+	}
+}

@@ -28,6 +28,7 @@ func TestDependencyDirection(t *testing.T) {
 		{"home", []string{mod, "github.com/nats-io/", "github.com/spf13/cobra", "go.uber.org/zap"}},
 		{"bus", []string{"github.com/nats-io/nats-server", mod + "embedded", mod + "cli", "github.com/spf13/cobra"}},
 		{"embedded", []string{mod + "bus", mod + "cli", "github.com/spf13/cobra"}},
+		{"monitor", []string{"github.com/nats-io/nats-server", mod + "embedded", mod + "cli", mod + "daemon", "github.com/spf13/cobra"}},
 	} {
 		for _, d := range deps(t, tc.pkg) {
 			if d == mod+tc.pkg {
