@@ -31,6 +31,7 @@ Data lives in $TMUX_ORC_HOME (default ~/.tmux-orchestrator).`,
 		newCmdAgent(f),
 		newCmdStatus(f),
 		newCmdRestartAlias(f),
+		newCmdHook(f),
 		newCmdAgentsim(),
 		newCmdLoadtest(f),
 	)

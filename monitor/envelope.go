@@ -63,9 +63,9 @@ func (m *Monitor) alertNote(now time.Time, a *agent, c Condition) note {
 		}
 	case CondStuck:
 		n.priority, n.requiresAck = subjects.High, true
-		n.context["reason"] = a.reading.Stuck()
-		n.body = fmt.Sprintf("Agent %s stuck: %s for %s - investigate", t, a.reading.Stuck(), minutes(now.Sub(a.stuckSince)))
-		if a.reading.Unsubmitted != "" && !a.reading.Dialog && !a.reading.RateLimited {
+		n.context["reason"] = a.stuckReason()
+		n.body = fmt.Sprintf("Agent %s stuck: %s for %s - investigate", t, a.stuckReason(), minutes(now.Sub(a.stuckSince)))
+		if a.reading.Unsubmitted != "" && a.stuckReason() == "text left unsubmitted" {
 			n.body += fmt.Sprintf(" (composer: %q)", clip(a.reading.Unsubmitted, 80))
 		}
 	case CondIdle, CondLongIdle:

@@ -163,11 +163,7 @@ func (m *Monitor) pass(ctx context.Context) {
 		}
 		a.pm = isPM(p)
 		prev := a.state
-		screen, ok := screens[p.ID]
-		if !ok && !p.Dead {
-			screen = nil
-		}
-		a.observe(now, p, screen, &m.cfg)
+		a.observe(now, p, screens[p.ID], &m.cfg) // nil screen: dead, or the capture failed
 		if a.state != prev && prev != "" {
 			m.log.Info("state", zap.String("pane", p.ID), zap.String("target", bridge.PaneTarget(p)),
 				zap.String("from", string(prev)), zap.String("to", string(a.state)))
@@ -181,6 +177,7 @@ func (m *Monitor) pass(ctx context.Context) {
 		if !seen[id] {
 			m.log.Info("pane gone", zap.String("pane", id), zap.String("target", bridge.PaneTarget(a.pane)))
 			delete(m.agents, id)
+			delete(m.last, id)
 			for k := range m.edges {
 				if k.who == id {
 					delete(m.edges, k)

@@ -37,8 +37,10 @@ type agent struct {
 	hash       [32]byte
 	lastChange time.Time
 	reading    Reading
-	stuckWhy   string
+	stuckWhy   string // what the wait is about; a change starts a new wait
+	stuckText  string // the reason as alerts and status say it
 	stuckSince time.Time
+	hook       *HookEvent // the last hook event for the current process
 
 	state      State
 	since      time.Time
@@ -53,6 +55,7 @@ func (a *agent) observe(now time.Time, p tmux.Pane, screen []string, c *Config) 
 	if p.PID != a.pid && a.pid != 0 {
 		// Respawned (by us or anyone): a new process, a new episode.
 		a.seenApp = false
+		a.hook = nil
 		a.graceUntil = now.Add(c.Grace)
 		a.lastChange = now
 	}
@@ -70,20 +73,42 @@ func (a *agent) observe(now time.Time, p tmux.Pane, screen []string, c *Config) 
 		}
 		a.reading = a.profile.Read(screen)
 	}
-	why := a.reading.Stuck()
+	reason := a.reading.Stuck()
+	why := reason
 	if why != "" && a.reading.Unsubmitted != "" && !a.reading.Dialog && !a.reading.RateLimited {
 		why += ": " + a.reading.Unsubmitted // new text starts a new wait
+	}
+	// Hook state, when hooks report the agent, wins over the screen.
+	idleFrom, hookBusy := a.lastChange, false
+	if h := a.hook; h != nil {
+		switch h.State {
+		case HookBusy:
+			hookBusy, why, reason = true, "", ""
+		case HookIdle:
+			if h.At.After(idleFrom) {
+				idleFrom = h.At
+			}
+		case HookWaiting:
+			reason = "waiting for the user"
+			if h.Message != "" {
+				reason += ": " + h.Message
+			}
+			why = reason
+		}
 	}
 	if why != a.stuckWhy || why == "" {
 		a.stuckWhy, a.stuckSince = why, now
 	}
+	a.stuckText = reason
 	var s State
 	switch {
 	case crashed:
 		s = Crashed
 	case a.stuckWhy != "" && now.Sub(a.stuckSince) >= c.StuckAfter:
 		s = Stuck
-	case now.Sub(a.lastChange) >= c.IdleAfter:
+	case hookBusy:
+		s = Busy
+	case now.Sub(idleFrom) >= c.IdleAfter:
 		s = Idle
 	case now.Sub(a.lastChange) < c.BusyWindow:
 		s = Busy
@@ -107,6 +132,9 @@ func (a *agent) busy(now time.Time, c *Config) bool {
 // watched reports whether the pane is an agent to flag when idle or stuck: an agent program
 // ran in it, or its role is set explicitly. A plain shell pane with no role is left alone.
 func (a *agent) watched() bool { return a.seenApp || strings.TrimSpace(a.pane.Role) != "" }
+
+// stuckReason says why the agent is stuck, "" when it is not waiting for anything.
+func (a *agent) stuckReason() string { return a.stuckText }
 
 // inGrace reports whether the agent was restarted within Grace.
 func (a *agent) inGrace(now time.Time) bool { return now.Before(a.graceUntil) }

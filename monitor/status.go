@@ -41,6 +41,8 @@ type AgentStatus struct {
 	State        State      `json:"state"`
 	Since        time.Time  `json:"since"`
 	Reason       string     `json:"reason,omitempty"`
+	// Hook is the last hook event, when hooks report this agent.
+	Hook *HookEvent `json:"hook,omitempty"`
 	Restarts     int        `json:"restarts"`
 	GraceUntil   *time.Time `json:"grace_until,omitempty"`
 	LastAlert    *LastAlert `json:"last_alert,omitempty"`
@@ -66,7 +68,11 @@ func (m *Monitor) Status() Status {
 			Role: roleName(a), Profile: a.profile.Name, Command: a.pane.Command, StartCommand: a.startCmd,
 			State: a.state, Since: a.since, Restarts: a.restarts}
 		if a.state == Stuck {
-			s.Reason = a.reading.Stuck()
+			s.Reason = a.stuckReason()
+		}
+		if a.hook != nil {
+			h := *a.hook
+			s.Hook = &h
 		}
 		if a.inGrace(now) {
 			g := a.graceUntil
@@ -133,8 +139,14 @@ func (m *Monitor) serve() (stop func(), err error) {
 		_ = s1.Unsubscribe()
 		return nil, fmt.Errorf("serving %s: %w", RestartSubject, err)
 	}
+	s3, err := nc.Subscribe(HookSubject, m.hookHandler)
+	if err != nil {
+		_ = s1.Unsubscribe()
+		_ = s2.Unsubscribe()
+		return nil, fmt.Errorf("serving %s: %w", HookSubject, err)
+	}
 	return func() {
-		for _, s := range []*nats.Subscription{s1, s2} {
+		for _, s := range []*nats.Subscription{s1, s2, s3} {
 			if err := s.Unsubscribe(); err != nil {
 				m.log.Debug("unsubscribing", zap.Error(err))
 			}
