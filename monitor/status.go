@@ -30,22 +30,22 @@ type LastAlert struct {
 
 // AgentStatus is one watched pane.
 type AgentStatus struct {
-	Pane         string     `json:"pane"`
-	Target       string     `json:"target"`
-	Session      string     `json:"session"`
-	Window       string     `json:"window"`
-	Role         string     `json:"role"`
-	Profile      string     `json:"profile"`
-	Command      string     `json:"command"`
-	StartCommand string     `json:"start_command,omitempty"`
-	State        State      `json:"state"`
-	Since        time.Time  `json:"since"`
-	Reason       string     `json:"reason,omitempty"`
+	Pane         string    `json:"pane"`
+	Target       string    `json:"target"`
+	Session      string    `json:"session"`
+	Window       string    `json:"window"`
+	Role         string    `json:"role"`
+	Profile      string    `json:"profile"`
+	Command      string    `json:"command"`
+	StartCommand string    `json:"start_command,omitempty"`
+	State        State     `json:"state"`
+	Since        time.Time `json:"since"`
+	Reason       string    `json:"reason,omitempty"`
 	// Hook is the last hook event, when hooks report this agent.
-	Hook *HookEvent `json:"hook,omitempty"`
-	Restarts     int        `json:"restarts"`
-	GraceUntil   *time.Time `json:"grace_until,omitempty"`
-	LastAlert    *LastAlert `json:"last_alert,omitempty"`
+	Hook       *HookEvent `json:"hook,omitempty"`
+	Restarts   int        `json:"restarts"`
+	GraceUntil *time.Time `json:"grace_until,omitempty"`
+	LastAlert  *LastAlert `json:"last_alert,omitempty"`
 }
 
 // Status is the monitor's whole picture.
