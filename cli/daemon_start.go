@@ -47,6 +47,7 @@ type DaemonStartOptions struct {
 	// MetricsListen is where /metrics and /healthz are served ("" or "off": nowhere).
 	MetricsListen string
 	bridgeFlags
+	monitorFlags
 
 	portSet    bool
 	metricsSet bool
@@ -94,6 +95,7 @@ the default address is taken, a free port is used instead. pubsub status shows t
 	fl.BoolVar(&opts.NoBridge, "no-bridge", false, "do not run the bridge for the local tmux server")
 	fl.StringVar(&opts.MetricsListen, "metrics-listen", "", `serve /metrics and /healthz on this loopback host:port (default `+embedded.DefaultMetricsListen+`; "off" disables)`)
 	opts.bridgeFlags.add(fl)
+	opts.monitorFlags.add(fl)
 	return cmd
 }
 
@@ -157,6 +159,9 @@ func daemonStartRun(ctx context.Context, o *DaemonStartOptions) error {
 	if _, err := o.bridgeFlags.config(); err != nil {
 		return err
 	}
+	if _, err := o.monitorFlags.config(tmuxSocket(o.bridgeFlags.Socket)); err != nil {
+		return err
+	}
 	if o.Foreground {
 		return o.runForeground(ctx, cfg)
 	}
@@ -191,7 +196,12 @@ func (o *DaemonStartOptions) runForeground(ctx context.Context, cfg embedded.Con
 		}
 		dopts.Bridge = &bcfg
 	}
-	err := daemon.Run(ctx, cfg, dopts, log, func(urls []string) {
+	mcfg, err := o.monitorFlags.config(tmuxSocket(o.bridgeFlags.Socket))
+	if err != nil {
+		return err
+	}
+	dopts.Monitor = mcfg
+	err = daemon.Run(ctx, cfg, dopts, log, func(urls []string) {
 		msg := strings.Join(urls, ",")
 		if notify != nil {
 			fmt.Fprintf(notify, "READY %s\n", msg)

@@ -18,6 +18,7 @@ import (
 	"github.com/tmux-orc/tmux-orc/bus"
 	"github.com/tmux-orc/tmux-orc/embedded"
 	"github.com/tmux-orc/tmux-orc/metrics"
+	"github.com/tmux-orc/tmux-orc/monitor"
 	"github.com/tmux-orc/tmux-orc/spool"
 )
 
@@ -28,6 +29,8 @@ const ShutdownTimeout = 30 * time.Second
 type Options struct {
 	// Bridge, when set, runs a bridge for that tmux server inside the daemon.
 	Bridge *bridge.Config
+	// Monitor, when set, runs the monitor for that tmux server inside the daemon.
+	Monitor *monitor.Config
 }
 
 // Run starts the server, imports the spool, serves metrics on cfg.MetricsListen (unless
@@ -88,9 +91,11 @@ func Run(ctx context.Context, cfg embedded.Config, o Options, log *zap.Logger, r
 	} else {
 		bridgeDone <- nil
 	}
+	stopMonitor := startMonitor(o, c, log)
 	ready(srv.ClientURLs())
 	<-ctx.Done()
 	log.Info("stopping")
+	stopMonitor()
 	stopBridge()
 	if err := <-bridgeDone; err != nil {
 		log.Error("bridge", zap.Error(err))

@@ -68,7 +68,7 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, progress io.Writer) (
 	if len(cfg.URLs) == 0 {
 		ecfg := embedded.DefaultConfig(home.Dir(filepath.Join(tmp, "home")))
 		ecfg.SetPort(0)
-		ecfg.Sync, ecfg.NATSContext = cfg.Sync, ""
+		ecfg.Sync, ecfg.NATSContext, ecfg.MetricsListen = cfg.Sync, "", "off"
 		var opts daemon.Options
 		if !cfg.BrokerOnly {
 			opts.Bridge = &bcfg

@@ -1,0 +1,44 @@
+package cli
+
+import (
+	"os"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/tmux-orc/tmux-orc/monitor"
+	"github.com/tmux-orc/tmux-orc/tmux"
+)
+
+// monitorFlags configure the monitor that `daemon start` runs.
+type monitorFlags struct {
+	NoMonitor   bool
+	IdleAfter   time.Duration
+	StuckAfter  time.Duration
+	AutoRestart bool
+}
+
+func (mf *monitorFlags) add(fs *pflag.FlagSet) {
+	d := monitor.DefaultConfig(tmux.Socket{})
+	fs.BoolVar(&mf.NoMonitor, "no-monitor", false, "do not run the monitor (idle, stuck and crashed agents; restarts)")
+	fs.DurationVar(&mf.IdleAfter, "idle-after", d.IdleAfter, "the monitor reports an agent whose screen has not changed this long")
+	fs.DurationVar(&mf.StuckAfter, "stuck-after", d.StuckAfter, "the monitor reports a dialog, rate limit or unsubmitted text shown this long")
+	fs.BoolVar(&mf.AutoRestart, "auto-restart", false, "the monitor restarts crashed agents (with backoff, at most 3 times)")
+}
+
+// config returns the monitor configuration, nil with --no-monitor.
+func (mf *monitorFlags) config(sock tmux.Socket) (*monitor.Config, error) {
+	if mf.NoMonitor {
+		return nil, nil
+	}
+	cfg := monitor.DefaultConfig(sock)
+	cfg.IdleAfter, cfg.StuckAfter, cfg.AutoRestart = mf.IdleAfter, mf.StuckAfter, mf.AutoRestart
+	if cfg.LongIdleAfter < cfg.IdleAfter {
+		cfg.LongIdleAfter = 3 * cfg.IdleAfter
+	}
+	cfg.Host, _ = os.Hostname()
+	if err := cfg.Validate(); err != nil {
+		return nil, flagErrorf("%v", err)
+	}
+	return &cfg, nil
+}

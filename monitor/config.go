@@ -1,0 +1,70 @@
+package monitor
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/tmux-orc/tmux-orc/tmux"
+)
+
+// Config tunes the monitor. DefaultConfig gives the defaults; a zero duration is invalid.
+type Config struct {
+	// Socket selects the tmux server.
+	Socket tmux.Socket
+	// Poll is the period of one pass over the panes (list-panes plus one capture each).
+	Poll time.Duration
+	// BusyWindow is how recently the screen must have changed for the agent to count as busy
+	// (working): Restart refuses a busy agent unless forced.
+	BusyWindow time.Duration
+	// IdleAfter is how long an unchanged screen makes an agent idle (a normal alert).
+	IdleAfter time.Duration
+	// LongIdleAfter raises a second, high-priority idle alert.
+	LongIdleAfter time.Duration
+	// StuckAfter is how long a screen must read as stuck (dialog, rate limit, unsubmitted
+	// text) before the agent is stuck.
+	StuckAfter time.Duration
+	// Cooldown is the least time between two alerts for the same agent and condition.
+	Cooldown time.Duration
+	// Grace is how long after a restart an agent is not flagged again.
+	Grace time.Duration
+	// EscalateAfter is how long an alert that requires an acknowledgement waits for one
+	// before it is published once more at the next higher priority.
+	EscalateAfter time.Duration
+	// AutoRestart restarts crashed agents (not PMs), at most MaxRestarts times per pane,
+	// waiting RestartBackoff after the crash, doubled for each restart already made.
+	AutoRestart    bool
+	MaxRestarts    int
+	RestartBackoff time.Duration
+	// Host is recorded as the source host of alerts.
+	Host string
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// DefaultConfig returns the defaults for the tmux server at sock.
+func DefaultConfig(sock tmux.Socket) Config {
+	return Config{Socket: sock, Poll: time.Second, BusyWindow: 3 * time.Second, IdleAfter: 5 * time.Minute,
+		LongIdleAfter: 15 * time.Minute, StuckAfter: 30 * time.Second, Cooldown: 5 * time.Minute,
+		Grace: 3 * time.Minute, EscalateAfter: 2 * time.Minute, MaxRestarts: 3, RestartBackoff: 10 * time.Second}
+}
+
+// Validate says what is wrong with the configuration.
+func (c Config) Validate() error {
+	for name, d := range map[string]time.Duration{"poll": c.Poll, "busy window": c.BusyWindow, "idle after": c.IdleAfter,
+		"long idle after": c.LongIdleAfter, "stuck after": c.StuckAfter, "escalate after": c.EscalateAfter} {
+		if d <= 0 {
+			return fmt.Errorf("monitor: %s must be positive, got %s", name, d)
+		}
+	}
+	if c.Cooldown < 0 || c.Grace < 0 || c.RestartBackoff < 0 || c.MaxRestarts < 0 {
+		return fmt.Errorf("monitor: cooldown, grace, restart backoff and max restarts must not be negative")
+	}
+	return c.Socket.Validate()
+}
+
+func (c Config) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
+}

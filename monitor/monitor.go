@@ -1,0 +1,387 @@
+package monitor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/tmux-orc/tmux-orc/bridge"
+	"github.com/tmux-orc/tmux-orc/bus"
+	"github.com/tmux-orc/tmux-orc/subjects"
+	"github.com/tmux-orc/tmux-orc/tmux"
+)
+
+// Monitor watches the panes of one tmux server. Run starts it; Status and Restart may be
+// called at any time.
+type Monitor struct {
+	cfg  Config
+	log  *zap.Logger
+	bus  *bus.Client
+	exec *tmux.Exec
+
+	mu     sync.Mutex
+	ctrl   *tmux.Control
+	agents map[string]*agent // by pane id
+	edges  map[edgeKey]*edge
+	last   map[string]LastAlert // last alert per pane id or session
+	passes uint64
+}
+
+// New creates a monitor that publishes with c.
+func New(cfg Config, c *bus.Client, log *zap.Logger) *Monitor {
+	return &Monitor{cfg: cfg, log: log, bus: c, exec: &tmux.Exec{Socket: cfg.Socket, Logger: log},
+		agents: map[string]*agent{}, edges: map[edgeKey]*edge{}, last: map[string]LastAlert{}}
+}
+
+// runner is the control connection when it is up, else a spawned tmux per command.
+func (m *Monitor) runner() tmux.Runner {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.ctrl != nil {
+		select {
+		case <-m.ctrl.Done():
+		default:
+			return m.ctrl
+		}
+	}
+	return m.exec
+}
+
+// Run watches until ctx ends. It keeps one tmux control connection, dialled again when it
+// ends, and answers status and restart requests on the bus.
+func (m *Monitor) Run(ctx context.Context) error {
+	if err := m.cfg.Validate(); err != nil {
+		return err
+	}
+	stop, err := m.serve()
+	if err != nil {
+		return err
+	}
+	defer stop()
+	m.log.Info("monitor starting", zap.String("socket", m.cfg.Socket.String()), zap.Stringer("poll", m.cfg.Poll),
+		zap.Stringer("idle_after", m.cfg.IdleAfter), zap.Stringer("stuck_after", m.cfg.StuckAfter), zap.Bool("auto_restart", m.cfg.AutoRestart))
+	tick := time.NewTicker(m.cfg.Poll)
+	defer tick.Stop()
+	for ctx.Err() == nil {
+		if m.runner() == m.exec {
+			m.dial(ctx)
+		}
+		m.pass(ctx)
+		select {
+		case <-ctx.Done():
+		case <-tick.C:
+		}
+	}
+	m.mu.Lock()
+	if m.ctrl != nil {
+		_ = m.ctrl.Close()
+		m.ctrl = nil
+	}
+	m.mu.Unlock()
+	return nil
+}
+
+// dial (re)attaches the control connection; without one, passes spawn tmux.
+func (m *Monitor) dial(ctx context.Context) {
+	ctrl, err := tmux.Dial(ctx, m.cfg.Socket, tmux.Options{Logger: m.log.Named("tmux"), NoOutput: true})
+	if err != nil {
+		if !errors.Is(err, tmux.ErrNoServer) && !errors.Is(err, tmux.ErrNoSessions) && ctx.Err() == nil {
+			m.log.Warn("cannot attach to tmux; polling without a control connection", zap.Error(err))
+		}
+		return
+	}
+	m.mu.Lock()
+	old := m.ctrl
+	m.ctrl = ctrl
+	m.mu.Unlock()
+	if old != nil {
+		_ = old.Close()
+	}
+}
+
+// pass lists the panes, reads each agent's screen, updates the states and publishes what
+// changed.
+func (m *Monitor) pass(ctx context.Context) {
+	r := m.runner()
+	panes, err := tmux.ListPanes(ctx, r)
+	if err != nil {
+		if !errors.Is(err, tmux.ErrNoServer) && !errors.Is(err, tmux.ErrNoSessions) {
+			m.log.Warn("listing panes failed; skipping this pass", zap.Error(err))
+			return
+		}
+		panes = nil
+	}
+	screens := make(map[string][]string, len(panes))
+	var fresh []string
+	for _, p := range panes {
+		if isNone(p) || p.Dead {
+			continue
+		}
+		lines, err := tmux.CapturePane(ctx, r, p.ID)
+		if err != nil {
+			m.log.Debug("capture failed", zap.String("pane", p.ID), zap.Error(err))
+			continue
+		}
+		screens[p.ID] = lines
+		m.mu.Lock()
+		_, known := m.agents[p.ID]
+		m.mu.Unlock()
+		if !known {
+			fresh = append(fresh, p.ID)
+		}
+	}
+	starts := map[string]string{}
+	for _, id := range fresh {
+		if v, err := r.Run(ctx, tmux.Cmd{"display-message", "-p", "-t", id, "#{pane_start_command}"}); err == nil {
+			starts[id] = strings.Join(v, "\n")
+		}
+	}
+	now := m.cfg.now()
+	var out []pending
+	var crashed []*agent
+	m.mu.Lock()
+	m.passes++
+	seen := map[string]bool{}
+	for _, p := range panes {
+		if isNone(p) {
+			continue
+		}
+		seen[p.ID] = true
+		a, ok := m.agents[p.ID]
+		if !ok {
+			a = &agent{pm: isPM(p), profile: ProfileFor(p.Command), startCmd: starts[p.ID]}
+			m.agents[p.ID] = a
+			m.log.Info("watching pane", zap.String("pane", p.ID), zap.String("target", bridge.PaneTarget(p)),
+				zap.String("role", roleName(a)), zap.String("command", p.Command))
+		}
+		a.pm = isPM(p)
+		prev := a.state
+		a.observe(now, p, screens[p.ID], &m.cfg) // nil screen: dead, or the capture failed
+		if a.state != prev && prev != "" {
+			m.log.Info("state", zap.String("pane", p.ID), zap.String("target", bridge.PaneTarget(p)),
+				zap.String("from", string(prev)), zap.String("to", string(a.state)))
+		}
+		out = append(out, m.conditions(now, a)...)
+		if a.state == Crashed {
+			crashed = append(crashed, a)
+		}
+	}
+	for id, a := range m.agents {
+		if !seen[id] {
+			m.log.Info("pane gone", zap.String("pane", id), zap.String("target", bridge.PaneTarget(a.pane)))
+			delete(m.agents, id)
+			delete(m.last, id)
+			for k := range m.edges {
+				if k.who == id {
+					delete(m.edges, k)
+				}
+			}
+		}
+	}
+	out = append(out, m.teamIdle(now)...)
+	out = append(out, m.dueEscalations(now)...)
+	m.mu.Unlock()
+	m.publishAll(ctx, now, out)
+	if m.cfg.AutoRestart {
+		m.autoRestart(ctx, now, crashed)
+	}
+}
+
+// pending is an edge transition to publish.
+type pending struct {
+	key      edgeKey
+	act      action
+	note     note
+	escalate bool
+}
+
+// conditions steps every condition of agent a. Called with m.mu held.
+func (m *Monitor) conditions(now time.Time, a *agent) []pending {
+	conds := map[Condition]bool{CondCrash: a.state == Crashed}
+	if a.watched() {
+		conds[CondStuck] = a.state == Stuck
+		if !a.pm {
+			conds[CondIdle] = a.state == Idle
+			conds[CondLongIdle] = a.state == Idle && now.Sub(a.lastChange) >= m.cfg.LongIdleAfter
+		}
+	}
+	var out []pending
+	for _, c := range []Condition{CondCrash, CondStuck, CondIdle, CondLongIdle} {
+		active, ok := conds[c]
+		if !ok {
+			continue
+		}
+		k := edgeKey{a.pane.ID, c}
+		e := m.edge(k)
+		switch e.step(now, active, !a.inGrace(now), m.cfg.Cooldown) {
+		case raise:
+			out = append(out, pending{key: k, act: raise, note: m.alertNote(now, a, c)})
+		case resolve:
+			if c == CondLongIdle { // the idle resolution says it
+				e.resolved()
+				continue
+			}
+			id := ""
+			if e.alert != nil {
+				id = e.alert.ID
+			}
+			out = append(out, pending{key: k, act: resolve, note: resolvedNote(a, c, id)})
+		}
+	}
+	return out
+}
+
+// teamIdle raises one summary per session when every watched agent of it is idle (the PM
+// aside), and re-arms when one is not. Called with m.mu held.
+func (m *Monitor) teamIdle(now time.Time) []pending {
+	type count struct{ idle, total int }
+	per := map[string]*count{}
+	for _, a := range m.agents {
+		if a.pm || !a.watched() {
+			continue
+		}
+		c := per[a.pane.Session]
+		if c == nil {
+			c = &count{}
+			per[a.pane.Session] = c
+		}
+		c.total++
+		if a.state == Idle {
+			c.idle++
+		}
+	}
+	var out []pending
+	for session, c := range per {
+		k := edgeKey{session, CondTeamIdle}
+		e := m.edge(k)
+		switch e.step(now, c.idle == c.total, true, m.cfg.Cooldown) {
+		case raise:
+			out = append(out, pending{key: k, act: raise, note: note{session: session, priority: subjects.Normal,
+				body:    fmt.Sprintf("All agents idle - session %s: %d idle, 0 active - assign work", session, c.idle),
+				tags:    []string{"monitoring", "health", "idle", string(CondTeamIdle)},
+				context: map[string]any{"session": session, "issue_type": string(CondTeamIdle), "idle_agents": c.idle}}})
+		case resolve:
+			e.resolved() // once per edge; no resolved message for the summary
+		}
+	}
+	for k := range m.edges {
+		if k.cond == CondTeamIdle && per[k.who] == nil {
+			delete(m.edges, k)
+		}
+	}
+	return out
+}
+
+// dueEscalations lists raised alerts whose escalation time has come. Called with m.mu held.
+func (m *Monitor) dueEscalations(now time.Time) []pending {
+	var out []pending
+	for k, e := range m.edges {
+		if !e.announced || e.alert == nil || e.escalateAt.IsZero() || now.Before(e.escalateAt) {
+			continue
+		}
+		e.escalateAt = time.Time{} // once
+		orig := e.alert
+		n := note{session: orig.Target.Session, priority: higher(orig.Message.Priority), requiresAck: true,
+			body:        fmt.Sprintf("ESCALATED (no acknowledgement in %s): %s", m.cfg.EscalateAfter, orig.Message.Content.Body),
+			tags:        append(slices.Clone(orig.Metadata.Tags), "escalated"),
+			context:     orig.Message.Content.Context,
+			correlation: orig.ID}
+		out = append(out, pending{key: k, act: raise, note: n, escalate: true})
+	}
+	return out
+}
+
+// publishAll publishes the transitions, checking first that an escalation is still unacked,
+// and records what went out.
+func (m *Monitor) publishAll(ctx context.Context, now time.Time, out []pending) {
+	for _, p := range out {
+		if p.escalate {
+			rec, err := m.bus.Get(ctx, p.note.correlation)
+			if err != nil {
+				m.log.Warn("cannot check the acknowledgement of an alert; not escalating", zap.String("id", p.note.correlation), zap.Error(err))
+				continue
+			}
+			if rec.Ack != nil {
+				m.log.Info("alert acknowledged; no escalation", zap.String("id", p.note.correlation), zap.String("by", rec.Ack.By))
+				continue
+			}
+		}
+		env, err := m.publish(ctx, now, p.note)
+		if err != nil {
+			continue // the edge is unchanged: the next pass tries again
+		}
+		m.mu.Lock()
+		if e := m.edges[p.key]; e != nil {
+			switch {
+			case p.escalate:
+				// The original alert stays the one the episode is about.
+			case p.act == raise:
+				e.raised(now, env, m.cfg.EscalateAfter)
+			case p.act == resolve:
+				e.resolved()
+			}
+		}
+		m.last[p.key.who] = LastAlert{ID: env.ID, Priority: env.Message.Priority.String(), Condition: string(p.key.cond),
+			Body: env.Message.Content.Body, At: now}
+		m.mu.Unlock()
+	}
+}
+
+// publish sends n and logs it.
+func (m *Monitor) publish(ctx context.Context, now time.Time, n note) (*subjects.Envelope, error) {
+	env, err := m.envelope(now, n)
+	if err != nil {
+		m.log.Error("cannot build alert", zap.Error(err))
+		return nil, err
+	}
+	if _, err := m.bus.Publish(ctx, env); err != nil {
+		m.log.Warn("publishing failed", zap.String("body", n.body), zap.Error(err))
+		return nil, err
+	}
+	m.log.Info("published", zap.String("id", env.ID), zap.String("to", env.Target.String()),
+		zap.Stringer("priority", env.Message.Priority), zap.Strings("tags", env.Metadata.Tags), zap.String("body", n.body))
+	return env, nil
+}
+
+func (m *Monitor) edge(k edgeKey) *edge {
+	e := m.edges[k]
+	if e == nil {
+		e = &edge{}
+		m.edges[k] = e
+	}
+	return e
+}
+
+// isNone reports whether the pane opted out (@orc-role none).
+func isNone(p tmux.Pane) bool { return len(bridge.Groups(tmux.Pane{Role: p.Role})) == 0 }
+
+// isPM reports whether the pane is a PM or orchestrator, as bridge.Groups decides.
+func isPM(p tmux.Pane) bool {
+	return slices.Contains(bridge.Groups(tmux.Pane{Role: p.Role}), "management")
+}
+
+// sortedAgents returns the agents ordered by session, window and pane. Called with m.mu held.
+func (m *Monitor) sortedAgents() []*agent {
+	as := make([]*agent, 0, len(m.agents))
+	for _, a := range m.agents {
+		as = append(as, a)
+	}
+	sort.Slice(as, func(i, j int) bool {
+		x, y := as[i].pane, as[j].pane
+		if x.Session != y.Session {
+			return x.Session < y.Session
+		}
+		if x.WindowIndex != y.WindowIndex {
+			return x.WindowIndex < y.WindowIndex
+		}
+		return x.Index < y.Index
+	})
+	return as
+}

@@ -1,0 +1,140 @@
+package monitor
+
+import (
+	"crypto/sha256"
+	"strings"
+	"time"
+
+	"github.com/tmux-orc/tmux-orc/tmux"
+)
+
+// State is what an agent is doing, as the monitor sees it.
+type State string
+
+// States, most urgent first.
+const (
+	// Crashed: the pane is dead, or its command went back to a shell.
+	Crashed State = "crashed"
+	// Stuck: the screen shows a dialog, a rate-limit notice or unsubmitted text for StuckAfter.
+	Stuck State = "stuck"
+	// Idle: the screen has not changed for IdleAfter.
+	Idle State = "idle"
+	// Busy: the screen changed within BusyWindow.
+	Busy State = "busy"
+	// Quiet: alive, not busy, not yet idle.
+	Quiet State = "quiet"
+)
+
+// agent is what the monitor remembers about one pane.
+type agent struct {
+	pane     tmux.Pane
+	pm       bool
+	profile  *Profile
+	startCmd string // pane_start_command when first seen
+	seenApp  bool   // a non-shell command ran in the pane
+	pid      int
+
+	hash       [32]byte
+	lastChange time.Time
+	reading    Reading
+	stuckWhy   string // what the wait is about; a change starts a new wait
+	stuckText  string // the reason as alerts and status say it
+	stuckSince time.Time
+	hook       *HookEvent // the last hook event for the current process
+
+	state      State
+	since      time.Time
+	graceUntil time.Time
+	restarts   int
+	crashedAt  time.Time
+}
+
+// observe folds one sighting of the pane (and its screen, nil for a dead pane) into a.
+func (a *agent) observe(now time.Time, p tmux.Pane, screen []string, c *Config) {
+	a.pane = p
+	if p.PID != a.pid && a.pid != 0 {
+		// Respawned (by us or anyone): a new process, a new episode.
+		a.seenApp = false
+		a.hook = nil
+		a.graceUntil = now.Add(c.Grace)
+		a.lastChange = now
+	}
+	a.pid = p.PID
+	crashed := p.Dead || (IsShell(p.Command) && a.seenApp)
+	if !p.Dead && !IsShell(p.Command) && p.Command != "" {
+		a.seenApp = true
+		a.profile = ProfileFor(p.Command)
+	}
+	if screen != nil {
+		h := sha256.Sum256([]byte(strings.Join(screen, "\n")))
+		if h != a.hash {
+			a.hash = h
+			a.lastChange = now
+		}
+		a.reading = a.profile.Read(screen)
+	}
+	reason := a.reading.Stuck()
+	why := reason
+	if why != "" && a.reading.Unsubmitted != "" && !a.reading.Dialog && !a.reading.RateLimited {
+		why += ": " + a.reading.Unsubmitted // new text starts a new wait
+	}
+	// Hook state, when hooks report the agent, wins over the screen.
+	idleFrom, hookBusy := a.lastChange, false
+	if h := a.hook; h != nil {
+		switch h.State {
+		case HookBusy:
+			hookBusy, why, reason = true, "", ""
+		case HookIdle:
+			if h.At.After(idleFrom) {
+				idleFrom = h.At
+			}
+		case HookWaiting:
+			reason = "waiting for the user"
+			if h.Message != "" {
+				reason += ": " + h.Message
+			}
+			why = reason
+		}
+	}
+	if why != a.stuckWhy || why == "" {
+		a.stuckWhy, a.stuckSince = why, now
+	}
+	a.stuckText = reason
+	var s State
+	switch {
+	case crashed:
+		s = Crashed
+	case a.stuckWhy != "" && now.Sub(a.stuckSince) >= c.StuckAfter:
+		s = Stuck
+	case hookBusy:
+		s = Busy
+	case now.Sub(idleFrom) >= c.IdleAfter:
+		s = Idle
+	case now.Sub(a.lastChange) < c.BusyWindow:
+		s = Busy
+	default:
+		s = Quiet
+	}
+	if s != a.state {
+		if s == Crashed {
+			a.crashedAt = now
+		}
+		a.state, a.since = s, now
+	}
+}
+
+// busy reports whether the agent is working: its screen changed within BusyWindow, or it was
+// restarted within BusyWindow, and it has not crashed since.
+func (a *agent) busy(now time.Time, c *Config) bool {
+	return now.Sub(a.lastChange) < c.BusyWindow && (a.state != Crashed || a.lastChange.After(a.crashedAt))
+}
+
+// watched reports whether the pane is an agent to flag when idle or stuck: an agent program
+// ran in it, or its role is set explicitly. A plain shell pane with no role is left alone.
+func (a *agent) watched() bool { return a.seenApp || strings.TrimSpace(a.pane.Role) != "" }
+
+// stuckReason says why the agent is stuck, "" when it is not waiting for anything.
+func (a *agent) stuckReason() string { return a.stuckText }
+
+// inGrace reports whether the agent was restarted within Grace.
+func (a *agent) inGrace(now time.Time) bool { return now.Before(a.graceUntil) }
