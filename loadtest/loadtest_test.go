@@ -52,10 +52,11 @@ func TestSmallLoadLosesAndDuplicatesNothing(t *testing.T) {
 		if p.Typed.Count != p.Published || p.Submitted.Count != p.Published {
 			t.Errorf("%s: %d published, %d typed, %d submitted", p.Priority, p.Published, p.Typed.Count, p.Submitted.Count)
 		}
-		// Every submission follows its typing by at least the Enter delay.
-		if p.Submitted.Min < 150 || p.Submitted.P50 < p.Typed.P50+150 {
-			t.Errorf("%s: submitted min %.2f / median %.2f ms, typed median %.2f ms: submission must follow typing by the 150 ms Enter delay",
-				p.Priority, p.Submitted.Min, p.Submitted.P50, p.Typed.P50)
+		// Each prompt is accepted after its text was read, and Enter is pressed at least the
+		// Enter delay after the publish call (not necessarily 150 ms after the pane read the
+		// text: under load the read itself can lag).
+		if p.Submitted.Min < 150 || p.Submitted.P50 <= p.Typed.P50 {
+			t.Errorf("%s: submitted min %.2f / median %.2f ms, typed median %.2f ms", p.Priority, p.Submitted.Min, p.Submitted.P50, p.Typed.P50)
 		}
 	}
 	if total != 60 || r.Throughput <= 0 || r.DaemonRSS <= 0 {
