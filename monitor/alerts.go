@@ -17,6 +17,9 @@ const (
 	CondIdle     Condition = "idle"
 	CondLongIdle Condition = "idle-long"
 	CondTeamIdle Condition = "team-idle"
+	// CondGone is an agent whose pane closed (its program exited without remain-on-exit, or
+	// the window was killed) while its session lives on.
+	CondGone Condition = "gone"
 )
 
 // edgeKey names one (agent or session, condition) pair.

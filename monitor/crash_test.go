@@ -56,3 +56,33 @@ func TestPMCrashIsCritical(t *testing.T) {
 		t.Fatalf("alert%s", describe(got))
 	}
 }
+
+// TestClosedPanesAreReported covers agents whose pane disappears (no remain-on-exit, or the
+// window killed): an agent is reported gone (high), the PM missing (critical), and nothing is
+// said when the whole session is ended.
+func TestClosedPanesAreReported(t *testing.T) {
+	w := newWorld(t)
+	w.agent("alpha:pm", "pm")
+	w.agent("alpha:dev", "")
+	w.agent("beta:pm", "pm")
+	w.agent("beta:dev", "")
+	w.agent("gamma:pm", "pm")
+	w.agent("gamma:dev", "")
+	w.start()
+	w.tmux("kill-window", "-t", "=alpha:dev")
+	got := w.waitAlerts("alpha", "gone", 1)
+	if got[0].Message.Priority != subjects.High || !got[0].Metadata.RequiresAck ||
+		!strings.HasPrefix(got[0].Message.Content.Body, "Agent alpha:1.0 gone: its pane") {
+		t.Fatalf("agent gone:%s", describe(got))
+	}
+	w.tmux("kill-window", "-t", "=beta:pm")
+	got = w.waitAlerts("beta", "gone", 1)
+	if got[0].Message.Priority != subjects.Critical || !strings.HasPrefix(got[0].Message.Content.Body, "PM missing: the pane of beta:0.0") {
+		t.Fatalf("PM missing:%s", describe(got))
+	}
+	w.tmux("kill-session", "-t", "=gamma")
+	w.settle()
+	if all := w.all(); len(all) != 2 {
+		t.Fatalf("want the two alerts only, got%s", describe(all))
+	}
+}

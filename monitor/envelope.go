@@ -84,6 +84,22 @@ func (m *Monitor) alertNote(now time.Time, a *agent, c Condition) note {
 	return n
 }
 
+// goneNote words the disappearance of agent a's pane.
+func goneNote(a *agent) note {
+	t := bridge.PaneTarget(a.pane)
+	n := note{session: a.pane.Session, requiresAck: true, tags: []string{"monitoring", "health", string(CondGone)},
+		context: map[string]any{"agent": t, "pane": a.pane.ID, "issue_type": string(CondGone), "role": roleName(a),
+			"command": a.pane.Command, "reason": "pane closed"}}
+	if a.pm {
+		n.priority = subjects.Critical
+		n.body = fmt.Sprintf("PM missing: the pane of %s (%s) closed - start a replacement PM", t, a.pane.Command)
+	} else {
+		n.priority = subjects.High
+		n.body = fmt.Sprintf("Agent %s gone: its pane (%s) closed - start it again in a new window", t, a.pane.Command)
+	}
+	return n
+}
+
 // resolvedNote words the end of condition c of agent a.
 func resolvedNote(a *agent, c Condition, alertID string) note {
 	t := bridge.PaneTarget(a.pane)

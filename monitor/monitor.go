@@ -173,9 +173,19 @@ func (m *Monitor) pass(ctx context.Context) {
 			crashed = append(crashed, a)
 		}
 	}
+	live := map[string]bool{}
+	for _, p := range panes {
+		live[p.Session] = true
+	}
 	for id, a := range m.agents {
 		if !seen[id] {
 			m.log.Info("pane gone", zap.String("pane", id), zap.String("target", bridge.PaneTarget(a.pane)))
+			// Without remain-on-exit a crashed agent's pane simply disappears: that is a
+			// crash too, unless its whole session went (someone ended it) or it was already
+			// reported crashed.
+			if e := m.edges[edgeKey{id, CondCrash}]; live[a.pane.Session] && (e == nil || !e.announced) {
+				out = append(out, pending{key: edgeKey{id, CondGone}, act: raise, note: goneNote(a)})
+			}
 			delete(m.agents, id)
 			delete(m.last, id)
 			for k := range m.edges {
