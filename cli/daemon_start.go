@@ -200,7 +200,7 @@ func (o *DaemonStartOptions) runForeground(ctx context.Context, cfg embedded.Con
 	if err != nil {
 		return err
 	}
-	dopts.Monitor = mcfg
+	dopts.Monitor, dopts.MonitorOff = mcfg, o.NoMonitor
 	err = daemon.Run(ctx, cfg, dopts, log, func(urls []string) {
 		msg := strings.Join(urls, ",")
 		if notify != nil {

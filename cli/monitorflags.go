@@ -26,11 +26,9 @@ func (mf *monitorFlags) add(fs *pflag.FlagSet) {
 	fs.BoolVar(&mf.AutoRestart, "auto-restart", false, "the monitor restarts crashed agents (with backoff, at most 3 times)")
 }
 
-// config returns the monitor configuration, nil with --no-monitor.
+// config returns the monitor configuration (also with --no-monitor: `tmux-orc monitor start`
+// can start it later).
 func (mf *monitorFlags) config(sock tmux.Socket) (*monitor.Config, error) {
-	if mf.NoMonitor {
-		return nil, nil
-	}
 	cfg := monitor.DefaultConfig(sock)
 	cfg.IdleAfter, cfg.StuckAfter, cfg.AutoRestart = mf.IdleAfter, mf.StuckAfter, mf.AutoRestart
 	if cfg.LongIdleAfter < cfg.IdleAfter {

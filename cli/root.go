@@ -34,6 +34,7 @@ Data lives in $TMUX_ORC_HOME (default ~/.tmux-orchestrator).`,
 		newCmdHook(f),
 		newCmdAgentsim(),
 		newCmdLoadtest(f),
+		newCmdMonitor(f),
 	)
 	return root
 }

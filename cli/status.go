@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"text/tabwriter"
 	"time"
 
@@ -98,8 +99,12 @@ func printStatus(o *statusOptions, rep statusReport) {
 		fmt.Fprintf(out, "monitor: %s\n", rep.MonitorError)
 		return
 	}
-	m := rep.Monitor
-	fmt.Fprintf(out, "monitor: %d agents\n", len(m.Agents))
+	printMonitor(out, rep.Monitor)
+}
+
+// printMonitor prints the agents the monitor watches.
+func printMonitor(out io.Writer, m *monitor.Status) {
+	fmt.Fprintf(out, "monitor: running, %d agents\n", len(m.Agents))
 	if len(m.Agents) == 0 {
 		return
 	}

@@ -29,8 +29,11 @@ const ShutdownTimeout = 30 * time.Second
 type Options struct {
 	// Bridge, when set, runs a bridge for that tmux server inside the daemon.
 	Bridge *bridge.Config
-	// Monitor, when set, runs the monitor for that tmux server inside the daemon.
+	// Monitor, when set, is the configuration of the monitor the daemon hosts (started and
+	// stopped with `tmux-orc monitor start|stop`).
 	Monitor *monitor.Config
+	// MonitorOff starts the daemon with its monitor stopped.
+	MonitorOff bool
 }
 
 // Run starts the server, imports the spool, serves metrics on cfg.MetricsListen (unless
@@ -84,6 +87,15 @@ func Run(ctx context.Context, cfg embedded.Config, o Options, log *zap.Logger, r
 		_ = stopServer()
 		return err
 	}
+	stopMonitor, err := startMonitor(o, c, log)
+	if err != nil {
+		if ms != nil {
+			_ = ms.Shutdown(context.Background())
+		}
+		nc.Close()
+		_ = stopServer()
+		return err
+	}
 	bctx, stopBridge := context.WithCancel(context.Background())
 	bridgeDone := make(chan error, 1)
 	if b != nil {
@@ -91,7 +103,6 @@ func Run(ctx context.Context, cfg embedded.Config, o Options, log *zap.Logger, r
 	} else {
 		bridgeDone <- nil
 	}
-	stopMonitor := startMonitor(o, c, log)
 	ready(srv.ClientURLs())
 	<-ctx.Done()
 	log.Info("stopping")

@@ -35,6 +35,25 @@ func RequestRestart(ctx context.Context, c *bus.Client, req RestartRequest) (Res
 	return rep, nil
 }
 
+// ErrNoDaemonMonitor means no daemon answers monitor control requests.
+var ErrNoDaemonMonitor = errors.New("no daemon answers monitor control requests (is the daemon running?)")
+
+// Control asks the daemon to start or stop the monitor it hosts.
+func Control(ctx context.Context, c *bus.Client, action string) (ControlReply, error) {
+	data, _ := json.Marshal(ControlRequest{Action: action})
+	var rep ControlReply
+	if err := request(ctx, c, ControlSubject, data, &rep); err != nil {
+		if errors.Is(err, ErrNotRunning) {
+			return rep, ErrNoDaemonMonitor
+		}
+		return rep, fmt.Errorf("asking the daemon to %s the monitor: %w", action, err)
+	}
+	if rep.Error != "" {
+		return rep, fmt.Errorf("the daemon could not %s the monitor: %s", action, rep.Error)
+	}
+	return rep, nil
+}
+
 func request(ctx context.Context, c *bus.Client, subject string, data []byte, out any) error {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc

@@ -17,6 +17,9 @@ const (
 	StatusSubject = "orc.sys.monitor.status"
 	// RestartSubject takes a RestartRequest and answers with a RestartReply.
 	RestartSubject = "orc.sys.monitor.restart"
+	// ControlSubject takes a ControlRequest and answers with a ControlReply; the daemon that
+	// hosts the monitor serves it.
+	ControlSubject = "orc.sys.monitor.control"
 )
 
 // LastAlert is the last message the monitor published about an agent or a session.
@@ -152,4 +155,17 @@ func (m *Monitor) serve() (stop func(), err error) {
 			}
 		}
 	}, nil
+}
+
+// ControlRequest asks the daemon to start or stop its monitor.
+type ControlRequest struct {
+	// Action is "start" or "stop".
+	Action string `json:"action"`
+}
+
+// ControlReply says whether the monitor runs after the request.
+type ControlReply struct {
+	Running bool   `json:"running"`
+	Changed bool   `json:"changed"`
+	Error   string `json:"error,omitempty"`
 }
