@@ -17,6 +17,10 @@ const (
 	CondIdle     Condition = "idle"
 	CondLongIdle Condition = "idle-long"
 	CondTeamIdle Condition = "team-idle"
+	// CondHealthy is the all-clear of a session after trouble.
+	CondHealthy Condition = "healthy"
+	// CondFresh is an agent started FreshAfter ago that has not been briefed.
+	CondFresh Condition = "fresh"
 	// CondGone is an agent whose pane closed (its program exited without remain-on-exit, or
 	// the window was killed) while its session lives on.
 	CondGone Condition = "gone"

@@ -20,6 +20,11 @@ type Config struct {
 	IdleAfter time.Duration
 	// LongIdleAfter raises a second, high-priority idle alert.
 	LongIdleAfter time.Duration
+	// FreshAfter is how long a newly started agent may wait without being briefed (no work
+	// seen) before a "fresh agent" alert; FreshSettle is how long its start-up screen may keep
+	// changing without counting as work.
+	FreshAfter  time.Duration
+	FreshSettle time.Duration
 	// StuckAfter is how long a screen must read as stuck (dialog, rate limit, unsubmitted
 	// text) before the agent is stuck.
 	StuckAfter time.Duration
@@ -44,19 +49,19 @@ type Config struct {
 // DefaultConfig returns the defaults for the tmux server at sock.
 func DefaultConfig(sock tmux.Socket) Config {
 	return Config{Socket: sock, Poll: time.Second, BusyWindow: 3 * time.Second, IdleAfter: 5 * time.Minute,
-		LongIdleAfter: 15 * time.Minute, StuckAfter: 30 * time.Second, Cooldown: 5 * time.Minute,
+		LongIdleAfter: 15 * time.Minute, FreshAfter: 2 * time.Minute, FreshSettle: 10 * time.Second, StuckAfter: 30 * time.Second, Cooldown: 5 * time.Minute,
 		Grace: 3 * time.Minute, EscalateAfter: 2 * time.Minute, MaxRestarts: 3, RestartBackoff: 10 * time.Second}
 }
 
 // Validate says what is wrong with the configuration.
 func (c Config) Validate() error {
 	for name, d := range map[string]time.Duration{"poll": c.Poll, "busy window": c.BusyWindow, "idle after": c.IdleAfter,
-		"long idle after": c.LongIdleAfter, "stuck after": c.StuckAfter, "escalate after": c.EscalateAfter} {
+		"long idle after": c.LongIdleAfter, "fresh after": c.FreshAfter, "stuck after": c.StuckAfter, "escalate after": c.EscalateAfter} {
 		if d <= 0 {
 			return fmt.Errorf("monitor: %s must be positive, got %s", name, d)
 		}
 	}
-	if c.Cooldown < 0 || c.Grace < 0 || c.RestartBackoff < 0 || c.MaxRestarts < 0 {
+	if c.FreshSettle < 0 || c.Cooldown < 0 || c.Grace < 0 || c.RestartBackoff < 0 || c.MaxRestarts < 0 {
 		return fmt.Errorf("monitor: cooldown, grace, restart backoff and max restarts must not be negative")
 	}
 	return c.Socket.Validate()

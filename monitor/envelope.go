@@ -68,6 +68,10 @@ func (m *Monitor) alertNote(now time.Time, a *agent, c Condition) note {
 		if a.reading.Unsubmitted != "" && a.stuckReason() == "text left unsubmitted" {
 			n.body += fmt.Sprintf(" (composer: %q)", clip(a.reading.Unsubmitted, 80))
 		}
+	case CondFresh:
+		n.priority = subjects.Normal
+		n.context["started"] = a.startedAt.UTC().Format(time.RFC3339)
+		n.body = fmt.Sprintf("Fresh agent %s started %s ago and has not been briefed - send it its task", t, minutes(now.Sub(a.startedAt)))
 	case CondIdle, CondLongIdle:
 		idle := now.Sub(a.lastChange)
 		n.context["idle_duration"] = idle.Round(time.Second).String()
@@ -115,6 +119,8 @@ func adjective(c Condition) string {
 		return "crashed"
 	case CondLongIdle:
 		return "idle"
+	case CondFresh:
+		return "waiting for a briefing"
 	}
 	return string(c)
 }

@@ -31,13 +31,15 @@ type Monitor struct {
 	agents map[string]*agent // by pane id
 	edges  map[edgeKey]*edge
 	last   map[string]LastAlert // last alert per pane id or session
-	passes uint64
+	// troubled marks sessions with a crashed or stuck agent at the last pass.
+	troubled map[string]bool
+	passes   uint64
 }
 
 // New creates a monitor that publishes with c.
 func New(cfg Config, c *bus.Client, log *zap.Logger) *Monitor {
 	return &Monitor{cfg: cfg, log: log, bus: c, exec: &tmux.Exec{Socket: cfg.Socket, Logger: log},
-		agents: map[string]*agent{}, edges: map[edgeKey]*edge{}, last: map[string]LastAlert{}}
+		agents: map[string]*agent{}, edges: map[edgeKey]*edge{}, last: map[string]LastAlert{}, troubled: map[string]bool{}}
 }
 
 // runner is the control connection when it is up, else a spawned tmux per command.
@@ -196,6 +198,7 @@ func (m *Monitor) pass(ctx context.Context) {
 		}
 	}
 	out = append(out, m.teamIdle(now)...)
+	out = append(out, m.allHealthy(now)...)
 	out = append(out, m.dueEscalations(now)...)
 	m.mu.Unlock()
 	m.publishAll(ctx, now, out)
@@ -218,12 +221,15 @@ func (m *Monitor) conditions(now time.Time, a *agent) []pending {
 	if a.watched() {
 		conds[CondStuck] = a.state == Stuck
 		if !a.pm {
-			conds[CondIdle] = a.state == Idle
-			conds[CondLongIdle] = a.state == Idle && now.Sub(a.lastChange) >= m.cfg.LongIdleAfter
+			fresh := a.fresh(now, &m.cfg)
+			conds[CondFresh] = fresh
+			// A fresh agent is idle because nobody briefed it: that alert says so already.
+			conds[CondIdle] = a.state == Idle && !fresh
+			conds[CondLongIdle] = a.state == Idle && !fresh && now.Sub(a.lastChange) >= m.cfg.LongIdleAfter
 		}
 	}
 	var out []pending
-	for _, c := range []Condition{CondCrash, CondStuck, CondIdle, CondLongIdle} {
+	for _, c := range []Condition{CondCrash, CondStuck, CondFresh, CondIdle, CondLongIdle} {
 		active, ok := conds[c]
 		if !ok {
 			continue
@@ -263,7 +269,7 @@ func (m *Monitor) teamIdle(now time.Time) []pending {
 			per[a.pane.Session] = c
 		}
 		c.total++
-		if a.state == Idle {
+		if a.state == Idle && !a.fresh(now, &m.cfg) { // a fresh agent is reported as such
 			c.idle++
 		}
 	}
@@ -284,6 +290,49 @@ func (m *Monitor) teamIdle(now time.Time) []pending {
 	for k := range m.edges {
 		if k.cond == CondTeamIdle && per[k.who] == nil {
 			delete(m.edges, k)
+		}
+	}
+	return out
+}
+
+// allHealthy announces, once per edge, that a session whose agents had trouble (crashed,
+// gone, stuck) is healthy again: "All agents healthy - 3 active, 0 idle". Called with m.mu
+// held.
+func (m *Monitor) allHealthy(now time.Time) []pending {
+	type count struct{ trouble, active, idle int }
+	per := map[string]*count{}
+	for _, a := range m.agents {
+		if !a.watched() {
+			continue
+		}
+		c := per[a.pane.Session]
+		if c == nil {
+			c = &count{}
+			per[a.pane.Session] = c
+		}
+		switch a.state {
+		case Crashed, Stuck:
+			c.trouble++
+		case Idle:
+			c.idle++
+		default:
+			c.active++
+		}
+	}
+	var out []pending
+	for session, c := range per {
+		was := m.troubled[session]
+		m.troubled[session] = c.trouble > 0
+		if was && c.trouble == 0 {
+			out = append(out, pending{key: edgeKey{session, CondHealthy}, act: resolve, note: note{session: session, priority: subjects.Normal,
+				body:    fmt.Sprintf("All agents healthy - %d active, %d idle, monitoring stable", c.active, c.idle),
+				tags:    []string{"monitoring", "status", "health"},
+				context: map[string]any{"session": session, "active": c.active, "idle": c.idle}}})
+		}
+	}
+	for s := range m.troubled {
+		if per[s] == nil {
+			delete(m.troubled, s)
 		}
 	}
 	return out

@@ -47,6 +47,9 @@ type agent struct {
 	graceUntil time.Time
 	restarts   int
 	crashedAt  time.Time
+
+	startedAt time.Time // first seen, or respawned
+	briefed   bool      // work seen since startedAt: a prompt hook, or the screen changing after start-up
 }
 
 // observe folds one sighting of the pane (and its screen, nil for a dead pane) into a.
@@ -58,6 +61,10 @@ func (a *agent) observe(now time.Time, p tmux.Pane, screen []string, c *Config) 
 		a.hook = nil
 		a.graceUntil = now.Add(c.Grace)
 		a.lastChange = now
+		a.startedAt, a.briefed = now, false
+	}
+	if a.startedAt.IsZero() {
+		a.startedAt = now
 	}
 	a.pid = p.PID
 	crashed := p.Dead || (IsShell(p.Command) && a.seenApp)
@@ -68,6 +75,9 @@ func (a *agent) observe(now time.Time, p tmux.Pane, screen []string, c *Config) 
 	if screen != nil {
 		h := sha256.Sum256([]byte(strings.Join(screen, "\n")))
 		if h != a.hash {
+			if a.hash != ([32]byte{}) && now.Sub(a.startedAt) >= c.FreshSettle {
+				a.briefed = true // the screen moved after start-up: it is working on something
+			}
 			a.hash = h
 			a.lastChange = now
 		}
@@ -84,6 +94,7 @@ func (a *agent) observe(now time.Time, p tmux.Pane, screen []string, c *Config) 
 		switch h.State {
 		case HookBusy:
 			hookBusy, why, reason = true, "", ""
+			a.briefed = true
 		case HookIdle:
 			if h.At.After(idleFrom) {
 				idleFrom = h.At
@@ -135,6 +146,11 @@ func (a *agent) watched() bool { return a.seenApp || strings.TrimSpace(a.pane.Ro
 
 // stuckReason says why the agent is stuck, "" when it is not waiting for anything.
 func (a *agent) stuckReason() string { return a.stuckText }
+
+// fresh reports whether the agent started FreshAfter ago or more and has not been briefed.
+func (a *agent) fresh(now time.Time, c *Config) bool {
+	return !a.briefed && a.state != Crashed && now.Sub(a.startedAt) >= c.FreshAfter
+}
 
 // inGrace reports whether the agent was restarted within Grace.
 func (a *agent) inGrace(now time.Time) bool { return now.Before(a.graceUntil) }
