@@ -43,3 +43,40 @@ func BenchmarkCrashToAlert(b *testing.B) {
 	b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "ms/crash")
 	b.ReportMetric(float64(worst.Milliseconds()), "worst-ms")
 }
+
+// BenchmarkIdleAlertAfterThreshold measures, with the default 1 s poll, how long after the
+// idle threshold (IdleAfter after the agent's screen last changed) the idle alert is
+// published. Each iteration makes the screen change (a keystroke into the composer), which
+// resolves the previous idle episode, and waits for the next alert.
+func BenchmarkIdleAlertAfterThreshold(b *testing.B) {
+	w := newWorld(b)
+	w.cfg.Poll = time.Second
+	w.cfg.IdleAfter = 2 * time.Second
+	w.cfg.LongIdleAfter = time.Hour
+	w.cfg.Cooldown = 0
+	w.agent("alpha:pm", "pm")
+	w.agent("alpha:dev", "agent")
+	w.start()
+	w.waitAlerts("alpha", "idle", 1) // the first episode, from the start
+	var total, worst time.Duration
+	for i := 0; i < b.N; i++ {
+		time.Sleep(time.Duration(i%5) * 200 * time.Millisecond) // a random phase against the poll
+		changed := time.Now()
+		w.tmux("send-keys", "-t", "=alpha:dev", "-l", "x")
+		var last time.Time
+		waitFor(b, "the next idle alert", func() bool {
+			for _, a := range tagged(w.alerts("alpha"), "idle") {
+				if !a.HasTag("resolved") && !a.HasTag("team-idle") && a.Timestamp.After(changed) {
+					last = a.Timestamp
+					return true
+				}
+			}
+			return false
+		})
+		d := last.Sub(changed.Add(w.cfg.IdleAfter))
+		total += d
+		worst = max(worst, d)
+	}
+	b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "ms-after-threshold")
+	b.ReportMetric(float64(worst.Milliseconds()), "worst-ms")
+}

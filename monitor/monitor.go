@@ -76,10 +76,7 @@ func (m *Monitor) Run(ctx context.Context) error {
 			m.dial(ctx)
 		}
 		m.pass(ctx)
-		select {
-		case <-ctx.Done():
-		case <-tick.C:
-		}
+		m.wait(ctx, tick.C)
 	}
 	m.mu.Lock()
 	if m.ctrl != nil {
@@ -90,6 +87,43 @@ func (m *Monitor) Run(ctx context.Context) error {
 	return nil
 }
 
+// triggers are the tmux notifications after which the monitor looks at once instead of at the
+// next poll: panes and windows closing or appearing, a pane entering or leaving a mode, and the
+// subscription on every pane's pane_dead and pane_current_command.
+var triggers = map[string]bool{"subscription-changed": true, "window-close": true, "unlinked-window-close": true,
+	"window-add": true, "unlinked-window-add": true, "sessions-changed": true, "pane-mode-changed": true}
+
+// wait returns at the next poll tick, or shortly after a tmux notification that something
+// changed (event-driven where tmux allows it; the poll is the fallback).
+func (m *Monitor) wait(ctx context.Context, tick <-chan time.Time) {
+	m.mu.Lock()
+	var notes <-chan tmux.Notification
+	var done <-chan struct{}
+	if m.ctrl != nil {
+		notes, done = m.ctrl.Notifications(), m.ctrl.Done()
+	}
+	m.mu.Unlock()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick:
+			return
+		case <-done:
+			return
+		case n := <-notes:
+			if triggers[n.Kind] {
+				// Notifications come in bursts (a closing window brings several).
+				select {
+				case <-ctx.Done():
+				case <-time.After(20 * time.Millisecond):
+				}
+				return
+			}
+		}
+	}
+}
+
 // dial (re)attaches the control connection; without one, passes spawn tmux.
 func (m *Monitor) dial(ctx context.Context) {
 	ctrl, err := tmux.Dial(ctx, m.cfg.Socket, tmux.Options{Logger: m.log.Named("tmux"), NoOutput: true})
@@ -98,6 +132,11 @@ func (m *Monitor) dial(ctx context.Context) {
 			m.log.Warn("cannot attach to tmux; polling without a control connection", zap.Error(err))
 		}
 		return
+	}
+	// tmux pushes a change of any pane's dead flag or command in the attached session (it
+	// checks once a second); other sessions are covered by the poll.
+	if err := ctrl.Subscribe(ctx, "orc-monitor", "%*", "#{pane_dead}/#{pane_current_command}"); err != nil {
+		m.log.Debug("subscribing to pane changes", zap.Error(err))
 	}
 	m.mu.Lock()
 	old := m.ctrl
