@@ -2,11 +2,7 @@ package bridge_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -19,33 +15,19 @@ import (
 	"github.com/tmux-orc/tmux-orc/bridge"
 	"github.com/tmux-orc/tmux-orc/bus"
 	"github.com/tmux-orc/tmux-orc/embedded/embeddedtest"
+	"github.com/tmux-orc/tmux-orc/internal/tmuxtest"
 	"github.com/tmux-orc/tmux-orc/subjects"
-	"github.com/tmux-orc/tmux-orc/tmux"
 )
 
 var simBinary string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "bridge-test-bin-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	simBinary = filepath.Join(dir, "agentsim")
-	if out, err := exec.Command("go", "build", "-o", simBinary, "../agentsim/testdata/agentsimmain").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "building agentsim: %v\n%s", err, out)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { tmuxtest.MainWithAgentsim(m, &simBinary) }
 
 // world is a daemon, a private tmux server and a running bridge.
 type world struct {
 	t      testing.TB
 	c      *bus.Client
-	socket string
+	srv    *tmuxtest.Server
 	dir    string
 	cancel context.CancelFunc
 	done   chan error
@@ -63,11 +45,8 @@ func newWorld(t testing.TB, mutate ...func(*bridge.Config)) *world {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Close)
-	var rnd [6]byte
-	_, _ = rand.Read(rnd[:])
-	w := &world{t: t, c: c, socket: "orc-bridge-" + hex.EncodeToString(rnd[:]), dir: t.TempDir()}
-	t.Cleanup(w.killTmux)
-	w.cfg = bridge.DefaultConfig(tmux.Socket{Name: w.socket})
+	w := &world{t: t, c: c, srv: tmuxtest.NewServer(t, "orc-bridge"), dir: t.TempDir()}
+	w.cfg = bridge.DefaultConfig(w.srv.Socket)
 	w.cfg.Rescan = 200 * time.Millisecond
 	w.cfg.TypingWait = 2 * time.Second
 	for _, m := range mutate {
@@ -98,16 +77,7 @@ func (w *world) stopBridge() {
 
 func (w *world) tmux(args ...string) string {
 	w.t.Helper()
-	out, err := exec.Command("tmux", append([]string{"-L", w.socket}, args...)...).CombinedOutput()
-	if err != nil {
-		w.t.Fatalf("tmux %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return strings.TrimSpace(string(out))
-}
-
-func (w *world) killTmux() {
-	_ = exec.Command("tmux", "-L", w.socket, "kill-server").Run()
-	_ = os.Remove(filepath.Join(os.TempDir(), fmt.Sprintf("tmux-%d", os.Getuid()), w.socket))
+	return w.srv.Tmux(args...)
 }
 
 // agent starts an agentsim in a new window (or session) and returns its log path.
@@ -116,7 +86,7 @@ func (w *world) agent(target string, args ...string) string {
 	session, window, _ := strings.Cut(target, ":")
 	log := filepath.Join(w.dir, strings.NewReplacer(":", "_", "/", "_").Replace(target)+".log")
 	cmd := strings.Join(append([]string{simBinary, "-log", log}, args...), " ")
-	if exec.Command("tmux", "-L", w.socket, "has-session", "-t", "="+session).Run() != nil {
+	if !w.srv.HasSession(session) {
 		w.tmux("new-session", "-d", "-s", session, "-n", window, "-x", "200", "-y", "50", cmd)
 	} else {
 		w.tmux("new-window", "-d", "-t", session+":", "-n", window, cmd)
@@ -177,16 +147,8 @@ func (w *world) outcome(e *subjects.Envelope) []bus.Receipt {
 	return rs
 }
 
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
+// waitFor polls cond until it holds (see tmuxtest.WaitFor).
+var waitFor = tmuxtest.WaitFor
 
 // checkNoInterrupts fails the test if the agent logging to log saw a C-c or a lone Esc.
 func (w *world) checkNoInterrupts(log string) {

@@ -2,8 +2,6 @@ package cli_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"os/exec"
@@ -16,6 +14,7 @@ import (
 	"github.com/tmux-orc/tmux-orc/agentsim"
 	"github.com/tmux-orc/tmux-orc/bus"
 	"github.com/tmux-orc/tmux-orc/home"
+	"github.com/tmux-orc/tmux-orc/internal/tmuxtest"
 	"github.com/tmux-orc/tmux-orc/subjects"
 )
 
@@ -29,19 +28,11 @@ type tmuxWorld struct {
 }
 
 func newTmuxWorld(t *testing.T) *tmuxWorld {
-	var rnd [6]byte
-	_, _ = rand.Read(rnd[:])
-	w := &tmuxWorld{dir: home.Dir(t.TempDir()), socket: "orc-e2e-" + hex.EncodeToString(rnd[:])}
+	srv := tmuxtest.NewServer(t, "orc-e2e")
+	w := &tmuxWorld{dir: home.Dir(t.TempDir()), socket: srv.Socket.Name}
 	w.log = filepath.Join(t.TempDir(), "agent.log")
 	w.env = []string{"TMUX_ORC_HOME=" + string(w.dir), "TMUX_ORC_PORT=0", "XDG_CONFIG_HOME=" + t.TempDir(), "TMUX_ORC_TMUX_SOCKET=" + w.socket}
-	if out, err := exec.Command("tmux", "-L", w.socket, "new-session", "-d", "-s", "be", "-x", "200", "-y", "50",
-		binary()+" agentsim -log "+w.log).CombinedOutput(); err != nil {
-		t.Fatalf("tmux: %v\n%s", err, out)
-	}
-	t.Cleanup(func() {
-		_ = exec.Command("tmux", "-L", w.socket, "kill-server").Run()
-		_ = os.Remove(filepath.Join(os.TempDir(), fmt.Sprintf("tmux-%d", os.Getuid()), w.socket))
-	})
+	srv.Tmux("new-session", "-d", "-s", "be", "-x", "200", "-y", "50", binary()+" agentsim -log "+w.log)
 	t.Cleanup(func() { stopDaemon(w.dir) })
 	waitUntil(t, func() bool { l, err := agentsim.ReadLog(w.log); return err == nil && l.Count("ready") > 0 })
 	return w

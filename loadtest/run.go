@@ -111,7 +111,7 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, progress io.Writer) (
 
 func runTmux(ctx context.Context, cfg Config, c *bus.Client, sock tmux.Socket, tag, tmp string, progress io.Writer) (*Result, error) {
 	panes, err := startPanes(ctx, cfg, sock, tag, tmp)
-	defer killTmux(sock)
+	defer tmux.KillServer(sock)
 	if err != nil {
 		return nil, err
 	}
@@ -262,16 +262,6 @@ func startPanes(ctx context.Context, cfg Config, sock tmux.Socket, tag, tmp stri
 		}
 	}
 	return panes, nil
-}
-
-// killTmux stops the load test's own tmux server and removes its socket file, which tmux 3.3a
-// leaves behind. The path comes from tmux itself: it need not be under $TMPDIR.
-func killTmux(sock tmux.Socket) {
-	out, err := exec.Command("tmux", sock.Args("display-message", "-p", "#{socket_path}")...).Output()
-	_ = exec.Command("tmux", sock.Args("kill-server")...).Run()
-	if path := strings.TrimSpace(string(out)); err == nil && strings.HasSuffix(path, "/"+sock.Name) {
-		_ = os.Remove(path)
-	}
 }
 
 // publishAll publishes cfg.Messages at cfg.Rate round-robin over n targets.

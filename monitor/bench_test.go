@@ -2,19 +2,13 @@ package monitor
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
 
 	"go.uber.org/zap"
 
-	"github.com/tmux-orc/tmux-orc/tmux"
+	"github.com/tmux-orc/tmux-orc/internal/tmuxtest"
 )
 
 // BenchmarkPass100QuietPanes measures one pass (list-panes plus a capture and hash of each
@@ -22,23 +16,13 @@ import (
 // CPU per pass and, at the default 1 s poll, as a share of one core. The tmux server's work
 // for the captures is not in the figure.
 func BenchmarkPass100QuietPanes(b *testing.B) {
-	var rnd [6]byte
-	_, _ = rand.Read(rnd[:])
-	sock := "orc-mon-bench-" + hex.EncodeToString(rnd[:])
-	tm := func(args ...string) {
-		if out, err := exec.Command("tmux", append([]string{"-L", sock}, args...)...).CombinedOutput(); err != nil {
-			b.Fatalf("tmux %v: %v\n%s", args, err, out)
-		}
-	}
-	b.Cleanup(func() {
-		_ = exec.Command("tmux", "-L", sock, "kill-server").Run()
-		_ = os.Remove(filepath.Join(os.TempDir(), fmt.Sprintf("tmux-%d", os.Getuid()), sock))
-	})
+	srv := tmuxtest.NewServer(b, "orc-mon-bench")
+	tm := func(args ...string) { srv.Tmux(args...) }
 	tm("new-session", "-d", "-s", "quiet", "-x", "120", "-y", "30", "cat")
 	for i := 1; i < 100; i++ {
 		tm("new-window", "-d", "-t", "quiet:", "cat")
 	}
-	cfg := DefaultConfig(tmux.Socket{Name: sock})
+	cfg := DefaultConfig(srv.Socket)
 	cfg.IdleAfter, cfg.LongIdleAfter = time.Hour, 2*time.Hour
 	m := New(cfg, nil, zap.NewNop())
 	ctx := context.Background()

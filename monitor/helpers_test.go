@@ -2,11 +2,7 @@ package monitor_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -19,34 +15,20 @@ import (
 	"github.com/tmux-orc/tmux-orc/agentsim"
 	"github.com/tmux-orc/tmux-orc/bus"
 	"github.com/tmux-orc/tmux-orc/embedded/embeddedtest"
+	"github.com/tmux-orc/tmux-orc/internal/tmuxtest"
 	"github.com/tmux-orc/tmux-orc/monitor"
 	"github.com/tmux-orc/tmux-orc/subjects"
-	"github.com/tmux-orc/tmux-orc/tmux"
 )
 
 var simBinary string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "monitor-test-bin-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	simBinary = filepath.Join(dir, "agentsim")
-	if out, err := exec.Command("go", "build", "-o", simBinary, "../agentsim/testdata/agentsimmain").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "building agentsim: %v\n%s", err, out)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { tmuxtest.MainWithAgentsim(m, &simBinary) }
 
 // world is a daemon, a private tmux server and a monitor with short thresholds.
 type world struct {
 	t      testing.TB
 	c      *bus.Client
-	socket string
+	srv    *tmuxtest.Server
 	dir    string
 	cfg    monitor.Config
 	mon    *monitor.Monitor
@@ -63,11 +45,8 @@ func newWorld(t testing.TB) *world {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Close)
-	var rnd [6]byte
-	_, _ = rand.Read(rnd[:])
-	w := &world{t: t, c: c, socket: "orc-mon-" + hex.EncodeToString(rnd[:]), dir: t.TempDir()}
-	t.Cleanup(w.killTmux)
-	w.cfg = monitor.DefaultConfig(tmux.Socket{Name: w.socket})
+	w := &world{t: t, c: c, srv: tmuxtest.NewServer(t, "orc-mon"), dir: t.TempDir()}
+	w.cfg = monitor.DefaultConfig(w.srv.Socket)
 	w.cfg.Poll = 100 * time.Millisecond
 	w.cfg.BusyWindow = 500 * time.Millisecond
 	w.cfg.IdleAfter = time.Hour
@@ -101,16 +80,7 @@ func (w *world) stop() {
 
 func (w *world) tmux(args ...string) string {
 	w.t.Helper()
-	out, err := exec.Command("tmux", append([]string{"-L", w.socket}, args...)...).CombinedOutput()
-	if err != nil {
-		w.t.Fatalf("tmux %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return strings.TrimSpace(string(out))
-}
-
-func (w *world) killTmux() {
-	_ = exec.Command("tmux", "-L", w.socket, "kill-server").Run()
-	_ = os.Remove(filepath.Join(os.TempDir(), fmt.Sprintf("tmux-%d", os.Getuid()), w.socket))
+	return w.srv.Tmux(args...)
 }
 
 // agent starts an agentsim in window target ("session:window") with @orc-role role (""
@@ -120,7 +90,7 @@ func (w *world) agent(target, role string, args ...string) string {
 	session, window, _ := strings.Cut(target, ":")
 	log := filepath.Join(w.dir, strings.NewReplacer(":", "_", "/", "_").Replace(target)+".log")
 	cmd := strings.Join(append([]string{simBinary, "-log", log}, args...), " ")
-	if exec.Command("tmux", "-L", w.socket, "has-session", "-t", "="+session).Run() != nil {
+	if !w.srv.HasSession(session) {
 		w.tmux("new-session", "-d", "-s", session, "-n", window, "-x", "120", "-y", "30", cmd)
 		w.tmux("set-option", "-g", "remain-on-exit", "on")
 	} else {
@@ -213,13 +183,5 @@ func describe(recs []bus.Record) string {
 	return b.String()
 }
 
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
+// waitFor polls cond until it holds (see tmuxtest.WaitFor).
+var waitFor = tmuxtest.WaitFor

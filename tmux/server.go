@@ -2,6 +2,10 @@ package tmux
 
 import (
 	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
 
 	"go.uber.org/zap"
 )
@@ -40,4 +44,16 @@ func (s Server) binary() string {
 		return "tmux"
 	}
 	return s.Binary
+}
+
+// KillServer stops the tmux server on sock, if one runs, and removes its socket file, which
+// tmux 3.3a leaves behind. The path comes from tmux itself ("#{socket_path}"): it depends on
+// TMUX_TMPDIR and the uid, not on $TMPDIR.
+func KillServer(sock Socket) {
+	out, err := exec.Command("tmux", sock.Args("display-message", "-p", "#{socket_path}")...).Output()
+	_ = exec.Command("tmux", sock.Args("kill-server")...).Run()
+	path := strings.TrimSpace(string(out))
+	if err == nil && path != "" && (path == sock.Path || filepath.Base(path) == sock.Name) {
+		_ = os.Remove(path)
+	}
 }
