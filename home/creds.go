@@ -31,7 +31,6 @@ type ConnInfo struct {
 	Started   time.Time `json:"started"`
 	Version   string    `json:"version"`
 	Server    string    `json:"server_name"`
-	Monitor   string    `json:"monitor_url,omitempty"`
 	StoreSync string    `json:"store_sync"`
 	// MetricsURL is where the daemon serves /metrics and /healthz ("" when off).
 	MetricsURL string `json:"metrics_url,omitempty"`
