@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
 	"github.com/tmux-orc/tmux-orc/bus"
@@ -58,9 +57,6 @@ func Run(ctx context.Context, args []string, streams IO) int {
 	root.SetErr(streams.Err)
 	err := root.ExecuteContext(ctx)
 	f.closeLog()
-	if err != nil && strings.HasPrefix(err.Error(), "unknown command ") {
-		err = &flagError{err} // cobra's own usage error
-	}
 	if err == nil {
 		return ExitOK
 	}

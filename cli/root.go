@@ -36,7 +36,28 @@ Data lives in $TMUX_ORC_HOME (default ~/.tmux-orchestrator).`,
 		newCmdLoadtest(f),
 		newCmdMonitor(f),
 	)
+	rejectUnknownSubcommands(root)
 	return root
+}
+
+// rejectUnknownSubcommands makes every command that only groups others (tmux-orc, daemon,
+// pubsub, agent, monitor) print its help when called alone and refuse an unknown subcommand
+// as a usage error. Cobra itself reports unknown subcommands with a plain error on the root
+// only, and shows help with exit 0 below it.
+func rejectUnknownSubcommands(cmd *cobra.Command) {
+	for _, sub := range cmd.Commands() {
+		rejectUnknownSubcommands(sub)
+	}
+	if !cmd.HasSubCommands() || cmd.Runnable() {
+		return
+	}
+	cmd.Args = func(c *cobra.Command, args []string) error {
+		if len(args) > 0 {
+			return flagErrorf("unknown command %q for %q", args[0], c.CommandPath())
+		}
+		return nil
+	}
+	cmd.RunE = func(c *cobra.Command, _ []string) error { return c.Help() }
 }
 
 // exactArgs and friends return flag errors so that usage mistakes exit with ExitUsage.
