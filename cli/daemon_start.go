@@ -49,9 +49,7 @@ type DaemonStartOptions struct {
 	bridgeFlags
 	monitorFlags
 
-	portSet    bool
-	metricsSet bool
-	flags      *pflag.FlagSet
+	flags *pflag.FlagSet
 }
 
 func newCmdDaemonStart(f *factory, runF func(context.Context, *DaemonStartOptions) error) *cobra.Command {
@@ -75,8 +73,6 @@ the default address is taken, a free port is used instead. pubsub status shows t
   tmux-orc daemon start --foreground`,
 		Args: argsBetween(0, 0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			opts.portSet = cmd.Flags().Changed("port")
-			opts.metricsSet = cmd.Flags().Changed("metrics-listen")
 			opts.flags = cmd.Flags()
 			if runF != nil {
 				return runF(cmd.Context(), opts)
@@ -124,13 +120,13 @@ func (o *DaemonStartOptions) config(dir home.Dir) (embedded.Config, error) {
 	if o.Listen != "" {
 		cfg.Listen = o.Listen
 	}
-	if o.portSet {
+	if o.flags.Changed("port") {
 		cfg.SetPort(o.Port)
 	}
 	if v := os.Getenv(EnvMetricsListen); v != "" {
 		cfg.MetricsListen = v
 	}
-	if o.metricsSet {
+	if o.flags.Changed("metrics-listen") {
 		cfg.MetricsListen = metricsOrOff(o.MetricsListen)
 	}
 	if o.Sync != "" {
