@@ -40,11 +40,7 @@ func newWorld(t testing.TB, mutate ...func(*bridge.Config)) *world {
 	t.Helper()
 	cfg := embeddedtest.Config(t)
 	embeddedtest.Start(t, cfg)
-	c, err := bus.Connect(context.Background(), bus.Options{Home: cfg.Home})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
+	c := embeddedtest.Connect(t, cfg)
 	w := &world{t: t, c: c, srv: tmuxtest.NewServer(t, "orc-bridge"), dir: t.TempDir()}
 	w.cfg = bridge.DefaultConfig(w.srv.Socket)
 	w.cfg.Rescan = 200 * time.Millisecond

@@ -23,11 +23,7 @@ func benchClient(b *testing.B, sync string) (embedded.Config, *bus.Client) {
 	cfg := embeddedtest.Config(b)
 	cfg.Sync = sync
 	embeddedtest.Start(b, cfg)
-	c, err := bus.Connect(context.Background(), bus.Options{Home: cfg.Home})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(c.Close)
+	c := embeddedtest.Connect(b, cfg)
 	return cfg, c
 }
 

@@ -18,12 +18,7 @@ import (
 
 func connect(t *testing.T, cfg embedded.Config) *bus.Client {
 	t.Helper()
-	c, err := bus.Connect(context.Background(), bus.Options{Home: cfg.Home})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	return c
+	return embeddedtest.Connect(t, cfg)
 }
 
 func start(t *testing.T) (embedded.Config, *bus.Client) {

@@ -40,11 +40,7 @@ func newWorld(t testing.TB) *world {
 	t.Helper()
 	cfg := embeddedtest.Config(t)
 	embeddedtest.Start(t, cfg)
-	c, err := bus.Connect(context.Background(), bus.Options{Home: cfg.Home})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
+	c := embeddedtest.Connect(t, cfg)
 	w := &world{t: t, c: c, srv: tmuxtest.NewServer(t, "orc-mon"), dir: t.TempDir()}
 	w.cfg = monitor.DefaultConfig(w.srv.Socket)
 	w.cfg.Poll = 100 * time.Millisecond

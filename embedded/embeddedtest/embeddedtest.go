@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
+	"github.com/tmux-orc/tmux-orc/bus"
 	"github.com/tmux-orc/tmux-orc/embedded"
 	"github.com/tmux-orc/tmux-orc/home"
 )
@@ -34,4 +35,15 @@ func Start(t testing.TB, cfg embedded.Config) *embedded.Server {
 	}
 	t.Cleanup(func() { _ = s.Shutdown(context.Background()) })
 	return s
+}
+
+// Connect opens a bus client on the daemon of cfg, closed when the test ends.
+func Connect(t testing.TB, cfg embedded.Config) *bus.Client {
+	t.Helper()
+	c, err := bus.Connect(context.Background(), bus.Options{Home: cfg.Home})
+	if err != nil {
+		t.Fatalf("connecting to the test daemon: %v", err)
+	}
+	t.Cleanup(c.Close)
+	return c
 }
