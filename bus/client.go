@@ -29,15 +29,32 @@ var (
 	ErrNotFound = errors.New("no message with that id")
 )
 
-// EnvURL names the environment variable with daemon URLs (comma-separated).
-const EnvURL = "TMUX_ORC_URL"
+// Environment variables that say how to connect (between the flags and the connection
+// file the local daemon writes).
+const (
+	// EnvURL names the environment variable with daemon URLs (comma-separated).
+	EnvURL = "TMUX_ORC_URL"
+	// EnvCreds names an NKey seed file to authenticate with.
+	EnvCreds = "TMUX_ORC_CREDS"
+	// EnvTLSCA, EnvTLSCert and EnvTLSKey name the CA that signed the servers' certificates
+	// and this client's certificate and key.
+	EnvTLSCA   = "TMUX_ORC_TLS_CA"
+	EnvTLSCert = "TMUX_ORC_TLS_CERT"
+	EnvTLSKey  = "TMUX_ORC_TLS_KEY"
+)
 
 // Options say how to connect.
 type Options struct {
 	// Home is the data directory whose credentials and connection file are used.
 	Home home.Dir
-	// URLs override the connection file (and TMUX_ORC_URL).
+	// URLs override the connection file (and TMUX_ORC_URL). With several, the client fails
+	// over between them (and the other nodes the servers announce).
 	URLs []string
+	// Creds is an NKey seed file; it overrides TMUX_ORC_CREDS, the connection file's and the
+	// data directory's own.
+	Creds string
+	// TLS files override TMUX_ORC_TLS_* and the connection file's.
+	TLS home.ClientTLS
 	// Name is the connection name the server shows.
 	Name string
 	// Log receives connection events; nil means none.
@@ -65,31 +82,42 @@ func Connect(ctx context.Context, o Options) (*Client, error) {
 	if o.Name == "" {
 		o.Name = "tmux-orc"
 	}
-	seedFile, err := o.Home.CheckCredentials()
-	if err != nil {
-		return nil, err
+	urls := o.URLs
+	if len(urls) == 0 && os.Getenv(EnvURL) != "" {
+		urls = strings.Split(os.Getenv(EnvURL), ",")
+	}
+	ci, ciErr := o.Home.ReadConnInfo()
+	if len(urls) == 0 {
+		if ciErr != nil {
+			if running, _ := o.Home.Running(); !running {
+				return nil, fmt.Errorf("%w (data directory %s); start it with: tmux-orc daemon start", ErrNotRunning, o.Home)
+			}
+			return nil, fmt.Errorf("%w: the daemon is starting or its connection file is unreadable: %w", ErrUnreachable, ciErr)
+		}
+		urls = ci.URLs
+	}
+	seedFile := firstOf(o.Creds, os.Getenv(EnvCreds), ci.Creds)
+	if seedFile == "" {
+		var err error
+		if seedFile, err = o.Home.CheckCredentials(); err != nil {
+			return nil, err
+		}
 	}
 	seed, err := nats.NkeyOptionFromSeed(seedFile)
 	if err != nil {
 		return nil, fmt.Errorf("loading credentials %s: %w", seedFile, err)
 	}
-	urls := o.URLs
-	if len(urls) == 0 && os.Getenv(EnvURL) != "" {
-		urls = strings.Split(os.Getenv(EnvURL), ",")
-	}
-	if len(urls) == 0 {
-		ci, err := o.Home.ReadConnInfo()
-		if err != nil {
-			if running, _ := o.Home.Running(); !running {
-				return nil, fmt.Errorf("%w (data directory %s); start it with: tmux-orc daemon start", ErrNotRunning, o.Home)
-			}
-			return nil, fmt.Errorf("%w: the daemon is starting or its connection file is unreadable: %w", ErrUnreachable, err)
-		}
-		urls = ci.URLs
+	tlsOpts, err := tlsOptions(home.ClientTLS{
+		CA:   firstOf(o.TLS.CA, os.Getenv(EnvTLSCA), ci.TLS.CA),
+		Cert: firstOf(o.TLS.Cert, os.Getenv(EnvTLSCert), ci.TLS.Cert),
+		Key:  firstOf(o.TLS.Key, os.Getenv(EnvTLSKey), ci.TLS.Key),
+	})
+	if err != nil {
+		return nil, err
 	}
 	log := o.Log
-	nc, err := nats.Connect(strings.Join(urls, ","),
-		seed,
+	nopts := append([]nats.Option{seed}, tlsOpts...)
+	nc, err := nats.Connect(strings.Join(urls, ","), append(nopts,
 		nats.Name(o.Name),
 		nats.Timeout(o.Timeout),
 		nats.MaxReconnects(-1),
@@ -100,10 +128,10 @@ func Connect(ctx context.Context, o Options) (*Client, error) {
 			}
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) { log.Info("reconnected", zap.String("url", nc.ConnectedUrl())) }),
-	)
+	)...)
 	if err != nil {
 		if errors.Is(err, nats.ErrAuthorization) || strings.Contains(strings.ToLower(err.Error()), "authorization") {
-			return nil, fmt.Errorf("%w (%s): %w", ErrAuth, o.Home.CredentialsFile(), err)
+			return nil, fmt.Errorf("%w (%s): %w", ErrAuth, seedFile, err)
 		}
 		if running, _ := o.Home.Running(); !running && len(o.URLs) == 0 && os.Getenv(EnvURL) == "" {
 			return nil, fmt.Errorf("%w (data directory %s); start it with: tmux-orc daemon start", ErrNotRunning, o.Home)
@@ -141,4 +169,32 @@ func (c *Client) withTimeout(ctx context.Context) (context.Context, context.Canc
 		return context.WithCancel(ctx)
 	}
 	return context.WithTimeout(ctx, c.timeout)
+}
+
+func firstOf(vals ...string) string {
+	for _, v := range vals {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// tlsOptions turns TLS file names into connection options: a CA to verify the servers
+// with, and a client certificate when both its files are named.
+func tlsOptions(t home.ClientTLS) ([]nats.Option, error) {
+	var opts []nats.Option
+	if t.CA != "" {
+		if _, err := os.Stat(t.CA); err != nil {
+			return nil, fmt.Errorf("TLS CA: %w", err)
+		}
+		opts = append(opts, nats.RootCAs(t.CA))
+	}
+	switch {
+	case t.Cert != "" && t.Key != "":
+		opts = append(opts, nats.ClientCert(t.Cert, t.Key))
+	case t.Cert != "" || t.Key != "":
+		return nil, fmt.Errorf("a TLS client certificate needs both its files (--tls-cert and --tls-key)")
+	}
+	return opts, nil
 }

@@ -2,10 +2,13 @@ package bus
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
 
 	"github.com/tmux-orc/tmux-orc/subjects"
 )
@@ -21,9 +24,19 @@ type Stored struct {
 	Duplicate bool `json:"duplicate"`
 }
 
+// PublishWithin bounds how long Publish keeps retrying a publish the cluster cannot take
+// yet (a leader election after a node died takes up to about 10 s; a reconnection to
+// another node a fraction of a second). Documented in the README.
+const PublishWithin = 30 * time.Second
+
+// publishAttempt bounds one attempt: a request sent to a leader that just died gets no
+// answer, and the next attempt goes to the new one.
+const publishAttempt = 2 * time.Second
+
 // Publish validates env and returns once the server has stored it (the JetStream
-// acknowledgement). The id is the Nats-Msg-Id, so a retried publish is stored once. A
-// leader election or a restarting server ("no responders") is retried for up to 10 s.
+// acknowledgement). The id is the Nats-Msg-Id, so a retried publish is stored once.
+// A publish that gets no answer (no responders, a leader election, a reconnection to
+// another node) is retried with the same id until PublishWithin or the end of ctx.
 func (c *Client) Publish(ctx context.Context, env *subjects.Envelope) (Stored, error) {
 	data, err := env.Encode()
 	if err != nil {
@@ -33,13 +46,45 @@ func (c *Client) Publish(ctx context.Context, env *subjects.Envelope) (Stored, e
 	if err != nil {
 		return Stored{}, err
 	}
-	ctx, cancel := c.withTimeout(ctx)
-	defer cancel()
-	ack, err := c.js.Publish(ctx, subj, data, jetstream.WithMsgID(env.ID),
-		jetstream.WithExpectStream(env.Message.Priority.Stream()),
-		jetstream.WithRetryAttempts(40), jetstream.WithRetryWait(250*time.Millisecond))
-	if err != nil {
-		return Stored{}, fmt.Errorf("storing message %s: %w", env.ID, err)
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, PublishWithin)
+		defer cancel()
 	}
-	return Stored{ID: env.ID, Subject: subj, Stream: ack.Stream, Sequence: ack.Sequence, Duplicate: ack.Duplicate}, nil
+	wait := 50 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		actx, cancel := context.WithTimeout(ctx, min(publishAttempt, c.timeout))
+		ack, err := c.js.Publish(actx, subj, data, jetstream.WithMsgID(env.ID),
+			jetstream.WithExpectStream(env.Message.Priority.Stream()))
+		cancel()
+		if err == nil {
+			if attempt > 1 {
+				c.log.Info("stored after retrying", zap.String("id", env.ID), zap.Int("attempts", attempt))
+			}
+			return Stored{ID: env.ID, Subject: subj, Stream: ack.Stream, Sequence: ack.Sequence, Duplicate: ack.Duplicate}, nil
+		}
+		if !retryable(err) || ctx.Err() != nil {
+			return Stored{}, fmt.Errorf("storing message %s (%d attempts): %w", env.ID, attempt, err)
+		}
+		c.log.Debug("publish not answered; retrying", zap.String("id", env.ID), zap.Error(err))
+		select {
+		case <-ctx.Done():
+			return Stored{}, fmt.Errorf("storing message %s (%d attempts): %w", env.ID, attempt, err)
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 500*time.Millisecond)
+	}
+}
+
+// retryable reports whether a publish error means "not stored yet, try again": no answer
+// (no responders, a timeout, a connection being re-established) or a cluster that is
+// electing a leader. A full stream, a bad message or closed connection are final.
+func retryable(err error) bool {
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) {
+		return apiErr.Code == 503 || apiErr.Code == 504
+	}
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) ||
+		errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrNoStreamResponse) ||
+		errors.Is(err, nats.ErrConnectionReconnecting)
 }

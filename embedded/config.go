@@ -55,6 +55,22 @@ type Config struct {
 	// MetricsListen is where /metrics and /healthz are served, a loopback host:port (port 0
 	// picks a free port), or "off" (or "") for nowhere. In a config file "" means unset.
 	MetricsListen string `yaml:"metrics_listen"`
+
+	// HostName is this host's name in host-qualified targets (h1.backend:2).
+	HostName string `yaml:"host_name"`
+	// AllowInsecure accepts a listener off loopback without TLS and users.
+	AllowInsecure bool `yaml:"allow_insecure"`
+	// TLS secures client, route and WebSocket connections.
+	TLS TLS `yaml:"tls"`
+	// Users are NKey users with roles, the same on every node of a cluster. The data
+	// directory's own user (auth/orc-user.nk) is always allowed everything on this node.
+	Users []User `yaml:"users"`
+	// Cluster, when set, makes the node part of a NATS cluster with replicated streams.
+	Cluster Cluster `yaml:"cluster"`
+	// Websocket is NATS's WebSocket listener, off unless its listen address is set.
+	Websocket Websocket `yaml:"websocket"`
+	// Client is what local commands use to connect (written to the connection file).
+	Client ClientConfig `yaml:"client"`
 }
 
 // Limits bound one stream. When a stream with DiscardNew is full, publishing to it fails
@@ -74,6 +90,7 @@ func DefaultConfig(dir home.Dir) Config {
 		Home:       dir,
 		Listen:     net.JoinHostPort("127.0.0.1", strconv.Itoa(DefaultPort)),
 		ServerName: "tmux-orc-" + sanitizeName(host),
+		HostName:   sanitizeName(host),
 		Sync:       "always",
 		MaxStore:   4 << 30,
 		Duplicates: 10 * time.Minute,
@@ -134,6 +151,25 @@ func (c *Config) merge(o Config) {
 	if o.MetricsListen != "" {
 		c.MetricsListen = o.MetricsListen
 	}
+	if o.HostName != "" {
+		c.HostName = o.HostName
+	}
+	c.AllowInsecure = c.AllowInsecure || o.AllowInsecure
+	if o.TLS.Enabled() {
+		c.TLS = o.TLS
+	}
+	if len(o.Users) > 0 {
+		c.Users = o.Users
+	}
+	if o.Cluster.Enabled() {
+		c.Cluster = o.Cluster
+	}
+	if o.Websocket.Listen != "" {
+		c.Websocket = o.Websocket
+	}
+	if o.Client != (ClientConfig{}) {
+		c.Client = o.Client
+	}
 }
 
 func mergeLimits(base, o Limits) Limits {
@@ -152,13 +188,16 @@ func mergeLimits(base, o Limits) Limits {
 	return base
 }
 
-// Validate checks the configuration and says what is wrong.
+// Validate checks the configuration and says what is wrong. It fills in the cluster's
+// replicas when unset.
 func (c *Config) Validate() error {
 	if c.Home == "" {
 		return fmt.Errorf("%w: no data directory", ErrConfig)
 	}
-	// TLS and authentication for non-loopback listeners arrive with clustering.
-	if err := checkLoopback("listen", c.Listen, "until TLS is configured"); err != nil {
+	if c.Cluster.Enabled() && c.Cluster.Replicas == 0 {
+		c.Cluster.Replicas = min(3, len(c.Cluster.Routes))
+	}
+	if err := c.validateSecurity(); err != nil {
 		return err
 	}
 	if !c.MetricsOff() {

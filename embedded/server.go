@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -98,7 +99,7 @@ func Start(ctx context.Context, cfg Config, log *zap.Logger) (_ *Server, err err
 	if err != nil {
 		return nil, fmt.Errorf("opening jetstream: %w", err)
 	}
-	if err := Provision(ctx, js, cfg.StreamConfigs(1)); err != nil {
+	if err := s.provision(ctx, js); err != nil {
 		return nil, err
 	}
 	if _, err := s.nc.Subscribe(subjects.StatusSubject, s.answerStatus); err != nil {
@@ -117,12 +118,8 @@ func Start(ctx context.Context, cfg Config, log *zap.Logger) (_ *Server, err err
 func (s *Server) options(userPub string) (*server.Options, error) {
 	cfg := s.cfg
 	always, interval, _ := cfg.syncPolicy()
-	// Accounts are written as configuration text: it is the route that behaves the same
-	// embedded and clustered.
-	text := fmt.Sprintf("accounts {\n  %s {\n    jetstream: enabled\n    users: [ {nkey: %s} ]\n  }\n}\n",
-		Account, strconv.Quote(userPub))
 	opts := &server.Options{}
-	if err := opts.ProcessConfigString(text); err != nil {
+	if err := opts.ProcessConfigString(cfg.serverConfigText(userPub)); err != nil {
 		return nil, fmt.Errorf("building server options: %w", err)
 	}
 	host, portStr, _ := net.SplitHostPort(cfg.Listen)
@@ -130,7 +127,6 @@ func (s *Server) options(userPub string) (*server.Options, error) {
 	if port == 0 {
 		port = server.RANDOM_PORT
 	}
-	opts.ServerName = cfg.ServerName
 	opts.Host, opts.Port = host, port
 	opts.NoSigs = true
 	opts.NoSystemAccount = false
@@ -140,6 +136,12 @@ func (s *Server) options(userPub string) (*server.Options, error) {
 	opts.JetStreamMaxMemory = 64 << 20
 	opts.SyncAlways, opts.SyncInterval = always, interval
 	opts.MaxPayload = 1 << 20
+	if cfg.Cluster.Enabled() {
+		// A lame-duck stop hands RAFT leadership to another node at once, then closes the
+		// clients over a few seconds so that they reconnect elsewhere.
+		opts.LameDuckDuration = 5 * time.Second
+		opts.LameDuckGracePeriod = time.Second
+	}
 	return opts, nil
 }
 
@@ -154,20 +156,38 @@ func checkListen(addr string) error {
 	return l.Close()
 }
 
+// waitReady returns once the server accepts clients and its health check passes, which in
+// a cluster means that a JetStream meta leader is elected and this node is current. A
+// single node gives up after 20 s; a cluster node waits as long as ctx allows for the other
+// nodes (the first start of a cluster waits for a majority), saying so every 10 s.
 func (s *Server) waitReady(ctx context.Context, nl *natsLogger) error {
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
+	start := time.Now()
+	deadline := start.Add(20 * time.Second)
+	clustered := s.cfg.Cluster.Enabled()
+	nextNote := start.Add(10 * time.Second)
+	var last string
+	for clustered || time.Now().Before(deadline) {
 		if err := nl.fatalErr(); err != nil {
 			return fmt.Errorf("%w: %w", ErrNotReady, err)
 		}
 		if s.ns.ReadyForConnections(50*time.Millisecond) && s.ns.JetStreamEnabled() {
-			if hs := s.ns.Healthz(nil); hs.Status == "ok" {
+			hs := s.ns.Healthz(nil)
+			if hs.Status == "ok" {
 				return nil
 			}
+			last = hs.Error
+		}
+		if clustered && time.Now().After(nextNote) {
+			nextNote = time.Now().Add(10 * time.Second)
+			s.log.Info("waiting for the cluster: a JetStream meta leader needs a majority of the nodes",
+				zap.Int("routes", s.ns.NumRoutes()), zap.Int("nodes", len(s.cfg.Cluster.Routes)), zap.String("health", last))
 		}
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			if last != "" {
+				return fmt.Errorf("%w: %s: %w", ErrNotReady, last, ctx.Err())
+			}
+			return fmt.Errorf("%w: %w", ErrNotReady, ctx.Err())
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
@@ -180,8 +200,13 @@ func (s *Server) waitReady(ctx context.Context, nl *natsLogger) error {
 func (s *Server) connInfo() home.ConnInfo {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return home.ConnInfo{URLs: s.ClientURLs(), PID: os.Getpid(), Started: s.started, Version: server.VERSION,
-		Server: s.cfg.ServerName, StoreSync: s.cfg.Sync, MetricsURL: s.metricsURL}
+	ci := home.ConnInfo{URLs: s.ClientURLs(), PID: os.Getpid(), Started: s.started, Version: server.VERSION,
+		Server: s.cfg.ServerName, StoreSync: s.cfg.Sync, MetricsURL: s.metricsURL, Host: s.cfg.HostName,
+		Creds: s.cfg.Client.Creds}
+	if s.cfg.TLS.Enabled() {
+		ci.TLS = home.ClientTLS{CA: s.cfg.TLS.CA, Cert: s.cfg.Client.Cert, Key: s.cfg.Client.Key}
+	}
+	return ci
 }
 
 // SetMetricsURL records where the daemon serves its metrics ("" for nowhere), for the
@@ -205,7 +230,8 @@ func (s *Server) Healthy() error {
 	return fmt.Errorf("server status %q", hs.Status)
 }
 
-// ClientURLs are the URLs clients connect to.
+// ClientURLs are the URLs clients on this machine connect to: the listen address, with a
+// wildcard host (0.0.0.0, ::) replaced by 127.0.0.1.
 func (s *Server) ClientURLs() []string {
 	if s.ns == nil {
 		return nil
@@ -214,7 +240,11 @@ func (s *Server) ClientURLs() []string {
 	if !ok {
 		return []string{s.ns.ClientURL()}
 	}
-	return []string{"nats://" + net.JoinHostPort(addr.IP.String(), strconv.Itoa(addr.Port))}
+	ip := addr.IP
+	if ip.IsUnspecified() {
+		ip = net.IPv4(127, 0, 0, 1)
+	}
+	return []string{"nats://" + net.JoinHostPort(ip.String(), strconv.Itoa(addr.Port))}
 }
 
 // NATS returns the underlying server, for monitoring.
@@ -250,7 +280,60 @@ func (s *Server) Status() subjects.ServerStatus {
 	if hs.Error != "" {
 		st.Health = hs.Error
 	}
+	st.Host = s.cfg.HostName
+	if s.cfg.Cluster.Enabled() {
+		st.Cluster = s.clusterStatus()
+	}
 	return st
+}
+
+func peerStatus(p *server.PeerInfo) subjects.PeerStatus {
+	return subjects.PeerStatus{Name: p.Name, Current: p.Current, Offline: p.Offline, ActiveMS: p.Active.Milliseconds(), Lag: p.Lag}
+}
+
+// clusterStatus is this node's view of the cluster: members, meta leader, and the leader
+// and replicas of each stream.
+func (s *Server) clusterStatus() *subjects.ClusterStatus {
+	cs := &subjects.ClusterStatus{Name: s.cfg.Cluster.Name, Routes: s.ns.NumRoutes()}
+	jsz, err := s.ns.Jsz(&server.JSzOptions{Accounts: true, Streams: true})
+	if err != nil {
+		return cs
+	}
+	seen := map[string]bool{}
+	if m := jsz.Meta; m != nil {
+		cs.MetaLeader, cs.Size, cs.QuorumNeeded = m.Leader, m.Size, m.QuorumNeeded
+		if m.Leader != "" {
+			cs.Members = append(cs.Members, subjects.PeerStatus{Name: m.Leader, Leader: true, Current: true})
+			seen[m.Leader] = true
+		}
+		for _, p := range m.Replicas {
+			if !seen[p.Name] {
+				seen[p.Name] = true
+				cs.Members = append(cs.Members, peerStatus(p))
+			}
+		}
+	}
+	if !seen[s.cfg.ServerName] {
+		cs.Members = append(cs.Members, subjects.PeerStatus{Name: s.cfg.ServerName, Current: s.ns.JetStreamIsCurrent()})
+	}
+	sort.Slice(cs.Members, func(i, j int) bool { return cs.Members[i].Name < cs.Members[j].Name })
+	for _, acc := range jsz.AccountDetails {
+		if acc.Name != Account {
+			continue
+		}
+		for _, sd := range acc.Streams {
+			ss := subjects.StreamStatus{Name: sd.Name, Messages: sd.State.Msgs}
+			if sd.Cluster != nil {
+				ss.Leader = sd.Cluster.Leader
+				for _, p := range sd.Cluster.Replicas {
+					ss.Replicas = append(ss.Replicas, peerStatus(p))
+				}
+			}
+			cs.Streams = append(cs.Streams, ss)
+		}
+	}
+	sort.Slice(cs.Streams, func(i, j int) bool { return cs.Streams[i].Name < cs.Streams[j].Name })
+	return cs
 }
 
 func (s *Server) answerStatus(m *nats.Msg) {
@@ -278,6 +361,10 @@ func (s *Server) stop() {
 		s.nc.Close()
 	}
 	if s.ns != nil {
+		if s.cfg.Cluster.Enabled() && s.ns.Running() {
+			// Hands stream and meta leadership to other nodes before closing.
+			s.ns.LameDuckShutdown()
+		}
 		s.ns.Shutdown()
 		s.ns.WaitForShutdown()
 		os.Remove(s.cfg.Home.ConnFile())

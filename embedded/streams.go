@@ -3,6 +3,9 @@ package embedded
 import (
 	"context"
 	"fmt"
+	"time"
+
+	"go.uber.org/zap"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -85,4 +88,48 @@ func Provision(ctx context.Context, js jetstream.JetStream, cfgs []jetstream.Str
 		}
 	}
 	return nil
+}
+
+// Replicas is the number of copies of each stream: cluster.replicas in a cluster, else 1.
+func (c *Config) Replicas() int {
+	if c.Cluster.Enabled() && c.Cluster.Replicas > 0 {
+		return c.Cluster.Replicas
+	}
+	return 1
+}
+
+// provision creates or updates the streams. In a cluster every node does it at start, in
+// whatever order they start: creating a stream with the same configuration twice is not
+// an error, and while the cluster cannot place the replicas yet (not enough nodes, an
+// election) it retries until ctx ends.
+func (s *Server) provision(ctx context.Context, js jetstream.JetStream) error {
+	cfgs := s.cfg.StreamConfigs(s.cfg.Replicas())
+	if !s.cfg.Cluster.Enabled() {
+		return Provision(ctx, js, cfgs)
+	}
+	wait := 250 * time.Millisecond
+	next := time.Now().Add(10 * time.Second)
+	for {
+		// Each attempt has its own bound: a request that reaches a leader being replaced
+		// gets no answer.
+		actx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err := Provision(actx, js, cfgs)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return err
+		}
+		if time.Now().After(next) {
+			next = time.Now().Add(10 * time.Second)
+			s.log.Info("waiting to provision the streams (every replica needs a node; the first start needs all of them)", zap.Error(err))
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 2*time.Second)
+	}
 }

@@ -34,6 +34,20 @@ type ConnInfo struct {
 	StoreSync string    `json:"store_sync"`
 	// MetricsURL is where the daemon serves /metrics and /healthz ("" when off).
 	MetricsURL string `json:"metrics_url,omitempty"`
+	// Host is the daemon's host name in host-qualified targets.
+	Host string `json:"host,omitempty"`
+	// TLS says how local clients connect when the daemon requires TLS: the CA that signed
+	// the server's certificate and, when clients must present one, a client certificate.
+	TLS ClientTLS `json:"tls,omitempty"`
+	// Creds is the NKey seed local clients use instead of the data directory's own.
+	Creds string `json:"creds,omitempty"`
+}
+
+// ClientTLS names a client's TLS files.
+type ClientTLS struct {
+	CA   string `json:"ca,omitempty"`
+	Cert string `json:"cert,omitempty"`
+	Key  string `json:"key,omitempty"`
 }
 
 // WriteConnInfo publishes the running daemon's connection details.

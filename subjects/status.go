@@ -23,4 +23,42 @@ type ServerStatus struct {
 	Health string `json:"health"`
 	// MetricsURL is where the daemon serves /metrics and /healthz ("" when off).
 	MetricsURL string `json:"metrics_url,omitempty"`
+	// Host is this daemon's host name in host-qualified targets.
+	Host string `json:"host,omitempty"`
+	// Cluster is set when the daemon is a node of a cluster.
+	Cluster *ClusterStatus `json:"cluster,omitempty"`
+}
+
+// ClusterStatus is a node's view of its cluster.
+type ClusterStatus struct {
+	Name string `json:"name"`
+	// MetaLeader is the node that leads JetStream's meta group ("" during an election).
+	MetaLeader string `json:"meta_leader"`
+	// Size is the number of nodes the meta group knows; QuorumNeeded how many must agree.
+	Size         int `json:"size"`
+	QuorumNeeded int `json:"quorum_needed"`
+	// Routes is the number of route connections of this node.
+	Routes  int            `json:"routes"`
+	Members []PeerStatus   `json:"members"`
+	Streams []StreamStatus `json:"streams"`
+}
+
+// PeerStatus is one node as seen from another.
+type PeerStatus struct {
+	Name    string `json:"name"`
+	Leader  bool   `json:"leader,omitempty"`
+	Current bool   `json:"current"`
+	Offline bool   `json:"offline,omitempty"`
+	// ActiveMS is how long ago the node was last heard from, in milliseconds.
+	ActiveMS int64 `json:"active_ms"`
+	// Lag is how many operations behind the leader it is.
+	Lag uint64 `json:"lag,omitempty"`
+}
+
+// StreamStatus is a stream's placement: its leader and replicas.
+type StreamStatus struct {
+	Name     string       `json:"name"`
+	Messages uint64       `json:"messages"`
+	Leader   string       `json:"leader"`
+	Replicas []PeerStatus `json:"replicas"`
 }

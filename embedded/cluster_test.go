@@ -1,0 +1,92 @@
+package embedded_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/tmux-orc/tmux-orc/embedded"
+	"github.com/tmux-orc/tmux-orc/embedded/embeddedtest"
+	"github.com/tmux-orc/tmux-orc/subjects"
+)
+
+func freePorts(t *testing.T, n int) []int {
+	t.Helper()
+	var ls []net.Listener
+	var ports []int
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ls = append(ls, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	for _, l := range ls {
+		l.Close()
+	}
+	return ports
+}
+
+// TestClusterOfThreeProvisionsReplicatedStreams starts three nodes in one process (each
+// a real server with its own directory and ports) in reverse order, as hosts booting at
+// different times would, and checks that all become ready with R3 streams.
+func TestClusterOfThreeProvisionsReplicatedStreams(t *testing.T) {
+	ports := freePorts(t, 6)
+	var routes []string
+	for i := range 3 {
+		routes = append(routes, fmt.Sprintf("nats://127.0.0.1:%d", ports[3+i]))
+	}
+	cfgs := make([]embedded.Config, 3)
+	for i := range 3 {
+		cfgs[i] = embeddedtest.Config(t)
+		cfgs[i].ServerName = fmt.Sprintf("n%d", i+1)
+		cfgs[i].SetPort(ports[i])
+		cfgs[i].MetricsListen = "off"
+		cfgs[i].NATSContext = ""
+		cfgs[i].Cluster = embedded.Cluster{Name: "orc-test", Listen: fmt.Sprintf("127.0.0.1:%d", ports[3+i]), Routes: routes}
+	}
+	servers := make([]*embedded.Server, 3)
+	errs := make([]error, 3)
+	var wg sync.WaitGroup
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for i := 2; i >= 0; i-- {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			servers[i], errs[i] = embedded.Start(ctx, cfgs[i], zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)).Named(cfgs[i].ServerName))
+		}()
+		time.Sleep(300 * time.Millisecond)
+	}
+	wg.Wait()
+	for i, s := range servers {
+		if errs[i] != nil {
+			t.Fatalf("node %d: %v", i+1, errs[i])
+		}
+		t.Cleanup(func() { _ = s.Shutdown(context.Background()) })
+	}
+	c := embeddedtest.Connect(t, cfgs[0])
+	js, _ := jetstream.New(c.Conn())
+	for _, name := range []string{subjects.Critical.Stream(), subjects.Low.Stream(), subjects.AckStream, subjects.ReceiptStream} {
+		st, err := js.Stream(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		info := st.CachedInfo()
+		if info.Config.Replicas != 3 || info.Cluster == nil || info.Cluster.Leader == "" || len(info.Cluster.Replicas) != 2 {
+			t.Fatalf("stream %s: replicas %d, cluster %+v", name, info.Config.Replicas, info.Cluster)
+		}
+	}
+	st := servers[1].Status()
+	if st.Cluster == nil || len(st.Cluster.Members) != 3 || st.Cluster.MetaLeader == "" {
+		t.Fatalf("status cluster %+v", st.Cluster)
+	}
+}

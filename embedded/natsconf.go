@@ -1,0 +1,121 @@
+package embedded
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// serverConfigText renders the parts of the server configuration that behave reliably only
+// when loaded as configuration text (accounts, users with permissions, cluster, TLS,
+// WebSocket): building them in Go misbehaves in embedded clusters (nats-server #6890, #6261).
+// localUser is the data directory's own NKey user, which has every right on this node.
+func (c *Config) serverConfigText(localUser string) string {
+	var b strings.Builder
+	q := strconv.Quote
+	fmt.Fprintf(&b, "server_name: %s\n", q(c.ServerName))
+	fmt.Fprintf(&b, "accounts {\n  %s {\n    jetstream: enabled\n    users: [\n", Account)
+	fmt.Fprintf(&b, "      {nkey: %s}\n", q(localUser))
+	for _, u := range c.Users {
+		if u.NKey == localUser {
+			continue
+		}
+		fmt.Fprintf(&b, "      {nkey: %s", q(u.NKey))
+		if perms := rolePermissions(u); perms != "" {
+			fmt.Fprintf(&b, ", permissions: %s", perms)
+		}
+		b.WriteString("}\n")
+	}
+	b.WriteString("    ]\n  }\n}\n")
+	if c.TLS.Enabled() {
+		fmt.Fprintf(&b, "tls %s\n", c.tlsBlock(c.TLS.VerifyClients))
+	}
+	if cl := c.Cluster; cl.Enabled() {
+		fmt.Fprintf(&b, "cluster {\n  name: %s\n  listen: %s\n  routes: [", q(cl.Name), q(cl.Listen))
+		for i, r := range cl.Routes {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(q(r))
+		}
+		b.WriteString("]\n")
+		if c.TLS.Enabled() {
+			// Routes authenticate each other by certificate: both ends verify.
+			fmt.Fprintf(&b, "  tls %s\n", c.tlsBlock(true))
+		}
+		b.WriteString("}\n")
+	}
+	if ws := c.Websocket; ws.Listen != "" {
+		fmt.Fprintf(&b, "websocket {\n  listen: %s\n", q(ws.Listen))
+		if c.TLS.Enabled() {
+			fmt.Fprintf(&b, "  tls %s\n", c.tlsBlock(false))
+		} else {
+			b.WriteString("  no_tls: true\n")
+		}
+		b.WriteString("}\n")
+	}
+	return b.String()
+}
+
+func (c *Config) tlsBlock(verify bool) string {
+	q := strconv.Quote
+	return fmt.Sprintf("{cert_file: %s, key_file: %s, ca_file: %s, verify: %t, timeout: 5}",
+		q(c.TLS.Cert), q(c.TLS.Key), q(c.TLS.CA), verify)
+}
+
+// Permissions per role. Admins have none (everything is allowed). What the others may
+// publish is an allow list: they cannot create, change, purge or delete streams.
+//
+// Agents and PMs publish messages and acknowledgements, read (consumers of any kind, direct
+// gets), ask for the status and control the monitor.
+//
+// A bridge for host H may create consumers only whose single filter subject is one of its
+// own host's (orc.<p>.H.>) or a message for a group everywhere (orc.<p>.~.>): the server
+// puts a single filter in the API subject, so the permission matches it, and the forms
+// without a filter are not allowed. It records receipts, publishes its alerts to its own
+// host's sessions and registers its own host's sessions.
+var agentPublish = []string{
+	"orc.critical.>", "orc.high.>", "orc.normal.>", "orc.low.>",
+	"orc.ack.>", "orc.sys.status", "orc.sys.monitor.control",
+	"$JS.API.INFO", "$JS.API.STREAM.INFO.*", "$JS.API.STREAM.NAMES", "$JS.API.STREAM.LIST",
+	"$JS.API.CONSUMER.CREATE.>", "$JS.API.CONSUMER.DELETE.*.*", "$JS.API.CONSUMER.INFO.*.*",
+	"$JS.API.CONSUMER.MSG.NEXT.*.*", "$JS.API.DIRECT.GET.>", "$JS.API.STREAM.MSG.GET.*",
+	"$JS.ACK.>", "$JS.FC.>",
+}
+
+func bridgePublish(host string) []string {
+	return []string{
+		"orc.*." + host + ".>", "orc.receipt.>", "orc.sys.status",
+		"$KV.ORC_SESSIONS.*." + host,
+		"$JS.API.INFO", "$JS.API.STREAM.INFO.*", "$JS.API.STREAM.NAMES",
+		"$JS.API.CONSUMER.CREATE.*.*.orc.*." + host + ".>",
+		"$JS.API.CONSUMER.CREATE.*.*.orc.*.~.>",
+		"$JS.API.CONSUMER.CREATE.KV_ORC_SESSIONS.>",
+		"$JS.API.CONSUMER.INFO.*.*", "$JS.API.CONSUMER.MSG.NEXT.*.*", "$JS.API.CONSUMER.DELETE.KV_ORC_SESSIONS.*",
+		"$JS.API.DIRECT.GET.ORC_RECEIPTS", "$JS.API.DIRECT.GET.ORC_RECEIPTS.>",
+		"$JS.API.DIRECT.GET.ORC_ACKS", "$JS.API.DIRECT.GET.ORC_ACKS.>",
+		"$JS.API.DIRECT.GET.KV_ORC_SESSIONS", "$JS.API.DIRECT.GET.KV_ORC_SESSIONS.>",
+		"$JS.ACK.>", "$JS.FC.>",
+	}
+}
+
+func rolePermissions(u User) string {
+	var pub []string
+	switch u.Role {
+	case RoleAdmin:
+		return ""
+	case RoleAgent:
+		pub = agentPublish
+	case RoleBridge:
+		pub = bridgePublish(u.Host)
+	}
+	quoted := make([]string, len(pub))
+	for i, s := range pub {
+		quoted[i] = strconv.Quote(s)
+	}
+	sub := `["_INBOX.>"]`
+	if u.Role == RoleAgent {
+		sub = `["_INBOX.>", "orc.>"]`
+	}
+	return fmt.Sprintf("{publish: {allow: [%s]}, subscribe: {allow: %s}}", strings.Join(quoted, ", "), sub)
+}

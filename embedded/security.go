@@ -1,0 +1,179 @@
+package embedded
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/nats-io/nkeys"
+)
+
+// TLS names the certificate files of a node. The same certificate serves clients, routes
+// (where it is also the client certificate a node presents to its peers) and WebSocket.
+type TLS struct {
+	Cert string `yaml:"cert"`
+	Key  string `yaml:"key"`
+	CA   string `yaml:"ca"`
+	// VerifyClients requires clients to present a certificate signed by CA.
+	VerifyClients bool `yaml:"verify_clients"`
+}
+
+// Enabled reports whether TLS is configured.
+func (t TLS) Enabled() bool { return t.Cert != "" || t.Key != "" || t.CA != "" }
+
+// Roles of configured users.
+const (
+	// RoleAdmin may do anything, including managing streams.
+	RoleAdmin = "admin"
+	// RoleAgent is for agents and PMs: publish, read, acknowledge, status.
+	RoleAgent = "agent"
+	// RoleBridge is for a bridge host: it consumes only its own host's sessions and records
+	// deliveries.
+	RoleBridge = "bridge"
+)
+
+// User is a configured NKey user with a role.
+type User struct {
+	Name string `yaml:"name"`
+	NKey string `yaml:"nkey"`
+	Role string `yaml:"role"`
+	// Host is the bridge host the user may consume for (role bridge only).
+	Host string `yaml:"host"`
+}
+
+// Cluster configures routes to the other nodes.
+type Cluster struct {
+	Name   string   `yaml:"name"`
+	Listen string   `yaml:"listen"`
+	Routes []string `yaml:"routes"`
+	// Replicas is the number of copies of every stream (default 3).
+	Replicas int `yaml:"replicas"`
+}
+
+// Enabled reports whether the node is part of a cluster.
+func (c Cluster) Enabled() bool { return c.Name != "" || c.Listen != "" || len(c.Routes) > 0 }
+
+// Websocket configures NATS's WebSocket listener (off unless Listen is set).
+type Websocket struct {
+	Listen string `yaml:"listen"`
+}
+
+// ClientConfig is what local commands use to connect; the daemon writes it to the
+// connection file.
+type ClientConfig struct {
+	Creds string `yaml:"creds"`
+	Cert  string `yaml:"cert"`
+	Key   string `yaml:"key"`
+}
+
+var hostTokenRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// isLoopback reports whether the host of host:port is a loopback address.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return host == "localhost" || (ip != nil && ip.IsLoopback())
+}
+
+func checkHostPort(key, addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%w: %s %q: want host:port", ErrConfig, key, addr)
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+		return fmt.Errorf("%w: %s %q: port must be 0-65535", ErrConfig, key, addr)
+	}
+	return nil
+}
+
+// validateSecurity checks TLS, users, the cluster and WebSocket, and refuses a listener
+// off loopback without TLS and authentication unless AllowInsecure.
+func (c *Config) validateSecurity() error {
+	if c.HostName != "" && !hostTokenRE.MatchString(c.HostName) {
+		return fmt.Errorf("%w: host_name %q: want 1-64 letters, digits, '-' or '_'", ErrConfig, c.HostName)
+	}
+	if c.TLS.Enabled() {
+		for _, f := range []struct{ key, path string }{{"tls.cert", c.TLS.Cert}, {"tls.key", c.TLS.Key}, {"tls.ca", c.TLS.CA}} {
+			if f.path == "" {
+				return fmt.Errorf("%w: %s is required when tls is configured (cert, key and ca)", ErrConfig, f.key)
+			}
+			if _, err := os.Stat(f.path); err != nil {
+				return fmt.Errorf("%w: %s: %w", ErrConfig, f.key, err)
+			}
+		}
+	}
+	names := map[string]bool{}
+	for i, u := range c.Users {
+		where := fmt.Sprintf("users[%d]", i)
+		if u.Name != "" {
+			where = fmt.Sprintf("user %q", u.Name)
+			if names[u.Name] {
+				return fmt.Errorf("%w: %s appears twice", ErrConfig, where)
+			}
+			names[u.Name] = true
+		}
+		if !nkeys.IsValidPublicUserKey(u.NKey) {
+			return fmt.Errorf("%w: %s: nkey %q is not an NKey user public key (it starts with U; tmux-orc cluster init generates them)", ErrConfig, where, u.NKey)
+		}
+		switch u.Role {
+		case RoleAdmin, RoleAgent:
+			if u.Host != "" {
+				return fmt.Errorf("%w: %s: host is only for role bridge", ErrConfig, where)
+			}
+		case RoleBridge:
+			if !hostTokenRE.MatchString(u.Host) {
+				return fmt.Errorf("%w: %s: role bridge needs host, 1-64 letters, digits, '-' or '_' (got %q)", ErrConfig, where, u.Host)
+			}
+		default:
+			return fmt.Errorf("%w: %s: role %q: want admin, agent or bridge", ErrConfig, where, u.Role)
+		}
+	}
+	secure := c.TLS.Enabled() && len(c.Users) > 0
+	why := "without tls and users (set both, or allow_insecure: true / --allow-insecure to accept plain-text, unauthenticated traffic off this machine)"
+	if err := checkHostPort("listen", c.Listen); err != nil {
+		return err
+	}
+	if !isLoopback(c.Listen) && !secure && !c.AllowInsecure {
+		return fmt.Errorf("%w: listen %q is not a loopback address; refused %s", ErrConfig, c.Listen, why)
+	}
+	if cl := c.Cluster; cl.Enabled() {
+		if cl.Name == "" || strings.ContainsAny(cl.Name, " \t.*>") {
+			return fmt.Errorf("%w: cluster.name %q: must be non-empty without spaces, dots or wildcards", ErrConfig, cl.Name)
+		}
+		if err := checkHostPort("cluster.listen", cl.Listen); err != nil {
+			return err
+		}
+		if len(cl.Routes) == 0 {
+			return fmt.Errorf("%w: cluster.routes is empty: list every node's route URL (this one included)", ErrConfig)
+		}
+		for _, r := range cl.Routes {
+			if !strings.Contains(r, "://") {
+				return fmt.Errorf("%w: cluster.routes: %q: want a URL such as nats://h2:6222", ErrConfig, r)
+			}
+		}
+		if cl.Replicas < 1 || cl.Replicas > 5 {
+			return fmt.Errorf("%w: cluster.replicas %d: want 1 to 5 (3 is the usual)", ErrConfig, cl.Replicas)
+		}
+		if cl.Replicas > len(cl.Routes) {
+			return fmt.Errorf("%w: cluster.replicas %d is more than the %d nodes in cluster.routes", ErrConfig, cl.Replicas, len(cl.Routes))
+		}
+		if !isLoopback(cl.Listen) && !c.TLS.Enabled() && !c.AllowInsecure {
+			return fmt.Errorf("%w: cluster.listen %q is not a loopback address; refused without tls (routes authenticate by certificate), unless allow_insecure", ErrConfig, cl.Listen)
+		}
+	}
+	if c.Websocket.Listen != "" {
+		if err := checkHostPort("websocket.listen", c.Websocket.Listen); err != nil {
+			return err
+		}
+		if !isLoopback(c.Websocket.Listen) && !secure && !c.AllowInsecure {
+			return fmt.Errorf("%w: websocket.listen %q is not a loopback address; refused %s", ErrConfig, c.Websocket.Listen, why)
+		}
+	}
+	return nil
+}
