@@ -69,12 +69,9 @@ func (c *Client) Ack(ctx context.Context, id, by, note string) (rec AckRecord, a
 	}
 	rec = AckRecord{ID: id, Priority: r.Message.Priority, By: by, At: time.Now().UTC(), Note: note}
 	data, _ := json.Marshal(rec)
-	ctx, cancel := c.withTimeout(ctx)
-	defer cancel()
 	// The message id de-duplicates concurrent acknowledgements within the duplicate window.
-	if _, err := c.js.Publish(ctx, subjects.AckSubject(r.Message.Priority, id), data,
-		jetstream.WithMsgID("ack-"+id), jetstream.WithExpectStream(subjects.AckStream),
-		jetstream.WithRetryAttempts(40), jetstream.WithRetryWait(250*time.Millisecond)); err != nil {
+	if _, _, err := c.store(ctx, subjects.AckSubject(r.Message.Priority, id), data,
+		jetstream.WithMsgID("ack-"+id), jetstream.WithExpectStream(subjects.AckStream)); err != nil {
 		return AckRecord{}, false, fmt.Errorf("storing acknowledgement of %s: %w", id, err)
 	}
 	return rec, false, nil

@@ -46,6 +46,18 @@ func (c *Client) Publish(ctx context.Context, env *subjects.Envelope) (Stored, e
 	if err != nil {
 		return Stored{}, err
 	}
+	ack, attempts, err := c.store(ctx, subj, data, jetstream.WithMsgID(env.ID),
+		jetstream.WithExpectStream(env.Message.Priority.Stream()))
+	if err != nil {
+		return Stored{}, fmt.Errorf("storing message %s (%d attempts): %w", env.ID, attempts, err)
+	}
+	return Stored{ID: env.ID, Subject: subj, Stream: ack.Stream, Sequence: ack.Sequence, Duplicate: ack.Duplicate}, nil
+}
+
+// store publishes to a stream and waits for the acknowledgement, retrying what gets no
+// answer until PublishWithin (or the end of ctx, if it has a deadline). Every retry sends
+// the same message, so the caller's message id (or expected sequence) makes it idempotent.
+func (c *Client) store(ctx context.Context, subj string, data []byte, opts ...jetstream.PublishOpt) (*jetstream.PubAck, int, error) {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, PublishWithin)
@@ -54,22 +66,21 @@ func (c *Client) Publish(ctx context.Context, env *subjects.Envelope) (Stored, e
 	wait := 50 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		actx, cancel := context.WithTimeout(ctx, min(publishAttempt, c.timeout))
-		ack, err := c.js.Publish(actx, subj, data, jetstream.WithMsgID(env.ID),
-			jetstream.WithExpectStream(env.Message.Priority.Stream()))
+		ack, err := c.js.Publish(actx, subj, data, opts...)
 		cancel()
 		if err == nil {
 			if attempt > 1 {
-				c.log.Info("stored after retrying", zap.String("id", env.ID), zap.Int("attempts", attempt))
+				c.log.Info("stored after retrying", zap.String("subject", subj), zap.Int("attempts", attempt))
 			}
-			return Stored{ID: env.ID, Subject: subj, Stream: ack.Stream, Sequence: ack.Sequence, Duplicate: ack.Duplicate}, nil
+			return ack, attempt, nil
 		}
 		if !retryable(err) || ctx.Err() != nil {
-			return Stored{}, fmt.Errorf("storing message %s (%d attempts): %w", env.ID, attempt, err)
+			return nil, attempt, err
 		}
-		c.log.Debug("publish not answered; retrying", zap.String("id", env.ID), zap.Error(err))
+		c.log.Debug("publish not answered; retrying", zap.String("subject", subj), zap.Error(err))
 		select {
 		case <-ctx.Done():
-			return Stored{}, fmt.Errorf("storing message %s (%d attempts): %w", env.ID, attempt, err)
+			return nil, attempt, err
 		case <-time.After(wait):
 		}
 		wait = min(2*wait, 500*time.Millisecond)

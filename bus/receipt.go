@@ -67,16 +67,19 @@ var ErrClaimed = errors.New("delivery already claimed")
 
 // Claim records, before typing, that the bridge is delivering message id into pane. Only
 // the first claim for a message and pane succeeds; a second one (a redelivery after a bridge
-// restart) gets ErrClaimed and must not type again.
+// restart) gets ErrClaimed and must not type again. A claim whose answer was lost (a
+// leader election) is retried and recognised as this call's own by a random token, so it
+// is not mistaken for someone else's.
 func (c *Client) Claim(ctx context.Context, p subjects.Priority, id, pane string) error {
-	ctx, cancel := c.withTimeout(ctx)
-	defer cancel()
 	subj := subjects.ReceiptSubjectFor(p, claimState, id, PaneKey(pane))
-	_, err := c.js.Publish(ctx, subj, []byte(time.Now().UTC().Format(time.RFC3339Nano)),
-		jetstream.WithExpectLastSequencePerSubject(0), jetstream.WithRetryAttempts(40),
-		jetstream.WithRetryWait(250*time.Millisecond))
+	token := subjects.NewID(time.Now())
+	data, _ := json.Marshal(claim{At: time.Now().UTC(), Token: token})
+	_, _, err := c.store(ctx, subj, data, jetstream.WithExpectLastSequencePerSubject(0))
 	var apiErr *jetstream.APIError
 	if errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence {
+		if c.ownClaim(ctx, subj, token) {
+			return nil
+		}
 		return ErrClaimed
 	}
 	if err != nil {
@@ -85,14 +88,33 @@ func (c *Client) Claim(ctx context.Context, p subjects.Priority, id, pane string
 	return nil
 }
 
-// Record stores a delivery outcome.
-func (c *Client) Record(ctx context.Context, r Receipt) error {
+type claim struct {
+	At    time.Time `json:"at"`
+	Token string    `json:"token"`
+}
+
+// ownClaim reports whether the stored claim on subj carries token.
+func (c *Client) ownClaim(ctx context.Context, subj, token string) bool {
 	ctx, cancel := c.withTimeout(ctx)
 	defer cancel()
+	st, err := c.js.Stream(ctx, subjects.ReceiptStream)
+	if err != nil {
+		return false
+	}
+	m, err := st.GetLastMsgForSubject(ctx, subj)
+	if err != nil {
+		return false
+	}
+	var cl claim
+	return json.Unmarshal(m.Data, &cl) == nil && cl.Token == token
+}
+
+// Record stores a delivery outcome.
+func (c *Client) Record(ctx context.Context, r Receipt) error {
 	data, _ := json.Marshal(r)
 	key := PaneKey(r.Pane)
-	_, err := c.js.Publish(ctx, subjects.ReceiptSubjectFor(r.Priority, string(r.Outcome), r.ID, key), data,
-		jetstream.WithMsgID("r-"+r.ID+"-"+key), jetstream.WithRetryAttempts(40), jetstream.WithRetryWait(250*time.Millisecond))
+	_, _, err := c.store(ctx, subjects.ReceiptSubjectFor(r.Priority, string(r.Outcome), r.ID, key), data,
+		jetstream.WithMsgID("r-"+r.ID+"-"+key))
 	if err != nil {
 		return fmt.Errorf("recording %s of %s: %w", r.Outcome, r.ID, err)
 	}

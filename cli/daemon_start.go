@@ -46,6 +46,15 @@ type DaemonStartOptions struct {
 	NoBridge   bool
 	// MetricsListen is where /metrics and /healthz are served ("" or "off": nowhere).
 	MetricsListen string
+	// Cluster flags override the config file's.
+	ServerName      string
+	HostName        string
+	ClusterName     string
+	ClusterListen   string
+	Routes          []string
+	Replicas        int
+	AllowInsecure   bool
+	WebsocketListen string
 	bridgeFlags
 	monitorFlags
 
@@ -83,7 +92,15 @@ the default address is taken, a free port is used instead. pubsub status shows t
 	fl := cmd.Flags()
 	fl.BoolVar(&opts.Foreground, "foreground", false, "run in this process, logging to stderr too, until interrupted")
 	fl.IntVar(&opts.Port, "port", 0, "client port (default 14222; 0 picks a free port)")
-	fl.StringVar(&opts.Listen, "listen", "", "client listen address host:port (loopback only)")
+	fl.StringVar(&opts.Listen, "listen", "", "client listen address host:port (off loopback only with tls and users in the config, or --allow-insecure)")
+	fl.StringVar(&opts.ServerName, "server-name", "", "this node's name, unique and stable in a cluster (default tmux-orc-<hostname>)")
+	fl.StringVar(&opts.HostName, "host-name", "", "this host's name in host-qualified targets such as h1.backend:2 (default the hostname)")
+	fl.StringVar(&opts.ClusterName, "cluster-name", "", "join a cluster of this name (with --cluster-listen and --routes)")
+	fl.StringVar(&opts.ClusterListen, "cluster-listen", "", "route listen address host:port")
+	fl.StringSliceVar(&opts.Routes, "routes", nil, "every node's route URL, this one included, e.g. nats://h1:6222,nats://h2:6222,nats://h3:6222")
+	fl.IntVar(&opts.Replicas, "replicas", 0, "copies of every stream in a cluster (default 3)")
+	fl.BoolVar(&opts.AllowInsecure, "allow-insecure", false, "accept listeners off loopback without TLS and users (plain text, unauthenticated)")
+	fl.StringVar(&opts.WebsocketListen, "websocket-listen", "", "also serve NATS over WebSocket on host:port (off by default)")
 	fl.StringVar(&opts.ConfigFile, "config", "", "YAML config file (default $TMUX_ORC_HOME/config.yaml)")
 	fl.StringVar(&opts.Sync, "sync", "", `fsync policy: "always" (default) or an interval such as 1s`)
 	fl.IntVar(&opts.NotifyFD, "notify-fd", 0, "file descriptor to report readiness on (used by start itself)")
@@ -132,6 +149,30 @@ func (o *DaemonStartOptions) config(dir home.Dir) (embedded.Config, error) {
 	if o.Sync != "" {
 		cfg.Sync = o.Sync
 	}
+	if o.ServerName != "" {
+		cfg.ServerName = o.ServerName
+	}
+	if o.HostName != "" {
+		cfg.HostName = o.HostName
+	}
+	if o.ClusterName != "" {
+		cfg.Cluster.Name = o.ClusterName
+	}
+	if o.ClusterListen != "" {
+		cfg.Cluster.Listen = o.ClusterListen
+	}
+	if len(o.Routes) > 0 {
+		cfg.Cluster.Routes = o.Routes
+	}
+	if o.Replicas != 0 {
+		cfg.Cluster.Replicas = o.Replicas
+	}
+	if o.AllowInsecure {
+		cfg.AllowInsecure = true
+	}
+	if o.WebsocketListen != "" {
+		cfg.Websocket.Listen = o.WebsocketListen
+	}
 	return cfg, cfg.Validate()
 }
 
@@ -166,7 +207,7 @@ func daemonStartRun(ctx context.Context, o *DaemonStartOptions) error {
 		fmt.Fprintf(o.f.Out, "tmux-orc daemon already running (pid %d), listening on %s\n", pid, strings.Join(ci.URLs, ","))
 		return nil
 	}
-	return o.startBackground(ctx, dir)
+	return o.startBackground(ctx, dir, cfg.Cluster.Enabled())
 }
 
 func (o *DaemonStartOptions) runForeground(ctx context.Context, cfg embedded.Config) error {
@@ -218,7 +259,7 @@ func (o *DaemonStartOptions) runForeground(ctx context.Context, cfg embedded.Con
 
 // startBackground re-runs this binary as `daemon start --foreground` in a new session and
 // waits for it to report readiness (or failure) on a pipe.
-func (o *DaemonStartOptions) startBackground(ctx context.Context, dir home.Dir) error {
+func (o *DaemonStartOptions) startBackground(ctx context.Context, dir home.Dir, clustered bool) error {
 	if err := dir.Ensure(); err != nil {
 		return err
 	}
@@ -230,7 +271,11 @@ func (o *DaemonStartOptions) startBackground(ctx context.Context, dir home.Dir) 
 	args := []string{"daemon", "start", "--foreground", "--notify-fd", "3"}
 	o.flags.Visit(func(fl *pflag.Flag) {
 		if fl.Name != "foreground" && fl.Name != "notify-fd" && fl.Name != "home" {
-			args = append(args, "--"+fl.Name+"="+fl.Value.String())
+			val := fl.Value.String()
+			if sv, ok := fl.Value.(pflag.SliceValue); ok {
+				val = strings.Join(sv.GetSlice(), ",")
+			}
+			args = append(args, "--"+fl.Name+"="+val)
 		}
 	})
 	r, w, err := os.Pipe()
@@ -275,6 +320,9 @@ func (o *DaemonStartOptions) startBackground(ctx context.Context, dir home.Dir) 
 		werr := <-exited
 		return fmt.Errorf("the daemon exited during start (%v); see %s and %s", werr, dir.LogFile(), stderrPath)
 	case <-time.After(startWait):
+		if clustered {
+			return fmt.Errorf("the daemon (pid %d) is running but not ready within %s: a cluster becomes ready once a majority of its nodes run (start the others); it keeps waiting; see %s", cmd.Process.Pid, startWait, dir.LogFile())
+		}
 		return fmt.Errorf("the daemon (pid %d) did not become ready within %s; see %s", cmd.Process.Pid, startWait, dir.LogFile())
 	case <-ctx.Done():
 		return ctx.Err()

@@ -21,8 +21,10 @@ import (
 type factory struct {
 	IO
 	homeFlag string
-	urlFlag  string
-	verbose  bool
+	urlFlag   string
+	credsFlag string
+	tls       home.ClientTLS
+	verbose   bool
 
 	logOnce  sync.Once
 	log      *zap.Logger
@@ -76,7 +78,7 @@ func (f *factory) Connect(ctx context.Context) (*bus.Client, error) {
 	if f.urlFlag != "" {
 		urls = strings.Split(f.urlFlag, ",")
 	}
-	return bus.Connect(ctx, bus.Options{Home: dir, URLs: urls, Log: f.Log(), Name: "tmux-orc-cli"})
+	return bus.Connect(ctx, bus.Options{Home: dir, URLs: urls, Creds: f.credsFlag, TLS: f.tls, Log: f.Log(), Name: "tmux-orc-cli"})
 }
 
 // Sender identifies who runs the command: the tmux window it runs in ("pm:1"), else

@@ -20,6 +20,10 @@ Data lives in $TMUX_ORC_HOME (default ~/.tmux-orchestrator).`,
 	pf := root.PersistentFlags()
 	pf.StringVar(&f.homeFlag, "home", "", "data directory (default $TMUX_ORC_HOME or ~/.tmux-orchestrator)")
 	pf.StringVar(&f.urlFlag, "url", "", "daemon URLs, comma-separated (default: the local daemon; or $TMUX_ORC_URL)")
+	pf.StringVar(&f.credsFlag, "creds", "", "NKey seed file to authenticate with (default $TMUX_ORC_CREDS, the daemon's client.creds, or the data directory's)")
+	pf.StringVar(&f.tls.CA, "tls-ca", "", "CA certificate that signed the daemons' certificates ($TMUX_ORC_TLS_CA)")
+	pf.StringVar(&f.tls.Cert, "tls-cert", "", "client certificate, when the daemons require one ($TMUX_ORC_TLS_CERT)")
+	pf.StringVar(&f.tls.Key, "tls-key", "", "client certificate's key ($TMUX_ORC_TLS_KEY)")
 	pf.BoolVarP(&f.verbose, "verbose", "v", false, "log debug messages to stderr")
 	root.AddCommand(
 		newCmdDaemon(f),

@@ -39,6 +39,9 @@ func (c *Config) serverConfigText(localUser string) string {
 			b.WriteString(q(r))
 		}
 		b.WriteString("]\n")
+		if cl.Advertise != "" {
+			fmt.Fprintf(&b, "  cluster_advertise: %s\n", q(cl.Advertise))
+		}
 		if c.TLS.Enabled() {
 			// Routes authenticate each other by certificate: both ends verify.
 			fmt.Fprintf(&b, "  tls %s\n", c.tlsBlock(true))

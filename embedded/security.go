@@ -51,6 +51,9 @@ type Cluster struct {
 	Routes []string `yaml:"routes"`
 	// Replicas is the number of copies of every stream (default 3).
 	Replicas int `yaml:"replicas"`
+	// Advertise is the route address other nodes learn for this one when it is not the
+	// listen address (behind NAT, or a proxy).
+	Advertise string `yaml:"advertise"`
 }
 
 // Enabled reports whether the node is part of a cluster.
@@ -99,10 +102,13 @@ func (c *Config) validateSecurity() error {
 		return fmt.Errorf("%w: host_name %q: want 1-64 letters, digits, '-' or '_'", ErrConfig, c.HostName)
 	}
 	if c.TLS.Enabled() {
-		for _, f := range []struct{ key, path string }{{"tls.cert", c.TLS.Cert}, {"tls.key", c.TLS.Key}, {"tls.ca", c.TLS.CA}} {
+		files := []struct{ key, path string }{{"tls.cert", c.TLS.Cert}, {"tls.key", c.TLS.Key}, {"tls.ca", c.TLS.CA}}
+		for _, f := range files {
 			if f.path == "" {
 				return fmt.Errorf("%w: %s is required when tls is configured (cert, key and ca)", ErrConfig, f.key)
 			}
+		}
+		for _, f := range files {
 			if _, err := os.Stat(f.path); err != nil {
 				return fmt.Errorf("%w: %s: %w", ErrConfig, f.key, err)
 			}

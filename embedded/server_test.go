@@ -118,7 +118,26 @@ func TestConfigValidation(t *testing.T) {
 		mutate func(c *embedded.Config)
 		want   string
 	}{
-		{"public listener", func(c *embedded.Config) { c.Listen = "0.0.0.0:4222" }, "only loopback"},
+		{"public listener", func(c *embedded.Config) { c.Listen = "0.0.0.0:4222" }, "refused without tls and users"},
+		{"public listener with users but no tls", func(c *embedded.Config) {
+			c.Listen = "0.0.0.0:4222"
+			c.Users = []embedded.User{{Name: "a", NKey: userPub(t), Role: "agent"}}
+		}, "refused without tls and users"},
+		{"tls without key", func(c *embedded.Config) { c.TLS = embedded.TLS{Cert: "/x.pem", CA: "/ca.pem"} }, "tls.key is required"},
+		{"tls file missing", func(c *embedded.Config) { c.TLS = embedded.TLS{Cert: "/nonexistent.pem", Key: "/k", CA: "/c"} }, "tls.cert"},
+		{"bad nkey", func(c *embedded.Config) { c.Users = []embedded.User{{Name: "a", NKey: "SUABC", Role: "agent"}} }, "not an NKey user public key"},
+		{"bad role", func(c *embedded.Config) { c.Users = []embedded.User{{Name: "a", NKey: userPub(t), Role: "root"}} }, `role "root"`},
+		{"bridge without host", func(c *embedded.Config) { c.Users = []embedded.User{{Name: "b", NKey: userPub(t), Role: "bridge"}} }, "role bridge needs host"},
+		{"cluster without routes", func(c *embedded.Config) { c.Cluster = embedded.Cluster{Name: "x", Listen: "127.0.0.1:6222"} }, "cluster.routes is empty"},
+		{"cluster replicas above nodes", func(c *embedded.Config) {
+			c.Cluster = embedded.Cluster{Name: "x", Listen: "127.0.0.1:6222", Routes: []string{"nats://127.0.0.1:6222"}, Replicas: 3}
+		}, "more than the 1 nodes"},
+		{"public routes without tls", func(c *embedded.Config) {
+			c.Cluster = embedded.Cluster{Name: "x", Listen: "0.0.0.0:6222", Routes: []string{"nats://h1:6222", "nats://h2:6222", "nats://h3:6222"}}
+		}, "routes authenticate by certificate"},
+		{"bad route", func(c *embedded.Config) { c.Cluster = embedded.Cluster{Name: "x", Listen: "127.0.0.1:6222", Routes: []string{"h2:6222"}} }, "want a URL"},
+		{"public websocket", func(c *embedded.Config) { c.Websocket.Listen = "0.0.0.0:8080" }, "websocket.listen"},
+		{"bad host name", func(c *embedded.Config) { c.HostName = "h1.example.com" }, "host_name"},
 		{"bad port", func(c *embedded.Config) { c.Listen = "127.0.0.1:99999" }, "port must be"},
 		{"bad sync", func(c *embedded.Config) { c.Sync = "sometimes" }, "sync"},
 		{"bad priority", func(c *embedded.Config) { c.Limits["urgent"] = embedded.Limits{} }, "unknown priority"},
@@ -130,6 +149,25 @@ func TestConfigValidation(t *testing.T) {
 				t.Fatalf("got %v, want %q", err, tc.want)
 			}
 		})
+	}
+}
+
+func userPub(t *testing.T) string {
+	kp, err := nkeys.CreateUser()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, _ := kp.PublicKey()
+	return pub
+}
+
+// TestInsecureOptIn: a public listener without TLS is accepted only when asked for.
+func TestInsecureOptIn(t *testing.T) {
+	cfg := embedded.DefaultConfig(home.Dir(t.TempDir()))
+	cfg.Listen = "0.0.0.0:4222"
+	cfg.AllowInsecure = true
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
 	}
 }
 
