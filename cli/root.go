@@ -39,13 +39,14 @@ Data lives in $TMUX_ORC_HOME (default ~/.tmux-orchestrator).`,
 		newCmdAgentsim(),
 		newCmdLoadtest(f),
 		newCmdMonitor(f),
+		newCmdCluster(f),
 	)
 	rejectUnknownSubcommands(root)
 	return root
 }
 
 // rejectUnknownSubcommands makes every command that only groups others (tmux-orc, daemon,
-// pubsub, agent, monitor) print its help when called alone and refuse an unknown subcommand
+// pubsub, agent, monitor, cluster) print its help when called alone and refuse an unknown subcommand
 // as a usage error. Cobra itself reports unknown subcommands with a plain error on the root
 // only, and shows help with exit 0 below it.
 func rejectUnknownSubcommands(cmd *cobra.Command) {
