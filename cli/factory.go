@@ -20,7 +20,7 @@ import (
 // bus connection, each made when first needed.
 type factory struct {
 	IO
-	homeFlag string
+	homeFlag  string
 	urlFlag   string
 	credsFlag string
 	tls       home.ClientTLS

@@ -135,7 +135,9 @@ func TestConfigValidation(t *testing.T) {
 		{"public routes without tls", func(c *embedded.Config) {
 			c.Cluster = embedded.Cluster{Name: "x", Listen: "0.0.0.0:6222", Routes: []string{"nats://h1:6222", "nats://h2:6222", "nats://h3:6222"}}
 		}, "routes authenticate by certificate"},
-		{"bad route", func(c *embedded.Config) { c.Cluster = embedded.Cluster{Name: "x", Listen: "127.0.0.1:6222", Routes: []string{"h2:6222"}} }, "want a URL"},
+		{"bad route", func(c *embedded.Config) {
+			c.Cluster = embedded.Cluster{Name: "x", Listen: "127.0.0.1:6222", Routes: []string{"h2:6222"}}
+		}, "want a URL"},
 		{"public websocket", func(c *embedded.Config) { c.Websocket.Listen = "0.0.0.0:8080" }, "websocket.listen"},
 		{"bad host name", func(c *embedded.Config) { c.HostName = "h1.example.com" }, "host_name"},
 		{"bad port", func(c *embedded.Config) { c.Listen = "127.0.0.1:99999" }, "port must be"},
