@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -78,7 +80,61 @@ func pubsubStatusRun(ctx context.Context, o *pubsubStatusOptions) error {
 	fmt.Fprintf(w, "store:\t%s used of %s (sync: %s)\n", humanBytes(st.StoreUsed), humanBytes(st.StoreMax), st.Sync)
 	fmt.Fprintf(w, "connections:\t%d\n", st.Connections)
 	fmt.Fprintf(w, "data:\t%s\n", st.Home)
+	if st.Host != "" {
+		fmt.Fprintf(w, "host:\t%s\n", st.Host)
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	if st.Cluster != nil {
+		return printCluster(o.f.Out, st.Cluster)
+	}
+	return nil
+}
+
+// printCluster prints the members and the placement of each stream.
+func printCluster(out io.Writer, c *subjects.ClusterStatus) error {
+	leader := c.MetaLeader
+	if leader == "" {
+		leader = "NONE (no majority: writes are refused until one is elected)"
+	}
+	fmt.Fprintf(out, "\ncluster %s: %d nodes, a majority of %d needed; meta leader %s; %d route connections from this node\n",
+		c.Name, c.Size, c.QuorumNeeded, leader, c.Routes)
+	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, "NODE\tMETA LEADER\tCURRENT\tLAST SEEN\tLAG")
+	for _, m := range c.Members {
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\n", m.Name, yesNo(m.Leader), peerState(m), time.Duration(m.ActiveMS)*time.Millisecond, m.Lag)
+	}
+	fmt.Fprintln(w, "\nSTREAM\tLEADER\tMESSAGES\tREPLICAS")
+	for _, s := range c.Streams {
+		var reps []string
+		for _, r := range s.Replicas {
+			reps = append(reps, fmt.Sprintf("%s (%s, lag %d)", r.Name, peerState(r), r.Lag))
+		}
+		ld := s.Leader
+		if ld == "" {
+			ld = "NONE"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%d\t%s\n", s.Name, ld, s.Messages, strings.Join(reps, ", "))
+	}
 	return w.Flush()
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "-"
+}
+
+func peerState(p subjects.PeerStatus) string {
+	switch {
+	case p.Offline:
+		return "offline"
+	case p.Current:
+		return "current"
+	}
+	return "behind"
 }
 
 type pubsubStatsOptions struct {

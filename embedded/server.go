@@ -39,6 +39,7 @@ type Server struct {
 	ns      *server.Server
 	lock    *home.Lock
 	nc      *nats.Conn
+	js      jetstream.JetStream
 	started time.Time
 
 	mu         sync.Mutex
@@ -95,11 +96,10 @@ func Start(ctx context.Context, cfg Config, log *zap.Logger) (_ *Server, err err
 	if err != nil {
 		return nil, fmt.Errorf("connecting in process: %w", err)
 	}
-	js, err := jetstream.New(s.nc)
-	if err != nil {
+	if s.js, err = jetstream.New(s.nc); err != nil {
 		return nil, fmt.Errorf("opening jetstream: %w", err)
 	}
-	if err := s.provision(ctx, js); err != nil {
+	if err := s.provision(ctx, s.js); err != nil {
 		return nil, err
 	}
 	if _, err := s.nc.Subscribe(subjects.StatusSubject, s.answerStatus); err != nil {
@@ -295,7 +295,7 @@ func peerStatus(p *server.PeerInfo) subjects.PeerStatus {
 // and replicas of each stream.
 func (s *Server) clusterStatus() *subjects.ClusterStatus {
 	cs := &subjects.ClusterStatus{Name: s.cfg.Cluster.Name, Routes: s.ns.NumRoutes()}
-	jsz, err := s.ns.Jsz(&server.JSzOptions{Accounts: true, Streams: true})
+	jsz, err := s.ns.Jsz(nil)
 	if err != nil {
 		return cs
 	}
@@ -309,7 +309,16 @@ func (s *Server) clusterStatus() *subjects.ClusterStatus {
 		for _, p := range m.Replicas {
 			if !seen[p.Name] {
 				seen[p.Name] = true
-				cs.Members = append(cs.Members, peerStatus(p))
+				ps := peerStatus(p)
+				switch {
+				case p.Name == s.cfg.ServerName:
+					ps.Current = s.ns.JetStreamIsCurrent()
+				case m.Leader != s.cfg.ServerName:
+					// Only the leader tracks how current its followers are; a follower
+					// knows whether it hears from the others.
+					ps.Current = !p.Offline && p.Active < 10*time.Second
+				}
+				cs.Members = append(cs.Members, ps)
 			}
 		}
 	}
@@ -317,20 +326,24 @@ func (s *Server) clusterStatus() *subjects.ClusterStatus {
 		cs.Members = append(cs.Members, subjects.PeerStatus{Name: s.cfg.ServerName, Current: s.ns.JetStreamIsCurrent()})
 	}
 	sort.Slice(cs.Members, func(i, j int) bool { return cs.Members[i].Name < cs.Members[j].Name })
-	for _, acc := range jsz.AccountDetails {
-		if acc.Name != Account {
-			continue
-		}
-		for _, sd := range acc.Streams {
-			ss := subjects.StreamStatus{Name: sd.Name, Messages: sd.State.Msgs}
-			if sd.Cluster != nil {
-				ss.Leader = sd.Cluster.Leader
-				for _, p := range sd.Cluster.Replicas {
-					ss.Replicas = append(ss.Replicas, peerStatus(p))
+	// Stream placement comes from each stream's leader (this node's own view of a stream
+	// it follows can be stale).
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	for _, sc := range s.cfg.StreamConfigs(s.cfg.Replicas()) {
+		ss := subjects.StreamStatus{Name: sc.Name}
+		if st, err := s.js.Stream(ctx, sc.Name); err == nil {
+			info := st.CachedInfo()
+			ss.Messages = info.State.Msgs
+			if info.Cluster != nil {
+				ss.Leader = info.Cluster.Leader
+				for _, p := range info.Cluster.Replicas {
+					ss.Replicas = append(ss.Replicas, subjects.PeerStatus{Name: p.Name, Current: p.Current, Offline: p.Offline,
+						ActiveMS: p.Active.Milliseconds(), Lag: p.Lag})
 				}
 			}
-			cs.Streams = append(cs.Streams, ss)
 		}
+		cs.Streams = append(cs.Streams, ss)
 	}
 	sort.Slice(cs.Streams, func(i, j int) bool { return cs.Streams[i].Name < cs.Streams[j].Name })
 	return cs

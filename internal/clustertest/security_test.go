@@ -1,0 +1,140 @@
+package clustertest_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nkeys"
+
+	"github.com/tmux-orc/tmux-orc/bus"
+	"github.com/tmux-orc/tmux-orc/home"
+	"github.com/tmux-orc/tmux-orc/internal/clustertest"
+	"github.com/tmux-orc/tmux-orc/pki"
+	"github.com/tmux-orc/tmux-orc/subjects"
+)
+
+// connectRaw connects to node 0 with the given options and reports the error.
+func connectRaw(url string, opts ...nats.Option) error {
+	nc, err := nats.Connect(url, append(opts, nats.Timeout(3*time.Second), nats.MaxReconnects(0))...)
+	if err == nil {
+		nc.Close()
+	}
+	return err
+}
+
+func seedOpt(t *testing.T, path string) nats.Option {
+	t.Helper()
+	o, err := nats.NkeyOptionFromSeed(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+// TestSecureClusterRefusesWhatItShould starts the cluster `tmux-orc cluster init
+// --loopback` writes (TLS with client certificates, NKey users with roles) and checks who
+// gets in and what each role may do.
+func TestSecureClusterRefusesWhatItShould(t *testing.T) {
+	s := clustertest.NewSecure(t)
+	t0 := time.Now()
+	s.Start()
+	t.Logf("three nodes ready in %v", time.Since(t0))
+	url := s.Nodes[0].URL()
+	ca, cert, key := s.File("n1", "ca.pem"), s.File("n1", "client.pem"), s.File("n1", "client-key.pem")
+	tlsOK := []nats.Option{nats.RootCAs(ca), nats.ClientCert(cert, key)}
+
+	// The agents' user with the right certificate gets in and publishes.
+	agent := s.Connect(bus.Options{Creds: s.AgentCreds, TLS: home.ClientTLS{CA: ca, Cert: cert, Key: key}})
+	if _, err := agent.Publish(context.Background(), envelope("team", 1)); err != nil {
+		t.Fatalf("agent publish: %v", err)
+	}
+
+	// Without credentials, with a key the cluster does not know, without a client
+	// certificate, with a certificate from another CA, and in plain text: refused.
+	stranger := filepath.Join(t.TempDir(), "stranger.nk")
+	kp, _ := nkeys.CreateUser()
+	seed, _ := kp.Seed()
+	os.WriteFile(stranger, seed, 0o600)
+	otherCA := t.TempDir()
+	ca2, err := pki.NewCA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	foreign, err := ca2.IssueClient("intruder")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := foreign.Write(filepath.Join(otherCA, "c.pem"), filepath.Join(otherCA, "k.pem")); err != nil {
+		t.Fatal(err)
+	}
+	for name, opts := range map[string][]nats.Option{
+		"no credentials":        tlsOK,
+		"unknown key":           append([]nats.Option{seedOpt(t, stranger)}, tlsOK...),
+		"no client certificate": {seedOpt(t, s.AgentCreds), nats.RootCAs(ca)},
+		"foreign certificate":   {seedOpt(t, s.AgentCreds), nats.RootCAs(ca), nats.ClientCert(filepath.Join(otherCA, "c.pem"), filepath.Join(otherCA, "k.pem"))},
+		"plain text":            {seedOpt(t, s.AgentCreds)},
+	} {
+		if err := connectRaw(url, opts...); err == nil {
+			t.Errorf("%s: connected", name)
+		} else {
+			t.Logf("%s: refused: %v", name, err)
+		}
+	}
+	// The CLI says what is wrong with credentials.
+	_, err = bus.Connect(context.Background(), bus.Options{Home: home.Dir(t.TempDir()), URLs: []string{url}, Creds: stranger,
+		TLS: home.ClientTLS{CA: ca, Cert: cert, Key: key}})
+	if !errors.Is(err, bus.ErrAuth) {
+		t.Errorf("unknown key through bus.Connect: %v, want ErrAuth", err)
+	}
+
+	// Agents cannot delete streams.
+	js, _ := jetstream.New(agent.Conn())
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if err := js.DeleteStream(ctx, subjects.Normal.Stream()); err == nil {
+		t.Fatal("an agent deleted a stream")
+	}
+
+	// A bridge host consumes its own sessions and messages for groups everywhere, and
+	// cannot create a consumer on another host's subjects, nor one without a filter.
+	bridge := s.Connect(bus.Options{Creds: s.File("n1", "bridge-n1.nk"), TLS: home.ClientTLS{CA: ca, Cert: cert, Key: key}})
+	bjs, _ := jetstream.New(bridge.Conn())
+	// A refused request gets no answer (the server reports the violation asynchronously),
+	// so refusals show as timeouts: keep them short.
+	try := func(name string, cfg jetstream.ConsumerConfig) error {
+		cfg.Durable, cfg.AckPolicy = name, jetstream.AckExplicitPolicy
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_, err := bjs.CreateOrUpdateConsumer(ctx, subjects.Normal.Stream(), cfg)
+		return err
+	}
+	if err := try("bridge-n1-own", jetstream.ConsumerConfig{FilterSubject: "orc.normal.n1.backend.>"}); err != nil {
+		t.Errorf("bridge n1 on its own session: %v", err)
+	}
+	if err := try("bridge-n1-groups", jetstream.ConsumerConfig{FilterSubject: "orc.normal.~.>"}); err != nil {
+		t.Errorf("bridge n1 on groups everywhere: %v", err)
+	}
+	for name, cfg := range map[string]jetstream.ConsumerConfig{
+		"another host's session":  {FilterSubject: "orc.normal.n2.backend.>"},
+		"every host":              {FilterSubject: "orc.normal.*.backend.>"},
+		"no filter":               {},
+		"several filters":         {FilterSubjects: []string{"orc.normal.n1.a.>", "orc.normal.n2.b.>"}},
+		"everything under normal": {FilterSubject: "orc.normal.>"},
+	} {
+		err := try("steal", cfg)
+		if err == nil {
+			t.Errorf("bridge n1 created a consumer on %s", name)
+			continue
+		}
+		if !strings.Contains(err.Error(), "timeout") && !strings.Contains(err.Error(), "deadline") && !strings.Contains(err.Error(), "ermission") {
+			t.Errorf("%s: unexpected error %v", name, err)
+		}
+	}
+}
