@@ -24,7 +24,18 @@ type Stored struct {
 // Publish validates env and returns once the server has stored it (the JetStream
 // acknowledgement). The id is the Nats-Msg-Id, so a retried publish is stored once. A
 // leader election or a restarting server ("no responders") is retried for up to 10 s.
+//
+// A target that names a session but no host gets one first (see ResolveHost), written into
+// env.Target.Host; a session on several hosts is refused with an *AmbiguousError.
 func (c *Client) Publish(ctx context.Context, env *subjects.Envelope) (Stored, error) {
+	if env.Target.Host == "" && !env.Target.Everywhere() {
+		if err := env.Validate(); err != nil {
+			return Stored{}, err
+		}
+		if err := c.ResolveHost(ctx, &env.Target); err != nil {
+			return Stored{}, err
+		}
+	}
 	data, err := env.Encode()
 	if err != nil {
 		return Stored{}, err

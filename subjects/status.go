@@ -4,7 +4,10 @@ import "time"
 
 // ServerStatus is the daemon's answer on StatusSubject.
 type ServerStatus struct {
-	ServerName  string    `json:"server_name"`
+	ServerName string `json:"server_name"`
+	// Host is the host token of the daemon's machine (see LocalHost); "" from a daemon that
+	// does not say.
+	Host        string    `json:"host,omitempty"`
 	Version     string    `json:"version"`
 	PID         int       `json:"pid"`
 	Started     time.Time `json:"started"`
