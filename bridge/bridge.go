@@ -9,14 +9,15 @@ package bridge
 import (
 	"context"
 	"errors"
-	"os"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/tmux-orc/tmux-orc/bus"
+	"github.com/tmux-orc/tmux-orc/subjects"
 	"github.com/tmux-orc/tmux-orc/tmux"
 )
 
@@ -24,7 +25,9 @@ import (
 type Config struct {
 	// Socket selects the tmux server.
 	Socket tmux.Socket
-	// Host is recorded in receipts.
+	// Host is this tmux server's host token (subjects.SanitizeHost is applied): the bridge
+	// consumes the messages of its sessions on this host, registers them under it, and records
+	// it in receipts.
 	Host string
 	// EnterDelay separates the text from the Enter key; agents treat an Enter that
 	// arrives with a burst of typed text as a newline.
@@ -49,8 +52,7 @@ type Config struct {
 
 // DefaultConfig returns the defaults.
 func DefaultConfig(sock tmux.Socket) Config {
-	host, _ := os.Hostname()
-	return Config{Socket: sock, Host: host, EnterDelay: 150 * time.Millisecond, VerifyDelay: 200 * time.Millisecond,
+	return Config{Socket: sock, Host: subjects.LocalHost(), EnterDelay: 150 * time.Millisecond, VerifyDelay: 200 * time.Millisecond,
 		EnterRetries: 3, LowBatch: 300 * time.Millisecond, Expiry: 10 * time.Minute, TypingWait: 30 * time.Second,
 		MaxInline: DefaultMaxInline, Rescan: time.Second}
 }
@@ -74,6 +76,10 @@ type Bridge struct {
 	ctrl     *tmux.Control
 	panes    []tmux.Pane
 	sessions map[string]func() // session -> stop its consumers
+	// everywhere stops the consumers of groups everywhere (nil until they run).
+	everywhere func()
+	// dups holds, per served session, the other hosts last seen registering it.
+	dups     map[string]string
 	writers  map[string]*paneWriter
 	waiting  map[*tracked]bool
 	inflight map[*tracked]bool
@@ -83,8 +89,12 @@ type Bridge struct {
 
 // New creates a bridge; Run starts it.
 func New(cfg Config, c *bus.Client, log *zap.Logger) *Bridge {
+	if cfg.Host == "" {
+		cfg.Host = subjects.LocalHost()
+	}
+	cfg.Host = subjects.SanitizeHost(cfg.Host)
 	b := &Bridge{cfg: cfg, log: log, bus: c, exec: &tmux.Exec{Socket: cfg.Socket, Logger: log},
-		sessions: map[string]func(){}, writers: map[string]*paneWriter{}, waiting: map[*tracked]bool{},
+		sessions: map[string]func(){}, dups: map[string]string{}, writers: map[string]*paneWriter{}, waiting: map[*tracked]bool{},
 		inflight: map[*tracked]bool{}, refresh: make(chan struct{}, 1)}
 	b.inj = NewInjector(cfg, b.runner, log)
 	return b
@@ -110,7 +120,7 @@ func (b *Bridge) Run(ctx context.Context) error {
 		return err
 	}
 	defer b.stop()
-	b.log.Info("bridge starting", zap.String("socket", b.cfg.Socket.String()), zap.Stringer("enter_delay", b.cfg.EnterDelay),
+	b.log.Info("bridge starting", zap.String("host", b.cfg.Host), zap.String("socket", b.cfg.Socket.String()), zap.Stringer("enter_delay", b.cfg.EnterDelay),
 		zap.Stringer("low_batch", b.cfg.LowBatch), zap.Stringer("expiry", b.cfg.Expiry), zap.Stringer("typing_wait", b.cfg.TypingWait))
 	b.wg.Add(1)
 	go func() {
@@ -220,6 +230,11 @@ func (b *Bridge) discover(ctx context.Context) {
 	b.mu.Unlock()
 	b.rerouteWaitingLocked(ctx)
 	b.routeMu.Unlock()
+	for s := range gone {
+		if err := b.bus.UnregisterSession(ctx, b.cfg.Host, s); err != nil && ctx.Err() == nil {
+			b.log.Warn("cannot remove a session from the registry", zap.String("session", s), zap.Error(err))
+		}
+	}
 	if len(stops) > 0 {
 		// Outside the locks: a stop waits for the consumer's callback (accept) to return.
 		for _, stop := range stops {
@@ -239,7 +254,7 @@ func (b *Bridge) discover(ctx context.Context) {
 	}
 	for _, s := range added {
 		s := s
-		stop, err := b.bus.ConsumeSession(ctx, s, time.Now().Add(-b.cfg.Expiry), func(d *bus.Delivery) { b.accept(ctx, s, d) })
+		stop, err := b.bus.ConsumeSession(ctx, b.cfg.Host, s, time.Now().Add(-b.cfg.Expiry), func(d *bus.Delivery) { b.accept(ctx, s, d) })
 		if err != nil {
 			if ctx.Err() == nil {
 				b.log.Warn("cannot consume session; retrying", zap.String("session", s), zap.Error(err))
@@ -249,7 +264,84 @@ func (b *Bridge) discover(ctx context.Context) {
 		b.mu.Lock()
 		b.sessions[s] = stop
 		b.mu.Unlock()
-		b.log.Info("serving session", zap.String("session", s))
+		b.log.Info("serving session", zap.String("session", s), zap.String("host", b.cfg.Host))
+		b.register(ctx, panes, s)
+	}
+	b.consumeEverywhere(ctx)
+}
+
+// consumeEverywhere starts the consumers of the messages for groups everywhere, once; a
+// failure is retried at the next discovery.
+func (b *Bridge) consumeEverywhere(ctx context.Context) {
+	b.mu.Lock()
+	running := b.everywhere != nil || b.closing
+	b.mu.Unlock()
+	if running {
+		return
+	}
+	stop, err := b.bus.ConsumeEverywhere(ctx, b.cfg.Host, time.Now().Add(-b.cfg.Expiry), func(d *bus.Delivery) { b.accept(ctx, "", d) })
+	if err != nil {
+		if ctx.Err() == nil {
+			b.log.Warn("cannot consume the messages for groups everywhere; retrying", zap.Error(err))
+		}
+		return
+	}
+	b.mu.Lock()
+	b.everywhere = stop
+	b.mu.Unlock()
+}
+
+// register puts session (with its window and pane counts) in the session registry under
+// this bridge's host, and warns when another host registered the same session name.
+func (b *Bridge) register(ctx context.Context, panes []tmux.Pane, session string) {
+	e := bus.SessionEntry{Host: b.cfg.Host, Session: session}
+	windows := map[int]bool{}
+	for _, p := range panes {
+		if p.Session == session {
+			e.Panes++
+			windows[p.WindowIndex] = true
+		}
+	}
+	e.Windows = len(windows)
+	if err := b.bus.RegisterSession(ctx, e); err != nil {
+		if ctx.Err() == nil {
+			b.log.Warn("cannot register a session", zap.String("session", session), zap.Error(err))
+		}
+		return
+	}
+	entries, err := b.bus.SessionHosts(ctx, session)
+	if err != nil {
+		return
+	}
+	var others []string
+	for _, e := range entries {
+		if e.Host != b.cfg.Host {
+			others = append(others, e.Host)
+		}
+	}
+	key := strings.Join(others, ",")
+	b.mu.Lock()
+	changed := b.dups[session] != key
+	b.dups[session] = key
+	b.mu.Unlock()
+	if changed && len(others) > 0 {
+		b.log.Warn("a session of this host has the same name as a session of another host: targets without a host are refused for it",
+			zap.String("session", session), zap.String("host", b.cfg.Host), zap.Strings("other_hosts", others),
+			zap.String("name_one_as", b.cfg.Host+"."+session))
+	}
+}
+
+// registerAll refreshes the registry entries of every served session.
+func (b *Bridge) registerAll(ctx context.Context) {
+	panes := b.snapshot()
+	b.mu.Lock()
+	var served []string
+	for s := range b.sessions {
+		served = append(served, s)
+	}
+	b.mu.Unlock()
+	for _, s := range served {
+		b.register(ctx, panes, s)
 	}
 }
 
@@ -258,10 +350,14 @@ func (b *Bridge) heartbeat(ctx context.Context) {
 	defer tick.Stop()
 	expire := time.NewTicker(time.Second)
 	defer expire.Stop()
+	refresh := time.NewTicker(bus.SessionRefresh)
+	defer refresh.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-refresh.C:
+			b.registerAll(ctx)
 		case <-tick.C:
 			b.mu.Lock()
 			for t := range b.inflight {
@@ -293,9 +389,15 @@ func (b *Bridge) stop() {
 	b.mu.Lock()
 	b.closing = true
 	var stops []func()
+	var served []string
 	for s, stop := range b.sessions {
 		stops = append(stops, stop)
+		served = append(served, s)
 		delete(b.sessions, s)
+	}
+	if b.everywhere != nil {
+		stops = append(stops, b.everywhere)
+		b.everywhere = nil
 	}
 	for _, w := range b.writers {
 		w.close()
@@ -305,6 +407,15 @@ func (b *Bridge) stop() {
 	for _, stop := range stops {
 		stop()
 	}
+	// A clean stop takes this host's sessions out of the registry at once (a killed bridge's
+	// entries expire after bus.SessionTTL).
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	for _, s := range served {
+		if err := b.bus.UnregisterSession(ctx, b.cfg.Host, s); err != nil {
+			b.log.Warn("cannot remove a session from the registry", zap.String("session", s), zap.Error(err))
+		}
+	}
+	cancel()
 	b.wg.Wait()
 	// Messages still waiting for their pane or queued in a writer have no outcome yet. Without
 	// a NAK the server would hand them to the next bridge only after the ack wait (a minute);

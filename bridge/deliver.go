@@ -22,7 +22,9 @@ const AlertTag = "delivery"
 // tracked is one consumed message on its way to one or more panes. It is acknowledged
 // when every pane has an outcome.
 type tracked struct {
-	d         *bus.Delivery
+	d *bus.Delivery
+	// session is the session whose consumer delivered it; "" for a group everywhere, which
+	// goes to the group's panes in every session of this tmux server.
 	session   string
 	remaining int
 }
@@ -123,8 +125,12 @@ func (b *Bridge) expire(ctx context.Context, t *tracked) {
 		}
 	}
 	t.remaining = 1
+	where := fmt.Sprintf("in session %q", t.session)
+	if t.session == "" {
+		where = "in any session of host " + b.cfg.Host
+	}
 	b.settle(ctx, &item{t: t}, bus.Receipt{Outcome: bus.Undeliverable,
-		Reason: fmt.Sprintf("no pane for %s appeared in session %q within %s", e.Target, t.session, b.cfg.Expiry)})
+		Reason: fmt.Sprintf("no pane for %s appeared %s within %s", e.Target, where, b.cfg.Expiry)})
 }
 
 func (b *Bridge) ack(ctx context.Context, t *tracked) {
@@ -154,7 +160,11 @@ func (b *Bridge) settle(ctx context.Context, it *item, r bus.Receipt) {
 	b.log.Info("outcome", zap.String("id", e.ID), zap.String("outcome", string(r.Outcome)),
 		zap.String("pane", r.PaneTarget), zap.String("reason", r.Reason))
 	if r.Outcome != bus.Delivered && !e.HasTag(AlertTag) {
-		b.alert(ctx, it.t.session, r)
+		session := it.t.session
+		if session == "" && it.pane.ID != "" {
+			session = it.pane.Session
+		}
+		b.alert(ctx, session, r)
 	}
 	b.mu.Lock()
 	it.t.remaining--
@@ -165,11 +175,15 @@ func (b *Bridge) settle(ctx context.Context, it *item, r bus.Receipt) {
 	}
 }
 
-// alert tells the management group of the session that a delivery failed.
+// alert tells the management group of the session (on this host: no registry lookup) that
+// a delivery failed; with no session, the management group everywhere.
 func (b *Bridge) alert(ctx context.Context, session string, r bus.Receipt) {
-	target, err := subjects.GroupAddress("management", session)
+	target, err := subjects.GroupAddress("management", "")
 	if err != nil {
 		return
+	}
+	if session != "" {
+		target.Host, target.Session = b.cfg.Host, session
 	}
 	where := r.PaneTarget
 	if where == "" {
@@ -332,12 +346,12 @@ func (b *Bridge) claimAll(ctx context.Context, pane string, items []*item) []*it
 	var todo []*item
 	for _, it := range items {
 		e := it.t.env()
-		err := b.bus.Claim(ctx, e.Message.Priority, e.ID, pane)
+		err := b.bus.Claim(ctx, e.Message.Priority, e.ID, b.cfg.Host, pane)
 		switch {
 		case err == nil:
 			todo = append(todo, it)
 		case errors.Is(err, bus.ErrClaimed):
-			r, _, oerr := b.bus.OutcomeFor(ctx, e.Message.Priority, e.ID, pane)
+			r, _, oerr := b.bus.OutcomeFor(ctx, e.Message.Priority, e.ID, b.cfg.Host, pane)
 			if oerr == nil && r != nil {
 				b.mu.Lock()
 				it.t.remaining--

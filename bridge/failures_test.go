@@ -59,7 +59,7 @@ func TestMissingWindowExpires(t *testing.T) {
 	e := w.publish("be:nosuchwindow", subjects.High, "where are you")
 	r := w.only(e)
 	if r.Outcome != bus.Undeliverable || r.Pane != "" ||
-		r.Reason != `no pane for be:nosuchwindow appeared in session "be" within 2s` {
+		r.Reason != `no pane for `+w.cfg.Host+`.be:nosuchwindow appeared in session "be" within 2s` {
 		t.Fatalf("receipt %+v", r)
 	}
 	if age := time.Since(e.Timestamp); age < 2*time.Second {
@@ -150,7 +150,7 @@ func TestModalSwallowsEnter(t *testing.T) {
 	}
 	a := w.waitAlert("be", e.ID)
 	if !slices.Equal(a.Metadata.Tags, []string{"delivery", "unconfirmed"}) || a.Message.Priority != subjects.High ||
-		a.Target.String() != "group:management@be" {
+		a.Target.String() != "group:management@"+w.cfg.Host+".be" {
 		t.Fatalf("alert %+v", a.Envelope)
 	}
 }

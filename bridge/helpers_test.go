@@ -99,6 +99,17 @@ func (w *world) agent(target string, args ...string) string {
 
 func (w *world) publish(target string, p subjects.Priority, body string, tags ...string) *subjects.Envelope {
 	w.t.Helper()
+	e := w.envelope(target, p, body, tags...)
+	if _, err := w.c.Publish(context.Background(), e); err != nil {
+		w.t.Fatal(err)
+	}
+	return e
+}
+
+// envelope makes a message for target ("session[:window]", "host.session[:window]",
+// "group:G" or "group:G@[host.]session").
+func (w *world) envelope(target string, p subjects.Priority, body string, tags ...string) *subjects.Envelope {
+	w.t.Helper()
 	var a subjects.Address
 	var err error
 	if g, ok := strings.CutPrefix(target, "group:"); ok {
@@ -116,10 +127,17 @@ func (w *world) publish(target string, p subjects.Priority, body string, tags ..
 		Message: subjects.Message{Type: "notification", Category: "test", Priority: p,
 			Content: subjects.Content{Subject: subjects.SubjectLine(body), Body: body}},
 		Metadata: subjects.Metadata{Tags: tags}}
-	if _, err := w.c.Publish(context.Background(), e); err != nil {
-		w.t.Fatal(err)
-	}
 	return e
+}
+
+// peer is a second tmux server with its own bridge of host, on w's daemon: another host.
+func (w *world) peer(host string) *world {
+	w.t.Helper()
+	p := &world{t: w.t, c: w.c, srv: tmuxtest.NewServer(w.t, "orc-peer"), dir: w.t.TempDir()}
+	p.cfg = w.cfg
+	p.cfg.Socket = p.srv.Socket
+	p.cfg.Host = host
+	return p
 }
 
 // accepted returns the prompts an agent accepted.

@@ -54,13 +54,14 @@ func PaneTarget(p tmux.Pane) string {
 // Resolve picks the panes of session (from the snapshot) that a message for a should
 // reach. A window is named by index or by name; its pane is the one with an explicit role
 // (other than none), else the window's active pane. A session as a whole means its current
-// window. A group means every pane of the session in that group.
+// window. A group means every pane of the session in that group; with session "" (a
+// group everywhere), of every session.
 func Resolve(panes []tmux.Pane, session string, a subjects.Address) []tmux.Pane {
 	var out []tmux.Pane
 	switch a.Kind {
 	case subjects.KindGroup:
 		for _, p := range panes {
-			if p.Session != session || role(p) == RoleNone {
+			if (session != "" && p.Session != session) || role(p) == RoleNone {
 				continue
 			}
 			for _, g := range Groups(p) {

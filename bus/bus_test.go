@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/tmux-orc/tmux-orc/bus"
 	"github.com/tmux-orc/tmux-orc/embedded"
 	"github.com/tmux-orc/tmux-orc/embedded/embeddedtest"
@@ -71,7 +73,7 @@ func TestPublishIsStoredOnceAndReadable(t *testing.T) {
 	_, c := start(t)
 	e := env(t, "backend-dev:2", subjects.High, "Agent backend-dev:2 idle 15min", "monitoring", "idle")
 	first := publish(t, c, e)
-	if first.Duplicate || first.Stream != "ORC_HIGH" || first.Subject != "orc.high.session.backend-dev.2."+e.ID {
+	if first.Duplicate || first.Stream != "ORC_HIGH" || first.Subject != "orc.high."+subjects.LocalHost()+".backend-dev.2."+e.ID {
 		t.Fatalf("first publish %+v", first)
 	}
 	again := publish(t, c, e)
@@ -121,11 +123,11 @@ func TestQueryFiltersCombine(t *testing.T) {
 	}{
 		{"all", bus.Query{}, "be2 high idle,be2 low routine,be3 crashed,be whole session,fe1 high idle,mgmt everywhere,mgmt for be,mgmt for fe"},
 		{"window", bus.Query{Address: be2}, "be2 high idle,be2 low routine"},
-		{"session", bus.Query{Address: be}, "be2 high idle,be2 low routine,be3 crashed,be whole session"},
+		{"session", bus.Query{Address: be}, "be2 high idle,be2 low routine,be3 crashed,be whole session,mgmt for be"},
 		{"group in session", bus.Query{Address: mgmtBe}, "mgmt everywhere,mgmt for be"},
 		{"priorities", bus.Query{Priorities: []subjects.Priority{subjects.Critical, subjects.High}}, "be2 high idle,be3 crashed,fe1 high idle,mgmt for be,mgmt for fe"},
 		{"tag", bus.Query{Tags: []string{"idle"}}, "be2 high idle,fe1 high idle"},
-		{"tags and session", bus.Query{Tags: []string{"crash"}, Address: be}, "be3 crashed"},
+		{"tags and session", bus.Query{Tags: []string{"crash"}, Address: be}, "be3 crashed,mgmt for be"},
 		{"regexp over label", bus.Query{Filter: regexp.MustCompile("HIGH PRIORITY|CRITICAL")}, "be2 high idle,be3 crashed,fe1 high idle,mgmt for be,mgmt for fe"},
 		{"regexp over body", bus.Query{Filter: regexp.MustCompile(`^.*\n.*whole`)}, "be whole session"},
 		{"since", bus.Query{Since: mid}, "fe1 high idle,mgmt everywhere,mgmt for be,mgmt for fe"},
@@ -285,5 +287,78 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("condition not met within 10s")
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestUnqualifiedTargetsResolveTheirHost(t *testing.T) {
+	t.Setenv(subjects.EnvHost, "here")
+	_, c := start(t)
+	ctx := context.Background()
+	for _, e := range []bus.SessionEntry{{Host: "h1", Session: "solo", Windows: 2, Panes: 3},
+		{Host: "h1", Session: "both"}, {Host: "h2", Session: "both"}, {Host: "h3", Session: "gone"},
+		{Host: "h2", Session: "odd name.x"}} {
+		if err := c.RegisterSession(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.UnregisterSession(ctx, "h3", "gone"); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ target, subject, err string }{
+		{"solo:1", "orc.normal.h1.solo.1.", ""},                          // one host has it
+		{"group:management@solo", "orc.normal.h1.solo.@management.", ""}, // a group in it too
+		{"nowhere", "orc.normal.here.nowhere.~.", ""},                    // none: the daemon's host
+		{"gone:1", "orc.normal.here.gone.1.", ""},                        // unregistered: as none
+		{"h2.both:2", "orc.normal.h2.both.2.", ""},                       // qualified: no lookup
+		{"group:all", "orc.normal.~.~.@all.", ""},                        // everywhere: none needed
+		{"both:2", "", `session "both" exists on hosts h1 and h2; name one: h1.both:2`},
+		{"group:management@both", "", `session "both" exists on hosts h1 and h2; name one: group:management@h1.both`},
+	} {
+		e := env(t, tc.target, subjects.Normal, "to "+tc.target)
+		st, err := c.Publish(ctx, e)
+		if tc.err != "" {
+			if !errors.Is(err, bus.ErrAmbiguous) || err.Error() != tc.err {
+				t.Errorf("%s: got %v, want %q", tc.target, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || st.Subject != tc.subject+e.ID {
+			t.Errorf("%s: stored on %q (%v), want %q", tc.target, st.Subject, err, tc.subject+e.ID)
+		}
+	}
+	all, err := c.Sessions(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 4 || all[0].Session != "both" || all[3].Session != "solo" || all[3].Panes != 3 || all[2].Session != "odd name.x" {
+		t.Fatalf("registry: %+v", all)
+	}
+	if d := bus.Duplicates(all); len(d) != 1 || strings.Join(d["both"], ",") != "h1,h2" {
+		t.Fatalf("duplicates: %v", d)
+	}
+}
+
+func TestAnExistingSessionRegistryIsUsedAsItIs(t *testing.T) {
+	_, c := start(t)
+	ctx := context.Background()
+	js, err := jetstream.New(c.Conn())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// As the daemon's provisioning might make it (with other settings than the client's).
+	if _, err := js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: bus.SessionsBucket, Description: "provisioned",
+		TTL: time.Minute, History: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.RegisterSession(ctx, bus.SessionEntry{Host: "h1", Session: "s"}); err != nil {
+		t.Fatal(err)
+	}
+	kv, err := js.KeyValue(ctx, bus.SessionsBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := kv.Status(ctx)
+	if err != nil || st.TTL() != time.Minute || st.Values() != 1 {
+		t.Fatalf("bucket after use: %+v %v", st, err)
 	}
 }

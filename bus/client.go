@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -61,6 +62,9 @@ type Options struct {
 	Log *zap.Logger
 	// Timeout bounds connecting and each request; 0 means 5s.
 	Timeout time.Duration
+	// Replicas is the replica count of the session registry when this client creates it
+	// (SessionsBucket); 0 means 1.
+	Replicas int
 }
 
 // Client is a connection to the bus.
@@ -69,6 +73,11 @@ type Client struct {
 	js      jetstream.JetStream
 	log     *zap.Logger
 	timeout time.Duration
+
+	replicas   int
+	regMu      sync.Mutex
+	kv         jetstream.KeyValue // the session registry, once opened
+	daemonHost string             // once known
 }
 
 // Connect connects with the data directory's credentials.
@@ -143,7 +152,7 @@ func Connect(ctx context.Context, o Options) (*Client, error) {
 		nc.Close()
 		return nil, fmt.Errorf("opening jetstream: %w", err)
 	}
-	return &Client{nc: nc, js: js, log: log, timeout: o.Timeout}, nil
+	return &Client{nc: nc, js: js, log: log, timeout: o.Timeout, replicas: o.Replicas}, nil
 }
 
 // NewFromConn wraps an existing connection (the daemon's in-process one, or a test's).

@@ -36,25 +36,45 @@ func (d *Delivery) Nak() error { return d.msg.Nak() }
 // Term tells the server never to redeliver the message.
 func (d *Delivery) Term() error { return d.msg.Term() }
 
-// SessionFilters are the subjects a bridge consumes for one tmux session at priority p:
-// messages for the session and its windows, for groups in the session, and for groups in
-// every session.
-func SessionFilters(p subjects.Priority, session string) []string {
-	s := subjects.Address{Kind: subjects.KindSession, Session: session}
-	return append(subjects.Filters(p, s), subjects.Filters(p, subjects.Address{Kind: subjects.KindGroup, Group: "*", Session: session})...)
-}
-
 // AckWait is how long a consumed message may stay unsettled before the server redelivers
 // it (unless InProgress is called).
 const AckWait = 10 * time.Second
 
-// ConsumeSession consumes the messages of one tmux session at every priority with durable
-// consumers (one per priority stream), so a restarted bridge resumes where it stopped. A new
-// consumer starts at since. handle is called for each message; stop with the returned func,
-// which returns once no more messages can arrive.
-func (c *Client) ConsumeSession(ctx context.Context, session string, since time.Time, handle func(*Delivery)) (stop func(), err error) {
+// SessionDurable is the durable name of host's bridge consumers of session (one per
+// priority stream): bridge-<host>-<hash of the session name>.
+func SessionDurable(host, session string) string {
 	sum := sha256.Sum256([]byte(session))
-	durable := "bridge-" + hex.EncodeToString(sum[:8])
+	return "bridge-" + host + "-" + hex.EncodeToString(sum[:8])
+}
+
+// EverywhereDurable is the durable name of host's bridge consumers of the messages for
+// groups everywhere.
+func EverywhereDurable(host string) string { return "bridge-" + host + "-groups" }
+
+// ConsumeSession consumes the messages of one tmux session of host at every priority (the
+// session, its windows and the groups in it) with durable consumers, one per priority stream
+// and each with the single filter subjects.SessionSubjects, so a restarted bridge resumes
+// where it stopped. A new consumer starts at since. handle is called for each message; stop
+// with the returned func, which returns once no more messages can arrive.
+func (c *Client) ConsumeSession(ctx context.Context, host, session string, since time.Time, handle func(*Delivery)) (stop func(), err error) {
+	if err := subjects.ValidateHost(host); err != nil {
+		return nil, err
+	}
+	return c.consume(ctx, SessionDurable(host, session), "tmux-orc bridge of host "+host+" for session "+session,
+		func(p subjects.Priority) string { return subjects.SessionSubjects(p, host, session) }, since, handle)
+}
+
+// ConsumeEverywhere consumes, for host's bridge, the messages for groups everywhere (every
+// host, every session) at every priority, with one durable consumer per priority stream.
+func (c *Client) ConsumeEverywhere(ctx context.Context, host string, since time.Time, handle func(*Delivery)) (stop func(), err error) {
+	if err := subjects.ValidateHost(host); err != nil {
+		return nil, err
+	}
+	return c.consume(ctx, EverywhereDurable(host), "tmux-orc bridge of host "+host+" for groups everywhere",
+		subjects.EverywhereSubjects, since, handle)
+}
+
+func (c *Client) consume(ctx context.Context, durable, desc string, filter func(subjects.Priority) string, since time.Time, handle func(*Delivery)) (stop func(), err error) {
 	var stops []func()
 	stopAll := func() {
 		for _, s := range stops {
@@ -72,8 +92,8 @@ func (c *Client) ConsumeSession(ctx context.Context, session string, since time.
 			start := since
 			cons, err = st.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
 				Durable:           durable,
-				Description:       "tmux-orc bridge for session " + session,
-				FilterSubjects:    SessionFilters(p, session),
+				Description:       desc,
+				FilterSubject:     filter(p),
 				AckPolicy:         jetstream.AckExplicitPolicy,
 				AckWait:           AckWait,
 				MaxDeliver:        -1,
@@ -84,7 +104,7 @@ func (c *Client) ConsumeSession(ctx context.Context, session string, since time.
 			})
 			if err != nil {
 				stopAll()
-				return nil, fmt.Errorf("consuming session %q at %s: %w", session, p, err)
+				return nil, fmt.Errorf("%s at %s: %w", desc, p, err)
 			}
 		}
 		cc, err := cons.Consume(func(m jetstream.Msg) {
@@ -102,7 +122,7 @@ func (c *Client) ConsumeSession(ctx context.Context, session string, since time.
 		})
 		if err != nil {
 			stopAll()
-			return nil, fmt.Errorf("consuming session %q at %s: %w", session, p, err)
+			return nil, fmt.Errorf("%s at %s: %w", desc, p, err)
 		}
 		stops = append(stops, func() {
 			// Stop is asynchronous; wait until the subscription is gone, so that messages

@@ -37,7 +37,18 @@ const publishAttempt = 2 * time.Second
 // acknowledgement). The id is the Nats-Msg-Id, so a retried publish is stored once.
 // A publish that gets no answer (no responders, a leader election, a reconnection to
 // another node) is retried with the same id until PublishWithin or the end of ctx.
+//
+// A target that names a session but no host gets one first (see ResolveHost), written into
+// env.Target.Host; a session on several hosts is refused with an *AmbiguousError.
 func (c *Client) Publish(ctx context.Context, env *subjects.Envelope) (Stored, error) {
+	if env.Target.Host == "" && !env.Target.Everywhere() {
+		if err := env.Validate(); err != nil {
+			return Stored{}, err
+		}
+		if err := c.ResolveHost(ctx, &env.Target); err != nil {
+			return Stored{}, err
+		}
+	}
 	data, err := env.Encode()
 	if err != nil {
 		return Stored{}, err

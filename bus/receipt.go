@@ -65,13 +65,13 @@ func PaneKey(pane string) string {
 // ErrClaimed is returned by Claim when the message was already claimed for the pane.
 var ErrClaimed = errors.New("delivery already claimed")
 
-// Claim records, before typing, that the bridge is delivering message id into pane. Only
-// the first claim for a message and pane succeeds; a second one (a redelivery after a bridge
-// restart) gets ErrClaimed and must not type again. A claim whose answer was lost (a
-// leader election) is retried and recognised as this call's own by a random token, so it
-// is not mistaken for someone else's.
-func (c *Client) Claim(ctx context.Context, p subjects.Priority, id, pane string) error {
-	subj := subjects.ReceiptSubjectFor(p, claimState, id, PaneKey(pane))
+// Claim records, before typing, that the bridge is delivering message id into pane of the
+// tmux server on host. Only the first claim for a message and pane succeeds; a second one (a
+// redelivery after a bridge restart) gets ErrClaimed and must not type again. A claim whose
+// answer was lost (a leader election) is retried and recognised as this call's own by a
+// random token, so it is not mistaken for someone else's.
+func (c *Client) Claim(ctx context.Context, p subjects.Priority, id, host, pane string) error {
+	subj := subjects.ReceiptSubjectFor(p, claimState, id, host, PaneKey(pane))
 	token := subjects.NewID(time.Now())
 	data, _ := json.Marshal(claim{At: time.Now().UTC(), Token: token})
 	_, _, err := c.store(ctx, subj, data, jetstream.WithExpectLastSequencePerSubject(0))
@@ -109,27 +109,27 @@ func (c *Client) ownClaim(ctx context.Context, subj, token string) bool {
 	return json.Unmarshal(m.Data, &cl) == nil && cl.Token == token
 }
 
-// Record stores a delivery outcome.
+// Record stores a delivery outcome (in pane r.Pane of the tmux server on r.Host).
 func (c *Client) Record(ctx context.Context, r Receipt) error {
 	data, _ := json.Marshal(r)
 	key := PaneKey(r.Pane)
-	_, _, err := c.store(ctx, subjects.ReceiptSubjectFor(r.Priority, string(r.Outcome), r.ID, key), data,
-		jetstream.WithMsgID("r-"+r.ID+"-"+key))
+	_, _, err := c.store(ctx, subjects.ReceiptSubjectFor(r.Priority, string(r.Outcome), r.ID, r.Host, key), data,
+		jetstream.WithMsgID("r-"+r.ID+"-"+r.Host+"-"+key))
 	if err != nil {
 		return fmt.Errorf("recording %s of %s: %w", r.Outcome, r.ID, err)
 	}
 	return nil
 }
 
-// Outcome returns the recorded outcome of message id in pane: nil when none was recorded,
-// and claimed = true when a delivery was claimed but never finished.
-func (c *Client) OutcomeFor(ctx context.Context, p subjects.Priority, id, pane string) (r *Receipt, claimed bool, err error) {
+// OutcomeFor returns the recorded outcome of message id in pane (of host's tmux server): nil
+// when none was recorded, and claimed = true when a delivery was claimed but never finished.
+func (c *Client) OutcomeFor(ctx context.Context, p subjects.Priority, id, host, pane string) (r *Receipt, claimed bool, err error) {
 	st, err := c.js.Stream(ctx, subjects.ReceiptStream)
 	if err != nil {
 		return nil, false, fmt.Errorf("opening stream %s: %w", subjects.ReceiptStream, err)
 	}
 	for _, o := range []Outcome{Delivered, Unconfirmed, Undeliverable} {
-		m, err := st.GetLastMsgForSubject(ctx, subjects.ReceiptSubjectFor(p, string(o), id, PaneKey(pane)))
+		m, err := st.GetLastMsgForSubject(ctx, subjects.ReceiptSubjectFor(p, string(o), id, host, PaneKey(pane)))
 		if errors.Is(err, jetstream.ErrMsgNotFound) {
 			continue
 		}
@@ -142,7 +142,7 @@ func (c *Client) OutcomeFor(ctx context.Context, p subjects.Priority, id, pane s
 		}
 		return &rec, true, nil
 	}
-	_, err = st.GetLastMsgForSubject(ctx, subjects.ReceiptSubjectFor(p, claimState, id, PaneKey(pane)))
+	_, err = st.GetLastMsgForSubject(ctx, subjects.ReceiptSubjectFor(p, claimState, id, host, PaneKey(pane)))
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
 		return nil, false, nil
 	}
@@ -163,7 +163,7 @@ func (c *Client) Receipts(ctx context.Context, p subjects.Priority, id string) (
 
 func receiptsOf(ctx context.Context, st jetstream.Stream, p subjects.Priority, id string) ([]Receipt, error) {
 	var out []Receipt
-	filter := subjects.ReceiptRoot + "." + p.String() + ".*." + id + ".*"
+	filter := subjects.ReceiptsOf(p, id)
 	for seq := uint64(1); ; {
 		m, err := st.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(filter))
 		if errors.Is(err, jetstream.ErrMsgNotFound) {
@@ -208,7 +208,7 @@ func (c *Client) attachReceipts(ctx context.Context, recs []Record) error {
 // outcomes recorded by then.
 func (c *Client) WaitOutcome(ctx context.Context, p subjects.Priority, id string) ([]Receipt, error) {
 	cons, err := c.js.OrderedConsumer(ctx, subjects.ReceiptStream, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{subjects.ReceiptRoot + "." + p.String() + ".*." + id + ".*"}})
+		FilterSubjects: []string{subjects.ReceiptsOf(p, id)}})
 	if err != nil {
 		return nil, fmt.Errorf("waiting for the outcome of %s: %w", id, err)
 	}

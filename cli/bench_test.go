@@ -47,7 +47,7 @@ func BenchmarkPublishProcess(b *testing.B) {
 				`"priority":"high","content":{"subject":"Agent backend-dev:2 idle 15min","body":"Agent backend-dev:2 idle 15min (%d)"}},`+
 				`"metadata":{"requires_ack":true,"tags":["monitoring","idle"]}}`, id, i)
 			theirs = append(theirs, run(natsBin, "--context", "tmux-orc", "pub", "--jetstream", "-H", "Nats-Msg-Id:"+id,
-				"orc.high.session.backend-dev.2."+id, body))
+				"orc.high."+subjects.LocalHost()+".backend-dev.2."+id, body))
 		}
 	}
 	b.StopTimer()

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/tmux-orc/tmux-orc/bridge"
+	"github.com/tmux-orc/tmux-orc/subjects"
 	"github.com/tmux-orc/tmux-orc/tmux"
 )
 
@@ -18,6 +19,7 @@ const EnvTmuxSocket = "TMUX_ORC_TMUX_SOCKET"
 // bridgeFlags are the flags shared by `bridge` and `daemon start`.
 type bridgeFlags struct {
 	Socket     string
+	Host       string
 	EnterDelay time.Duration
 	Expiry     time.Duration
 	LowBatch   time.Duration
@@ -27,6 +29,7 @@ type bridgeFlags struct {
 func (bf *bridgeFlags) add(fs *pflag.FlagSet) {
 	d := bridge.DefaultConfig(tmux.Socket{})
 	fs.StringVar(&bf.Socket, "tmux-socket", "", "tmux server: a -L socket name, or a socket path (default $TMUX_ORC_TMUX_SOCKET, the tmux this runs in, or tmux's default)")
+	fs.StringVar(&bf.Host, "host", "", "this tmux server's host name in subjects and the session registry (default $"+subjects.EnvHost+", else the host name; sanitized to letters, digits, '-' and '_')")
 	fs.DurationVar(&bf.EnterDelay, "enter-delay", d.EnterDelay, "pause between typing a message and pressing Enter")
 	fs.DurationVar(&bf.Expiry, "expiry", d.Expiry, "how long a message waits for its target pane to appear")
 	fs.DurationVar(&bf.LowBatch, "low-batch", d.LowBatch, "low-priority messages for a pane within this window become one injection (at most 500ms)")
@@ -34,6 +37,12 @@ func (bf *bridgeFlags) add(fs *pflag.FlagSet) {
 }
 
 func (bf *bridgeFlags) config() (bridge.Config, error) {
+	if bf.Host != "" {
+		// This process's host, for its bridge and also its monitor and bus client.
+		if err := os.Setenv(subjects.EnvHost, bf.Host); err != nil {
+			return bridge.Config{}, err
+		}
+	}
 	cfg := bridge.DefaultConfig(tmuxSocket(bf.Socket))
 	cfg.EnterDelay, cfg.Expiry, cfg.LowBatch, cfg.TypingWait = bf.EnterDelay, bf.Expiry, bf.LowBatch, bf.TypingWait
 	if bf.LowBatch < 0 || bf.LowBatch > 500*time.Millisecond {

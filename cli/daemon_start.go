@@ -20,6 +20,7 @@ import (
 	"github.com/tmux-orc/tmux-orc/daemon"
 	"github.com/tmux-orc/tmux-orc/embedded"
 	"github.com/tmux-orc/tmux-orc/home"
+	"github.com/tmux-orc/tmux-orc/subjects"
 )
 
 // Environment variables that configure the daemon (between the config file and flags).
@@ -48,7 +49,6 @@ type DaemonStartOptions struct {
 	MetricsListen string
 	// Cluster flags override the config file's.
 	ServerName      string
-	HostName        string
 	ClusterName     string
 	ClusterListen   string
 	Routes          []string
@@ -94,7 +94,6 @@ the default address is taken, a free port is used instead. pubsub status shows t
 	fl.IntVar(&opts.Port, "port", 0, "client port (default 14222; 0 picks a free port)")
 	fl.StringVar(&opts.Listen, "listen", "", "client listen address host:port (off loopback only with tls and users in the config, or --allow-insecure)")
 	fl.StringVar(&opts.ServerName, "server-name", "", "this node's name, unique and stable in a cluster (default tmux-orc-<hostname>)")
-	fl.StringVar(&opts.HostName, "host-name", "", "this host's name in host-qualified targets such as h1.backend:2 (default the hostname)")
 	fl.StringVar(&opts.ClusterName, "cluster-name", "", "join a cluster of this name (with --cluster-listen and --routes)")
 	fl.StringVar(&opts.ClusterListen, "cluster-listen", "", "route listen address host:port")
 	fl.StringSliceVar(&opts.Routes, "routes", nil, "every node's route URL, this one included, e.g. nats://h1:6222,nats://h2:6222,nats://h3:6222")
@@ -152,8 +151,8 @@ func (o *DaemonStartOptions) config(dir home.Dir) (embedded.Config, error) {
 	if o.ServerName != "" {
 		cfg.ServerName = o.ServerName
 	}
-	if o.HostName != "" {
-		cfg.HostName = o.HostName
+	if o.bridgeFlags.Host != "" {
+		cfg.HostName = subjects.SanitizeHost(o.bridgeFlags.Host)
 	}
 	if o.ClusterName != "" {
 		cfg.Cluster.Name = o.ClusterName
@@ -224,6 +223,10 @@ func (o *DaemonStartOptions) runForeground(ctx context.Context, cfg embedded.Con
 	if o.NotifyFD > 0 {
 		notify = os.NewFile(uintptr(o.NotifyFD), "notify")
 		defer notify.Close()
+	}
+	// The daemon's host name, for its bridge, its monitor and the bus client inside it.
+	if err := os.Setenv(subjects.EnvHost, cfg.HostName); err != nil {
+		return err
 	}
 	var dopts daemon.Options
 	if !o.NoBridge {

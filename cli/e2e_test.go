@@ -2,6 +2,7 @@ package cli_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/tmux-orc/tmux-orc/bus"
 	"github.com/tmux-orc/tmux-orc/home"
 )
 
@@ -55,6 +57,7 @@ func TestScripts(t *testing.T) {
 			env.Setenv("TMUX_ORC_HOME", h)
 			env.Setenv("XDG_CONFIG_HOME", filepath.Join(env.WorkDir, "xdg"))
 			env.Setenv("TMUX_ORC_PORT", "0")
+			env.Setenv("TMUX_ORC_HOST", "h1")
 			env.Setenv("TMUX_ORC_TMUX_SOCKET", os.Getenv("TMUX_ORC_TMUX_SOCKET"))
 			env.Setenv("TMUX_ORC_METRICS_LISTEN", os.Getenv("TMUX_ORC_METRICS_LISTEN"))
 			env.Setenv("PATH", binDir+string(os.PathListSeparator)+os.Getenv("PATH"))
@@ -73,6 +76,7 @@ func TestScripts(t *testing.T) {
 			"exitcode": cmdExitcode,
 			"kill9":    cmdKill9,
 			"waitfor":  cmdWaitfor,
+			"register": cmdRegister,
 		},
 		Condition: func(cond string) (bool, error) {
 			if name, ok := strings.CutPrefix(cond, "bin:"); ok {
@@ -133,10 +137,23 @@ func cmdExitcode(ts *testscript.TestScript, neg bool, args []string) {
 
 func scriptEnv(ts *testscript.TestScript) []string {
 	var env []string
-	for _, k := range []string{"PATH", "HOME", "TMUX_ORC_HOME", "XDG_CONFIG_HOME", "TMUX_ORC_PORT", "TMPDIR", "WORK", "TMUX_ORC_TMUX_SOCKET", "TMUX_ORC_METRICS_LISTEN"} {
+	for _, k := range []string{"PATH", "HOME", "TMUX_ORC_HOME", "XDG_CONFIG_HOME", "TMUX_ORC_PORT", "TMPDIR", "WORK", "TMUX_ORC_TMUX_SOCKET", "TMUX_ORC_METRICS_LISTEN", "TMUX_ORC_HOST"} {
 		env = append(env, k+"="+ts.Getenv(k))
 	}
 	return env
+}
+
+// register HOST SESSION: put a session of HOST in the session registry, as that host's
+// bridge would.
+func cmdRegister(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: register host session")
+	}
+	ctx := context.Background()
+	c, err := bus.Connect(ctx, bus.Options{Home: home.Dir(ts.Getenv("TMUX_ORC_HOME"))})
+	ts.Check(err)
+	defer c.Close()
+	ts.Check(c.RegisterSession(ctx, bus.SessionEntry{Host: args[0], Session: args[1]}))
 }
 
 // kill9: SIGKILL the script's daemon and wait until the kernel has released its lock.

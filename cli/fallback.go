@@ -56,6 +56,9 @@ func fallback(ctx context.Context, f *factory, env *subjects.Envelope, socketFla
 		return nil, err
 	}
 	cfg := bridge.DefaultConfig(tmuxSocket(socketFlag))
+	if env.Target.Host != "" && env.Target.Host != cfg.Host {
+		return nil, fmt.Errorf("%s is on host %s, not on this one (%s)", env.Target, env.Target.Host, cfg.Host)
+	}
 	runner := &tmux.Exec{Socket: cfg.Socket, Logger: f.Log()}
 	panes, err := tmux.ListPanes(ctx, runner)
 	if err != nil {
@@ -66,6 +69,8 @@ func fallback(ctx context.Context, f *factory, env *subjects.Envelope, socketFla
 		return nil, fmt.Errorf("no tmux pane for %s on %s", env.Target, cfg.Socket)
 	}
 	p := targets[0]
+	// Typed here, so it is a message for this host's session (which the import publishes).
+	env.Target.Host = cfg.Host
 	inj := bridge.NewInjector(cfg, func() tmux.Runner { return runner }, f.Log())
 	r := bus.Receipt{ID: env.ID, Priority: env.Message.Priority, Pane: p.ID, PaneTarget: bridge.PaneTarget(p),
 		Via: "fallback", Host: cfg.Host, Published: env.Timestamp}

@@ -1,12 +1,12 @@
 package cli
 
 import (
-	"os"
 	"time"
 
 	"github.com/spf13/pflag"
 
 	"github.com/tmux-orc/tmux-orc/monitor"
+	"github.com/tmux-orc/tmux-orc/subjects"
 	"github.com/tmux-orc/tmux-orc/tmux"
 )
 
@@ -34,7 +34,7 @@ func (mf *monitorFlags) config(sock tmux.Socket) (*monitor.Config, error) {
 	if cfg.LongIdleAfter < cfg.IdleAfter {
 		cfg.LongIdleAfter = 3 * cfg.IdleAfter
 	}
-	cfg.Host, _ = os.Hostname()
+	cfg.Host = subjects.LocalHost() // --host of daemon start sets it (see bridgeFlags.config)
 	if err := cfg.Validate(); err != nil {
 		return nil, flagErrorf("%v", err)
 	}

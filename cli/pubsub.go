@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -53,13 +54,20 @@ func pubsubStatusRun(ctx context.Context, o *pubsubStatusOptions) error {
 	if err != nil {
 		return err
 	}
+	// Session names that more than one host has: targets without a host are refused for them.
+	entries, err := c.Sessions(ctx)
+	if err != nil {
+		return err
+	}
+	dups := bus.Duplicates(entries)
 	uptime := time.Since(st.Started).Round(time.Second)
 	if o.JSON {
 		return json.NewEncoder(o.f.Out).Encode(struct {
 			subjects.ServerStatus
-			Uptime        string  `json:"uptime"`
-			UptimeSeconds float64 `json:"uptime_seconds"`
-		}{st, uptime.String(), uptime.Seconds()})
+			Uptime            string              `json:"uptime"`
+			UptimeSeconds     float64             `json:"uptime_seconds"`
+			DuplicateSessions map[string][]string `json:"duplicate_sessions"`
+		}{st, uptime.String(), uptime.Seconds(), dups})
 	}
 	health := "healthy"
 	if !st.Healthy {
@@ -80,6 +88,14 @@ func pubsubStatusRun(ctx context.Context, o *pubsubStatusOptions) error {
 	fmt.Fprintf(w, "store:\t%s used of %s (sync: %s)\n", humanBytes(st.StoreUsed), humanBytes(st.StoreMax), st.Sync)
 	fmt.Fprintf(w, "connections:\t%d\n", st.Connections)
 	fmt.Fprintf(w, "data:\t%s\n", st.Home)
+	names := make([]string, 0, len(dups))
+	for s := range dups {
+		names = append(names, s)
+	}
+	slices.Sort(names)
+	for _, s := range names {
+		fmt.Fprintf(w, "duplicate session:\t%q on hosts %s (name one: %s.%s)\n", s, strings.Join(dups[s], ", "), dups[s][0], s)
+	}
 	if st.Host != "" {
 		fmt.Fprintf(w, "host:\t%s\n", st.Host)
 	}

@@ -90,7 +90,7 @@ func DefaultConfig(dir home.Dir) Config {
 		Home:       dir,
 		Listen:     net.JoinHostPort("127.0.0.1", strconv.Itoa(DefaultPort)),
 		ServerName: "tmux-orc-" + sanitizeName(host),
-		HostName:   sanitizeName(host),
+		HostName:   subjects.LocalHost(),
 		Sync:       "always",
 		MaxStore:   4 << 30,
 		Duplicates: 10 * time.Minute,

@@ -441,8 +441,10 @@ func runBroker(ctx context.Context, cfg Config, c *bus.Client, tag string, progr
 			s()
 		}
 	}()
+	// The broker alone: targets name the daemon's host, so no registry lookup is measured.
+	host := c.DaemonHost(ctx)
 	for s := 0; s < cfg.Sessions; s++ {
-		stop, err := c.ConsumeSession(ctx, fmt.Sprintf("%s-%d", tag, s), time.Now().Add(-time.Minute), func(d *bus.Delivery) {
+		stop, err := c.ConsumeSession(ctx, host, fmt.Sprintf("%s-%d", tag, s), time.Now().Add(-time.Minute), func(d *bus.Delivery) {
 			now := time.Now()
 			mu.Lock()
 			g := recv[d.Envelope.ID]
@@ -463,7 +465,7 @@ func runBroker(ctx context.Context, cfg Config, c *bus.Client, tag string, progr
 	var npub atomic.Int64
 	n := cfg.Sessions * cfg.Panes
 	published, err := publishAll(ctx, cfg, c, n, func(i int) subjects.Address {
-		a, _ := subjects.ParseTarget(fmt.Sprintf("%s-%d:%d", tag, i/cfg.Panes, i%cfg.Panes))
+		a, _ := subjects.ParseTarget(fmt.Sprintf("%s.%s-%d:%d", host, tag, i/cfg.Panes, i%cfg.Panes))
 		return a
 	}, &npub)
 	if err != nil {

@@ -40,7 +40,8 @@ type Config struct {
 	AutoRestart    bool
 	MaxRestarts    int
 	RestartBackoff time.Duration
-	// Host is recorded as the source host of alerts.
+	// Host is this tmux server's host: alerts go to the management group of the session on
+	// it, and it is recorded as their source host.
 	Host string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time

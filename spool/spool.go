@@ -61,7 +61,7 @@ func Import(ctx context.Context, dir home.Dir, c *bus.Client, log *zap.Logger) (
 			return n, fmt.Errorf("importing spooled message %s: %w", e.Envelope.ID, err)
 		}
 		if e.Receipt.Pane != "" {
-			if err := c.Claim(ctx, e.Envelope.Message.Priority, e.Envelope.ID, e.Receipt.Pane); err != nil && !errors.Is(err, bus.ErrClaimed) {
+			if err := c.Claim(ctx, e.Envelope.Message.Priority, e.Envelope.ID, e.Receipt.Host, e.Receipt.Pane); err != nil && !errors.Is(err, bus.ErrClaimed) {
 				return n, err
 			}
 		}

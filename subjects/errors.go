@@ -18,6 +18,8 @@ var (
 	ErrSubject = errors.New("not a tmux-orc subject")
 	// ErrEnvelope is returned for a message envelope that fails validation.
 	ErrEnvelope = errors.New("invalid message")
+	// ErrNoHost is returned for a message subject of an address that names no host.
+	ErrNoHost = errors.New("the target names no host")
 	// ErrTag is returned for a malformed tag.
 	ErrTag = errors.New("invalid tag")
 )

@@ -31,9 +31,11 @@ func FuzzTokenRoundTrip(f *testing.F) {
 }
 
 func FuzzParseMessageSubject(f *testing.F) {
-	f.Add("orc.high.session.backend-dev.2.abc")
-	f.Add("orc.critical.group.management.~.x1")
-	f.Add("orc.low.session.a%2Eb.~.id")
+	f.Add("orc.high.h1.backend-dev.2.abc")
+	f.Add("orc.critical.~.~.@management.x1")
+	f.Add("orc.normal.h1.backend.@agents.x1")
+	f.Add("orc.low.h1.a%20b.~.id")
+	f.Add("orc.low.h1.b.%40w.id")
 	f.Fuzz(func(t *testing.T, s string) {
 		p, a, id, err := subjects.ParseMessageSubject(s)
 		if err != nil {
@@ -42,6 +44,32 @@ func FuzzParseMessageSubject(f *testing.F) {
 		again, err := subjects.MessageSubject(p, a, id)
 		if err != nil || again != s {
 			t.Fatalf("ParseMessageSubject(%q) gave %v %+v %q, which renders as %q (%v)", s, p, a, id, again, err)
+		}
+	})
+}
+
+func FuzzParseTarget(f *testing.F) {
+	for _, s := range []string{"backend:2", "h1.backend:2", ".b", "h.", "a.b.c", "h1.pm:1:x.y", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		a, err := subjects.ParseTarget(s)
+		if err != nil {
+			return
+		}
+		// A target that parses renders back to itself and, with a host, has a subject.
+		if a.String() != s {
+			t.Fatalf("ParseTarget(%q).String() = %q", s, a.String())
+		}
+		if a.Host == "" {
+			a.Host = "h"
+		}
+		subj, err := subjects.MessageSubject(subjects.Normal, a, "id")
+		if err != nil {
+			t.Fatalf("MessageSubject(%+v): %v", a, err)
+		}
+		if _, back, _, err := subjects.ParseMessageSubject(subj); err != nil || back != a {
+			t.Fatalf("%q: subject %q parses to %+v, %v", s, subj, back, err)
 		}
 	})
 }

@@ -4,7 +4,10 @@ import "time"
 
 // ServerStatus is the daemon's answer on StatusSubject.
 type ServerStatus struct {
-	ServerName  string    `json:"server_name"`
+	ServerName string `json:"server_name"`
+	// Host is the host token of the daemon's machine (see LocalHost); "" from a daemon that
+	// does not say.
+	Host        string    `json:"host,omitempty"`
 	Version     string    `json:"version"`
 	PID         int       `json:"pid"`
 	Started     time.Time `json:"started"`
@@ -23,8 +26,6 @@ type ServerStatus struct {
 	Health string `json:"health"`
 	// MetricsURL is where the daemon serves /metrics and /healthz ("" when off).
 	MetricsURL string `json:"metrics_url,omitempty"`
-	// Host is this daemon's host name in host-qualified targets.
-	Host string `json:"host,omitempty"`
 	// Cluster is set when the daemon is a node of a cluster.
 	Cluster *ClusterStatus `json:"cluster,omitempty"`
 }

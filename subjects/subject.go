@@ -15,7 +15,7 @@ const Root = "orc"
 const (
 	// AckRoot prefixes acknowledgements: orc.ack.<priority>.<id>, stored in AckStream.
 	AckRoot = Root + ".ack"
-	// ReceiptRoot prefixes delivery receipts: orc.receipt.<priority>.<id>.
+	// ReceiptRoot prefixes delivery receipts (see ReceiptSubjectFor).
 	ReceiptRoot = Root + ".receipt"
 	// StatusSubject answers requests for the daemon's status (request/reply, not stored).
 	StatusSubject = Root + ".sys.status"
@@ -26,25 +26,42 @@ const (
 )
 
 // ReceiptSubjectFor is where a delivery claim or outcome of message id in one pane is
-// stored: orc.receipt.<priority>.<state>.<id>.<pane>, state being "claim" (the bridge is
-// typing it), "delivered", "unconfirmed" or "undeliverable"; pane is "p<N>" for tmux pane
-// %N, or "none".
-func ReceiptSubjectFor(p Priority, state, id, pane string) string {
-	return ReceiptRoot + "." + p.String() + "." + state + "." + id + "." + pane
+// stored: orc.receipt.<priority>.<state>.<id>.<host>.<pane>, state being "claim" (the bridge
+// is typing it), "delivered", "unconfirmed" or "undeliverable"; host is the host token of
+// the tmux server ("~" when unknown), since pane ids are only unique within one server; pane
+// is "p<N>" for tmux pane %N, or "none".
+func ReceiptSubjectFor(p Priority, state, id, host, pane string) string {
+	if host == "" {
+		host = Any
+	} else if ValidateHost(host) != nil {
+		host = SanitizeHost(host)
+	}
+	return ReceiptRoot + "." + p.String() + "." + state + "." + id + "." + host + "." + pane
+}
+
+// ReceiptsOf matches every claim and outcome of message id (of priority p).
+func ReceiptsOf(p Priority, id string) string {
+	return ReceiptRoot + "." + p.String() + ".*." + id + ".>"
 }
 
 // MessageSubject is the subject a message is published on:
 //
-//	orc.<priority>.session.<session>.<window|~>.<id>
-//	orc.<priority>.group.<group>.<session|~>.<id>
+//	orc.<priority>.<host>.<session>.<window>.<id>   a window of a session on host
+//	orc.<priority>.<host>.<session>.~.<id>          the session as a whole
+//	orc.<priority>.<host>.<session>.@<group>.<id>   a group in one session
+//	orc.<priority>.~.~.@<group>.<id>                a group everywhere
 //
-// Session and window names are encoded with EncodeToken; "~" stands for "any".
+// Session and window names are encoded with EncodeToken; "~" stands for "any". Every address
+// but a group everywhere needs a host (ErrNoHost).
 func MessageSubject(p Priority, a Address, id string) (string, error) {
 	if !p.Valid() {
 		return "", fmt.Errorf("%w: %d", ErrPriority, int(p))
 	}
 	if err := a.Validate(); err != nil {
 		return "", err
+	}
+	if a.Host == "" && !a.Everywhere() {
+		return "", fmt.Errorf("%w: %s", ErrNoHost, a)
 	}
 	if err := ValidateID(id); err != nil {
 		return "", err
@@ -66,23 +83,29 @@ func ParseMessageSubject(subject string) (Priority, Address, string, error) {
 		return 0, Address{}, "", fmt.Errorf("%w: %q: %v", ErrSubject, subject, err)
 	}
 	var a Address
-	switch Kind(t[2]) {
-	case KindSession:
-		a.Kind = KindSession
+	group, isGroup := strings.CutPrefix(t[4], GroupPrefix)
+	switch {
+	case t[2] == Any:
+		if t[3] != Any || !isGroup {
+			return 0, Address{}, "", fmt.Errorf("%w: %q: only a group everywhere has no host", ErrSubject, subject)
+		}
+		a = Address{Kind: KindGroup, Group: group}
+	default:
+		if err := ValidateHost(t[2]); err != nil {
+			return 0, Address{}, "", fmt.Errorf("%w: %q: %v", ErrSubject, subject, err)
+		}
 		if a.Session, err = DecodeToken(t[3]); err != nil {
 			return 0, Address{}, "", err
 		}
-		if a.Window, err = fromAny(t[4]); err != nil {
-			return 0, Address{}, "", err
+		a.Host = t[2]
+		if isGroup {
+			a.Kind, a.Group = KindGroup, group
+		} else {
+			a.Kind = KindSession
+			if a.Window, err = fromAny(t[4]); err != nil {
+				return 0, Address{}, "", err
+			}
 		}
-	case KindGroup:
-		a.Kind = KindGroup
-		a.Group = t[3]
-		if a.Session, err = fromAny(t[4]); err != nil {
-			return 0, Address{}, "", err
-		}
-	default:
-		return 0, Address{}, "", fmt.Errorf("%w: %q: unknown address kind", ErrSubject, subject)
 	}
 	if err := a.Validate(); err != nil {
 		return 0, Address{}, "", fmt.Errorf("%w: %q: %v", ErrSubject, subject, err)
@@ -93,26 +116,43 @@ func ParseMessageSubject(subject string) (Priority, Address, string, error) {
 // StreamSubjects is the subject filter of the stream that stores priority p.
 func StreamSubjects(p Priority) string { return Root + "." + p.String() + ".>" }
 
+// SessionSubjects selects every message of priority p for one session on one host: the
+// session, its windows and the groups in it. It is the one filter of a bridge's consumer
+// for the session.
+func SessionSubjects(p Priority, host, session string) string {
+	return Root + "." + p.String() + "." + host + "." + EncodeToken(session) + ".>"
+}
+
+// EverywhereSubjects selects every message of priority p for a group everywhere.
+func EverywhereSubjects(p Priority) string {
+	return Root + "." + p.String() + "." + Any + "." + Any + ".>"
+}
+
 // Filters returns the subject filters that select messages of priority p for a query.
 // A zero Address selects everything. A session address without a window selects the whole
-// session (every window and messages for the session as a whole); with a window, that window
-// only. A group address without a session selects the group everywhere; with a session,
-// the group's messages for that session plus those for the group in every session.
+// session (every window, the session as a whole and the groups in it); with a window, that
+// window only. Without a host, a session is matched on every host. A group address without a
+// session selects the group everywhere and in every session; with a session, the group's
+// messages for that session plus those for the group everywhere.
 func Filters(p Priority, a Address) []string {
 	prefix := Root + "." + p.String() + "."
+	host := a.Host
+	if host == "" {
+		host = "*"
+	}
 	switch a.Kind {
 	case KindSession:
 		if a.Window == "" {
-			return []string{prefix + "session." + EncodeToken(a.Session) + ".*.*"}
+			return []string{prefix + host + "." + EncodeToken(a.Session) + ".>"}
 		}
-		return []string{prefix + "session." + EncodeToken(a.Session) + "." + EncodeToken(a.Window) + ".*"}
+		return []string{prefix + host + "." + EncodeToken(a.Session) + "." + EncodeToken(a.Window) + ".*"}
 	case KindGroup:
 		if a.Session == "" {
-			return []string{prefix + "group." + a.Group + ".*.*"}
+			return []string{prefix + "*.*." + GroupPrefix + a.Group + ".*"}
 		}
 		return []string{
-			prefix + "group." + a.Group + "." + EncodeToken(a.Session) + ".*",
-			prefix + "group." + a.Group + "." + Any + ".*",
+			prefix + host + "." + EncodeToken(a.Session) + "." + GroupPrefix + a.Group + ".*",
+			prefix + Any + "." + Any + "." + GroupPrefix + a.Group + ".*",
 		}
 	}
 	return []string{prefix + ">"}

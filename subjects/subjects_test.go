@@ -11,57 +11,109 @@ import (
 
 func TestTargetsRoundTripThroughSubjects(t *testing.T) {
 	names := []string{"backend-dev", "my.project", "with space", "star*", ">", "a>b", "日本語", "équipe",
-		"100%", "~", "tilde~", "a:b", "pm", "-leading-dash", "semi;colon", "quote'\"", "emoji🚀", "tab\tname"}
+		"100%", "~", "tilde~", "a:b", "pm", "-leading-dash", "semi;colon", "quote'\"", "emoji🚀", "tab\tname", "@at", "@"}
+	check := func(p subjects.Priority, a subjects.Address) {
+		t.Helper()
+		subj, err := subjects.MessageSubject(p, a, "m1")
+		if err != nil {
+			t.Fatalf("MessageSubject(%+v): %v", a, err)
+		}
+		if n := len(strings.Split(subj, ".")); n != 6 {
+			t.Fatalf("subject %q has %d tokens, want 6", subj, n)
+		}
+		if strings.ContainsAny(subj, " *>\t") {
+			t.Fatalf("subject %q contains a space or wildcard", subj)
+		}
+		gp, ga, gid, err := subjects.ParseMessageSubject(subj)
+		if err != nil {
+			t.Fatalf("ParseMessageSubject(%q): %v", subj, err)
+		}
+		if gp != p || ga != a || gid != "m1" {
+			t.Fatalf("round trip of %+v gave %v %+v %q", a, gp, ga, gid)
+		}
+	}
 	for _, p := range subjects.Priorities {
-		for _, session := range names {
-			if strings.Contains(session, ":") || strings.Contains(session, "\t") {
-				continue
-			}
-			for _, window := range append([]string{""}, names...) {
-				if strings.Contains(window, "\t") {
+		for _, host := range []string{"h1", "Dev_Box-2", strings.Repeat("h", 64)} {
+			for _, session := range names {
+				if strings.ContainsAny(session, ":.\t") {
 					continue
 				}
-				a := subjects.Address{Kind: subjects.KindSession, Session: session, Window: window}
-				subj, err := subjects.MessageSubject(p, a, "m1")
-				if err != nil {
-					t.Fatalf("MessageSubject(%q:%q): %v", session, window, err)
+				for _, window := range append([]string{""}, names...) {
+					if strings.Contains(window, "\t") {
+						continue
+					}
+					check(p, subjects.Address{Kind: subjects.KindSession, Host: host, Session: session, Window: window})
 				}
-				if n := len(strings.Split(subj, ".")); n != 6 {
-					t.Fatalf("subject %q has %d tokens, want 6", subj, n)
-				}
-				if strings.ContainsAny(subj, " *>\t") {
-					t.Fatalf("subject %q contains a space or wildcard", subj)
-				}
-				gp, ga, gid, err := subjects.ParseMessageSubject(subj)
-				if err != nil {
-					t.Fatalf("ParseMessageSubject(%q): %v", subj, err)
-				}
-				if gp != p || ga != a || gid != "m1" {
-					t.Fatalf("round trip of %+v gave %v %+v %q", a, gp, ga, gid)
-				}
+				check(p, subjects.Address{Kind: subjects.KindGroup, Group: "management", Host: host, Session: session})
 			}
 		}
+		check(p, subjects.Address{Kind: subjects.KindGroup, Group: "all"})
 	}
 }
 
 func TestReadableSubjects(t *testing.T) {
-	a, err := subjects.ParseTarget("backend-dev:2")
-	if err != nil {
-		t.Fatal(err)
+	for _, tc := range []struct {
+		target string
+		group  bool
+		want   string
+	}{
+		{"h1.backend-dev:2", false, "orc.high.h1.backend-dev.2.abc"},
+		{"h1.backend-dev", false, "orc.high.h1.backend-dev.~.abc"},
+		{"h1.backend-dev:editor window", false, "orc.high.h1.backend-dev.editor%20window.abc"},
+		{"h1.backend-dev:@2", false, "orc.high.h1.backend-dev.%402.abc"},
+		{"h1.backend-dev:~", false, "orc.high.h1.backend-dev.%7E.abc"},
+		{"h1.backend-dev", true, "orc.high.h1.backend-dev.@management.abc"},
+		{"", true, "orc.high.~.~.@management.abc"},
+	} {
+		var a subjects.Address
+		var err error
+		if tc.group {
+			a, err = subjects.GroupAddress("management", tc.target)
+		} else {
+			a, err = subjects.ParseTarget(tc.target)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := subjects.MessageSubject(subjects.High, a, "abc")
+		if err != nil || got != tc.want {
+			t.Errorf("%q: got %q %v, want %q", tc.target, got, err, tc.want)
+		}
 	}
-	got, _ := subjects.MessageSubject(subjects.High, a, "abc")
-	if want := "orc.high.session.backend-dev.2.abc"; got != want {
-		t.Fatalf("got %q want %q", got, want)
+	a, _ := subjects.ParseTarget("backend-dev:2")
+	if _, err := subjects.MessageSubject(subjects.High, a, "abc"); !errors.Is(err, subjects.ErrNoHost) {
+		t.Fatalf("a target without a host gave %v, want ErrNoHost", err)
 	}
-	g, _ := subjects.GroupAddress("management", "")
-	got, _ = subjects.MessageSubject(subjects.Critical, g, "abc")
-	if want := "orc.critical.group.management.~.abc"; got != want {
-		t.Fatalf("got %q want %q", got, want)
+}
+
+func TestParseTargetWithHost(t *testing.T) {
+	for _, tc := range []struct {
+		in                    string
+		host, session, window string
+	}{
+		{"backend", "", "backend", ""},
+		{"backend:2", "", "backend", "2"},
+		{"h1.backend:2", "h1", "backend", "2"},
+		{"h1.backend:my.window:x", "h1", "backend", "my.window:x"},
+		{"Dev_Box-2.pm", "Dev_Box-2", "pm", ""},
+	} {
+		a, err := subjects.ParseTarget(tc.in)
+		if err != nil || a.Host != tc.host || a.Session != tc.session || a.Window != tc.window {
+			t.Errorf("ParseTarget(%q) = %+v, %v", tc.in, a, err)
+		}
+		if err == nil && a.String() != tc.in {
+			t.Errorf("ParseTarget(%q).String() = %q", tc.in, a.String())
+		}
 	}
-	a, _ = subjects.ParseTarget("my.proj:editor window")
-	got, _ = subjects.MessageSubject(subjects.Low, a, "x")
-	if want := "orc.low.session.my%2Eproj.editor%20window.x"; got != want {
-		t.Fatalf("got %q want %q", got, want)
+	g, err := subjects.GroupAddress("management", "h2.backend")
+	if err != nil || g.Host != "h2" || g.Session != "backend" || g.String() != "group:management@h2.backend" {
+		t.Fatalf("GroupAddress with a host: %+v %v", g, err)
+	}
+	if _, err := subjects.GroupAddress("management", ".backend"); err == nil || !strings.Contains(err.Error(), "host before '.' is empty") {
+		t.Fatalf("empty host in a group scope: %v", err)
+	}
+	if err := (subjects.Address{Kind: subjects.KindGroup, Group: "all", Host: "h1"}).Validate(); !errors.Is(err, subjects.ErrGroup) {
+		t.Fatalf("a group everywhere with a host: %v", err)
 	}
 }
 
@@ -74,6 +126,12 @@ func TestParseTargetErrors(t *testing.T) {
 		{"pm:\x00", "control character"},
 		{"\xff:1", "not valid UTF-8"},
 		{strings.Repeat("a", 300), "limit is 256"},
+		{".backend:2", "host before '.' is empty"},
+		{"h1.:2", "session after '.' is empty"},
+		{"h1.", "session after '.' is empty"},
+		{"a.b.c", "contains ':' or '.'"},
+		{"bad host.backend", "host \"bad host\""},
+		{strings.Repeat("h", 65) + ".backend", "want 1-64"},
 	} {
 		_, err := subjects.ParseTarget(tc.in)
 		if err == nil || !errors.Is(err, subjects.ErrTarget) || !strings.Contains(err.Error(), tc.want) {
@@ -83,6 +141,29 @@ func TestParseTargetErrors(t *testing.T) {
 	a, err := subjects.ParseTarget("pm:1:with:colons")
 	if err != nil || a.Session != "pm" || a.Window != "1:with:colons" {
 		t.Fatalf("window with colons: %+v %v", a, err)
+	}
+}
+
+func TestParseMessageSubjectErrors(t *testing.T) {
+	for _, s := range []string{
+		"orc.high.session.backend-dev.2",     // 5 tokens
+		"orc.high.h1.backend.2.id.x",         // 7 tokens
+		"orc.urgent.h1.backend.2.id",         // priority
+		"orc.high.~.backend.2.id",            // no host for a session
+		"orc.high.~.~.2.id",                  // no host, not a group
+		"orc.high.h1.~.@management.id",       // a group in "any session" of one host
+		"orc.high.h1.backend.@Management.id", // bad group
+		"orc.high.h1.backend.@.id",           // empty group
+		"orc.high.bad%20host.backend.2.id",   // bad host
+		"orc.high.h1.a%2Eb.2.id",             // '.' in a session
+		"orc.high.h1.backend.%41.id",         // non-canonical window
+		"orc.high.h1.backend.2.bad.id",       // 7 tokens via id
+		"nats.high.h1.backend.2.id",          // root
+		"orc.high." + strings.Repeat("h", 65) + ".backend.2.id",
+	} {
+		if _, _, _, err := subjects.ParseMessageSubject(s); err == nil {
+			t.Errorf("ParseMessageSubject(%q) accepted", s)
+		}
 	}
 }
 
@@ -112,23 +193,35 @@ func TestFiltersSelectTheRightSubjects(t *testing.T) {
 		}
 		return s
 	}
-	w2, _ := subjects.ParseTarget("be:2")
-	w3, _ := subjects.ParseTarget("be:3")
-	whole, _ := subjects.ParseTarget("be")
-	other, _ := subjects.ParseTarget("fe:2")
-	mgmt, _ := subjects.GroupAddress("management", "")
-	mgmtBe, _ := subjects.GroupAddress("management", "be")
-	mgmtFe, _ := subjects.GroupAddress("management", "fe")
-	all := map[string]subjects.Address{"w2": w2, "w3": w3, "whole": whole, "other": other, "mgmt": mgmt, "mgmtBe": mgmtBe, "mgmtFe": mgmtFe}
+	target := func(s string) subjects.Address {
+		a, err := subjects.ParseTarget(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	group := func(g, s string) subjects.Address {
+		a, err := subjects.GroupAddress(g, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	all := map[string]subjects.Address{"w2": target("h1.be:2"), "w3": target("h1.be:3"), "whole": target("h1.be"),
+		"other": target("h1.fe:2"), "w2h2": target("h2.be:2"), "mgmt": group("management", ""),
+		"mgmtBe": group("management", "h1.be"), "mgmtBeH2": group("management", "h2.be"), "mgmtFe": group("management", "h1.fe")}
 	for _, tc := range []struct {
 		sel  subjects.Address
 		want []string
 	}{
-		{w2, []string{"w2"}},
-		{whole, []string{"w2", "w3", "whole"}},
-		{mgmt, []string{"mgmt", "mgmtBe", "mgmtFe"}},
-		{mgmtBe, []string{"mgmt", "mgmtBe"}},
-		{subjects.Address{}, []string{"w2", "w3", "whole", "other", "mgmt", "mgmtBe", "mgmtFe"}},
+		{target("be:2"), []string{"w2", "w2h2"}},
+		{target("h1.be:2"), []string{"w2"}},
+		{target("be"), []string{"w2", "w3", "whole", "w2h2", "mgmtBe", "mgmtBeH2"}},
+		{target("h2.be"), []string{"w2h2", "mgmtBeH2"}},
+		{group("management", ""), []string{"mgmt", "mgmtBe", "mgmtBeH2", "mgmtFe"}},
+		{group("management", "be"), []string{"mgmt", "mgmtBe", "mgmtBeH2"}},
+		{group("management", "h1.be"), []string{"mgmt", "mgmtBe"}},
+		{subjects.Address{}, []string{"w2", "w3", "whole", "other", "w2h2", "mgmt", "mgmtBe", "mgmtBeH2", "mgmtFe"}},
 	} {
 		got := map[string]bool{}
 		for name, a := range all {
@@ -151,6 +244,30 @@ func TestFiltersSelectTheRightSubjects(t *testing.T) {
 				t.Errorf("selector %v did not match %s", tc.sel, w)
 			}
 		}
+	}
+	// The bridge's filters: one session on one host, and groups everywhere.
+	for name, a := range all {
+		s := mk(subjects.Normal, a)
+		inBe := name == "w2" || name == "w3" || name == "whole" || name == "mgmtBe"
+		if matchSubject(subjects.SessionSubjects(subjects.Normal, "h1", "be"), s) != inBe {
+			t.Errorf("SessionSubjects(h1, be) on %s (%s): want %v", name, s, inBe)
+		}
+		if matchSubject(subjects.EverywhereSubjects(subjects.Normal), s) != (name == "mgmt") {
+			t.Errorf("EverywhereSubjects on %s (%s)", name, s)
+		}
+	}
+}
+
+func TestSanitizeHost(t *testing.T) {
+	for in, want := range map[string]string{"devbox": "devbox", "dev.example.com": "dev_example_com", "": "localhost",
+		"a b:c": "a_b_c", strings.Repeat("x", 80): strings.Repeat("x", 64), "héte": "h__te"} {
+		if got := subjects.SanitizeHost(in); got != want || subjects.ValidateHost(got) != nil {
+			t.Errorf("SanitizeHost(%q) = %q, want %q", in, got, want)
+		}
+	}
+	t.Setenv(subjects.EnvHost, "my.host")
+	if got := subjects.LocalHost(); got != "my_host" {
+		t.Errorf("LocalHost with %s=my.host: %q", subjects.EnvHost, got)
 	}
 }
 

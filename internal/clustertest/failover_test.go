@@ -19,7 +19,8 @@ func TestMain(m *testing.M) { clustertest.Main(m) }
 
 func envelope(session string, i int) *subjects.Envelope {
 	now := time.Now()
-	target, _ := subjects.ParseTarget(session + ":1")
+	// Host-qualified: which daemon a client reaches must not change where a message goes.
+	target, _ := subjects.ParseTarget("box." + session + ":1")
 	return &subjects.Envelope{ID: subjects.NewID(now), Timestamp: now,
 		Source: subjects.Source{Type: "test", Identifier: "clustertest"}, Target: target,
 		Message: subjects.Message{Type: "notification", Category: "test", Priority: subjects.Normal,
@@ -97,10 +98,10 @@ func publishLoad(ctx context.Context, cl *bus.Client, session string, n, rate in
 func consumeOnce(t *testing.T, cl *bus.Client, session string) (counts func() map[string]int, stop func()) {
 	var mu sync.Mutex
 	delivered := map[string]int{}
-	stopFn, err := cl.ConsumeSession(context.Background(), session, time.Now().Add(-time.Hour), func(d *bus.Delivery) {
+	stopFn, err := cl.ConsumeSession(context.Background(), "box", session, time.Now().Add(-time.Hour), func(d *bus.Delivery) {
 		ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 		defer cancel()
-		err := cl.Claim(ctx, d.Envelope.Message.Priority, d.Envelope.ID, "%1")
+		err := cl.Claim(ctx, d.Envelope.Message.Priority, d.Envelope.ID, "box", "%1")
 		switch {
 		case err == nil:
 			mu.Lock()
