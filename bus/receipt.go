@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/tmux-orc/tmux-orc/subjects"
@@ -214,7 +213,8 @@ func (c *Client) WaitOutcome(ctx context.Context, p subjects.Priority, id string
 	}
 	for {
 		m, err := cons.Next(jetstream.FetchMaxWait(time.Second))
-		if errors.Is(err, jetstream.ErrNoMessages) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) {
+		// No outcome yet, or no answer (an election): wait on.
+		if errors.Is(err, jetstream.ErrNoMessages) || retryable(err) {
 			if ctx.Err() != nil {
 				return nil, fmt.Errorf("waiting for the outcome of %s: %w", id, ctx.Err())
 			}
@@ -227,7 +227,12 @@ func (c *Client) WaitOutcome(ctx context.Context, p subjects.Priority, id string
 			return nil, fmt.Errorf("waiting for the outcome of %s: %w", id, err)
 		}
 		if !strings.Contains(m.Subject(), "."+claimState+".") {
-			return c.Receipts(ctx, p, id)
+			var rs []Receipt
+			err := c.retry(ctx, func(ctx context.Context) (err error) {
+				rs, err = c.Receipts(ctx, p, id)
+				return err
+			})
+			return rs, err
 		}
 	}
 }

@@ -18,10 +18,10 @@ import (
 // so that a message for a session can be published on the subject of the host that has it.
 const (
 	// SessionsBucket is the registry's KV bucket.
-	SessionsBucket = "ORC_SESSIONS"
+	SessionsBucket = subjects.SessionsBucket
 	// SessionTTL is how long an entry lives unless its bridge puts it again (it does every
 	// SessionRefresh): the sessions of a host whose bridge died disappear after it.
-	SessionTTL = 90 * time.Second
+	SessionTTL = subjects.SessionTTL
 	// SessionRefresh is how often a bridge puts its sessions again.
 	SessionRefresh = 30 * time.Second
 )
@@ -83,10 +83,14 @@ func (c *Client) sessions(ctx context.Context) (jetstream.KeyValue, error) {
 	if c.kv != nil {
 		return c.kv, nil
 	}
-	ctx, cancel := c.withTimeout(ctx)
-	defer cancel()
-	kv, err := c.js.KeyValue(ctx, SessionsBucket)
+	var kv jetstream.KeyValue
+	err := c.retry(ctx, func(ctx context.Context) (err error) {
+		kv, err = c.js.KeyValue(ctx, SessionsBucket)
+		return err
+	})
 	if errors.Is(err, jetstream.ErrBucketNotFound) {
+		ctx, cancel := c.withTimeout(ctx)
+		defer cancel()
 		kv, err = c.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: SessionsBucket,
 			Description: "tmux-orc: the tmux sessions of each host", History: 1, TTL: SessionTTL,
 			Storage: jetstream.FileStorage, Replicas: max(c.replicas, 1)})
@@ -139,13 +143,19 @@ func (c *Client) UnregisterSession(ctx context.Context, host, session string) er
 // registered returns the live registry entries whose keys match filter (a key with
 // wildcards), sorted by session and host. It asks the bucket's stream which subjects it holds
 // (one request) and reads each, skipping deleted ones.
-func (c *Client) registered(ctx context.Context, filter string) ([]SessionEntry, error) {
+func (c *Client) registered(ctx context.Context, filter string) (out []SessionEntry, err error) {
+	err = c.retry(ctx, func(ctx context.Context) error {
+		out, err = c.registeredOnce(ctx, filter)
+		return err
+	})
+	return out, err
+}
+
+func (c *Client) registeredOnce(ctx context.Context, filter string) ([]SessionEntry, error) {
 	kv, err := c.sessions(ctx)
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := c.withTimeout(ctx)
-	defer cancel()
 	st, err := c.js.Stream(ctx, "KV_"+SessionsBucket)
 	if err != nil {
 		return nil, fmt.Errorf("reading the session registry: %w", err)

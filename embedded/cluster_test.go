@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
@@ -88,5 +90,38 @@ func TestClusterOfThreeProvisionsReplicatedStreams(t *testing.T) {
 	st := servers[1].Status()
 	if st.Cluster == nil || len(st.Cluster.Members) != 3 || st.Cluster.MetaLeader == "" {
 		t.Fatalf("status cluster %+v", st.Cluster)
+	}
+}
+
+// TestWebsocketListener: off by default; when configured, a client connects over ws:// with
+// the same credentials and sees the same streams.
+func TestWebsocketListener(t *testing.T) {
+	cfg := embeddedtest.Config(t)
+	s := embeddedtest.Start(t, cfg)
+	if s.NATS().WebsocketURL() != "" && !strings.HasSuffix(s.NATS().WebsocketURL(), ":0") {
+		t.Fatalf("websocket on by default: %s", s.NATS().WebsocketURL())
+	}
+	s.Shutdown(context.Background())
+
+	cfg = embeddedtest.Config(t)
+	port := freePorts(t, 1)[0]
+	cfg.Websocket.Listen = fmt.Sprintf("127.0.0.1:%d", port)
+	embeddedtest.Start(t, cfg)
+	seed, err := nats.NkeyOptionFromSeed(cfg.Home.CredentialsFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := nats.Connect(fmt.Sprintf("ws://127.0.0.1:%d", port), seed)
+	if err != nil {
+		t.Fatalf("websocket connect: %v", err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	if _, err := js.Stream(context.Background(), subjects.Critical.Stream()); err != nil {
+		t.Fatal(err)
+	}
+	if nc2, err := nats.Connect(fmt.Sprintf("ws://127.0.0.1:%d", port)); err == nil {
+		nc2.Close()
+		t.Fatal("websocket connection without credentials accepted")
 	}
 }

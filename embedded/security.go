@@ -177,6 +177,9 @@ func (c *Config) validateSecurity() error {
 		if err := checkHostPort("websocket.listen", c.Websocket.Listen); err != nil {
 			return err
 		}
+		if _, port, _ := net.SplitHostPort(c.Websocket.Listen); port == "0" {
+			return fmt.Errorf("%w: websocket.listen %q: give a port (0 is not supported)", ErrConfig, c.Websocket.Listen)
+		}
 		if !isLoopback(c.Websocket.Listen) && !secure && !c.AllowInsecure {
 			return fmt.Errorf("%w: websocket.listen %q is not a loopback address; refused %s", ErrConfig, c.Websocket.Listen, why)
 		}

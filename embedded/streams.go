@@ -90,6 +90,23 @@ func Provision(ctx context.Context, js jetstream.JetStream, cfgs []jetstream.Str
 	return nil
 }
 
+// RegistryConfig is the session registry's bucket, with as many replicas as the streams.
+func (c *Config) RegistryConfig() jetstream.KeyValueConfig {
+	return jetstream.KeyValueConfig{Bucket: subjects.SessionsBucket,
+		Description: "tmux-orc: the tmux sessions of each host", History: 1, TTL: subjects.SessionTTL,
+		Storage: jetstream.FileStorage, Replicas: c.Replicas()}
+}
+
+func (s *Server) provisionAll(ctx context.Context, js jetstream.JetStream) error {
+	if err := Provision(ctx, js, s.cfg.StreamConfigs(s.cfg.Replicas())); err != nil {
+		return err
+	}
+	if _, err := js.CreateOrUpdateKeyValue(ctx, s.cfg.RegistryConfig()); err != nil {
+		return fmt.Errorf("provisioning the session registry: %w", err)
+	}
+	return nil
+}
+
 // Replicas is the number of copies of each stream: cluster.replicas in a cluster, else 1.
 func (c *Config) Replicas() int {
 	if c.Cluster.Enabled() && c.Cluster.Replicas > 0 {
@@ -103,9 +120,8 @@ func (c *Config) Replicas() int {
 // an error, and while the cluster cannot place the replicas yet (not enough nodes, an
 // election) it retries until ctx ends.
 func (s *Server) provision(ctx context.Context, js jetstream.JetStream) error {
-	cfgs := s.cfg.StreamConfigs(s.cfg.Replicas())
 	if !s.cfg.Cluster.Enabled() {
-		return Provision(ctx, js, cfgs)
+		return s.provisionAll(ctx, js)
 	}
 	wait := 250 * time.Millisecond
 	next := time.Now().Add(10 * time.Second)
@@ -113,7 +129,7 @@ func (s *Server) provision(ctx context.Context, js jetstream.JetStream) error {
 		// Each attempt has its own bound: a request that reaches a leader being replaced
 		// gets no answer.
 		actx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		err := Provision(actx, js, cfgs)
+		err := s.provisionAll(actx, js)
 		cancel()
 		if err == nil {
 			return nil

@@ -23,6 +23,11 @@ const (
 	AckStream = "ORC_ACKS"
 	// ReceiptStream stores delivery claims and outcomes.
 	ReceiptStream = "ORC_RECEIPTS"
+	// SessionsBucket is the KV bucket in which every bridge keeps the tmux sessions it
+	// serves (the session registry).
+	SessionsBucket = "ORC_SESSIONS"
+	// SessionTTL is how long a registry entry lives unless its bridge puts it again.
+	SessionTTL = 90 * time.Second
 )
 
 // ReceiptSubjectFor is where a delivery claim or outcome of message id in one pane is
