@@ -26,6 +26,9 @@ var (
 	ErrUnreachable = errors.New("cannot reach the tmux-orc daemon")
 	// ErrAuth is returned when the daemon refuses the credentials.
 	ErrAuth = errors.New("the daemon refused the credentials")
+	// ErrNotStored is returned when the bus did not acknowledge a publish in time: it may
+	// or may not be stored, and publishing it again with the same id is safe.
+	ErrNotStored = errors.New("not stored")
 	// ErrNotFound is returned for a message id that is not in the store.
 	ErrNotFound = errors.New("no message with that id")
 )

@@ -60,6 +60,10 @@ func (c *Client) Publish(ctx context.Context, env *subjects.Envelope) (Stored, e
 	ack, attempts, err := c.store(ctx, subj, data, jetstream.WithMsgID(env.ID),
 		jetstream.WithExpectStream(env.Message.Priority.Stream()))
 	if err != nil {
+		if retryable(err) {
+			return Stored{}, fmt.Errorf("%w: message %s got no acknowledgement after %d attempts (a leader election taking long, or the node this client reaches is cut off from the majority); publishing it again with the same id (--id %s) stores it at most once: %w",
+				ErrNotStored, env.ID, attempts, env.ID, err)
+		}
 		return Stored{}, fmt.Errorf("storing message %s (%d attempts): %w", env.ID, attempts, err)
 	}
 	return Stored{ID: env.ID, Subject: subj, Stream: ack.Stream, Sequence: ack.Sequence, Duplicate: ack.Duplicate}, nil
@@ -98,13 +102,18 @@ func (c *Client) store(ctx context.Context, subj string, data []byte, opts ...je
 	}
 }
 
+// jsErrDuplicateInProcess is the server's "duplicate message id is in process".
+const jsErrDuplicateInProcess jetstream.ErrorCode = 10158
+
 // retryable reports whether a publish error means "not stored yet, try again": no answer
 // (no responders, a timeout, a connection being re-established) or a cluster that is
 // electing a leader. A full stream, a bad message or closed connection are final.
 func retryable(err error) bool {
 	var apiErr *jetstream.APIError
 	if errors.As(err, &apiErr) {
-		return apiErr.Code == 503 || apiErr.Code == 504
+		// 10158: an earlier attempt with the same message id is still being agreed on
+		// (an election); once it is settled the retry is stored or reported a duplicate.
+		return apiErr.Code == 503 || apiErr.Code == 504 || apiErr.ErrorCode == jsErrDuplicateInProcess
 	}
 	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) ||
 		errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrNoStreamResponse) ||

@@ -144,7 +144,8 @@ func New(t testing.TB, o Options) *Cluster {
 				p := NewProxy(t, fmt.Sprintf("127.0.0.1:%d", m.RoutePort))
 				c.proxies[[2]int{i, j}] = p
 				routes = append(routes, "nats://"+p.Addr())
-			case !o.Proxied:
+			default:
+				// Itself (a node ignores a route to itself), or every node without proxies.
 				routes = append(routes, fmt.Sprintf("nats://127.0.0.1:%d", m.RoutePort))
 			}
 		}
