@@ -345,8 +345,8 @@ func TestAnExistingSessionRegistryIsUsedAsItIs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// As the daemon's provisioning might make it (with other settings than the client's).
-	if _, err := js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: bus.SessionsBucket, Description: "provisioned",
+	// The daemon provisions it; give it other settings than a client would.
+	if _, err := js.UpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: bus.SessionsBucket, Description: "provisioned",
 		TTL: time.Minute, History: 1}); err != nil {
 		t.Fatal(err)
 	}

@@ -108,7 +108,13 @@ func (c *Client) Status(ctx context.Context) (subjects.ServerStatus, error) {
 	ctx, cancel := c.withTimeout(ctx)
 	defer cancel()
 	var st subjects.ServerStatus
-	m, err := c.nc.RequestWithContext(ctx, subjects.StatusSubject, nil)
+	// The daemon of the node this client is connected to answers (in a cluster every node
+	// has one).
+	subj := subjects.StatusSubject
+	if name := c.nc.ConnectedServerName(); name != "" {
+		subj = subjects.StatusSubjectFor(name)
+	}
+	m, err := c.nc.RequestWithContext(ctx, subj, nil)
 	if err != nil {
 		return st, fmt.Errorf("asking the daemon for its status: %w", err)
 	}

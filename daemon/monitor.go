@@ -11,6 +11,7 @@ import (
 
 	"github.com/tmux-orc/tmux-orc/bus"
 	"github.com/tmux-orc/tmux-orc/monitor"
+	"github.com/tmux-orc/tmux-orc/subjects"
 )
 
 // monitorControl runs the daemon's monitor and starts or stops it on request
@@ -32,7 +33,7 @@ func startMonitor(o Options, c *bus.Client, log *zap.Logger) (stop func(), err e
 		return func() {}, nil
 	}
 	mc := &monitorControl{cfg: *o.Monitor, c: c, log: log.Named("monitor")}
-	sub, err := c.Conn().Subscribe(monitor.ControlSubject, mc.serve)
+	sub, err := c.Conn().Subscribe(monitor.ForHost(monitor.ControlSubject, subjects.LocalHost()), mc.serve)
 	if err != nil {
 		return nil, fmt.Errorf("serving monitor control: %w", err)
 	}

@@ -79,7 +79,7 @@ func (c *Config) tlsBlock(verify bool) string {
 // host's sessions and registers its own host's sessions.
 var agentPublish = []string{
 	"orc.critical.>", "orc.high.>", "orc.normal.>", "orc.low.>",
-	"orc.ack.>", "orc.sys.status", "orc.sys.monitor.control",
+	"orc.ack.>", "orc.sys.status", "orc.sys.status.*", "orc.sys.monitor.>",
 	"$JS.API.INFO", "$JS.API.STREAM.INFO.*", "$JS.API.STREAM.NAMES", "$JS.API.STREAM.LIST",
 	"$JS.API.CONSUMER.CREATE.>", "$JS.API.CONSUMER.DELETE.*.*", "$JS.API.CONSUMER.INFO.*.*",
 	"$JS.API.CONSUMER.MSG.NEXT.*.*", "$JS.API.DIRECT.GET.>", "$JS.API.STREAM.MSG.GET.*",
@@ -88,7 +88,7 @@ var agentPublish = []string{
 
 func bridgePublish(host string) []string {
 	return []string{
-		"orc.*." + host + ".>", "orc.receipt.>", "orc.sys.status",
+		"orc.*." + host + ".>", "orc.receipt.>", "orc.sys.status", "orc.sys.status.*",
 		"$KV.ORC_SESSIONS.*." + host,
 		"$JS.API.INFO", "$JS.API.STREAM.INFO.*", "$JS.API.STREAM.NAMES",
 		"$JS.API.CONSUMER.CREATE.*.*.orc.*." + host + ".>",

@@ -158,6 +158,9 @@ func (c *Config) validateSecurity() error {
 		if len(cl.Routes) == 0 {
 			return fmt.Errorf("%w: cluster.routes is empty: list every node's route URL (this one included)", ErrConfig)
 		}
+		if len(cl.Routes) < 2 {
+			return fmt.Errorf("%w: cluster.routes names one node: a cluster needs at least two (three to survive the loss of one); for a single node leave out cluster", ErrConfig)
+		}
 		for _, r := range cl.Routes {
 			if !strings.Contains(r, "://") {
 				return fmt.Errorf("%w: cluster.routes: %q: want a URL such as nats://h2:6222", ErrConfig, r)

@@ -102,8 +102,10 @@ func Start(ctx context.Context, cfg Config, log *zap.Logger) (_ *Server, err err
 	if err := s.provision(ctx, s.js); err != nil {
 		return nil, err
 	}
-	if _, err := s.nc.Subscribe(subjects.StatusSubject, s.answerStatus); err != nil {
-		return nil, fmt.Errorf("serving status: %w", err)
+	for _, subj := range []string{subjects.StatusSubject, subjects.StatusSubjectFor(cfg.ServerName)} {
+		if _, err := s.nc.Subscribe(subj, s.answerStatus); err != nil {
+			return nil, fmt.Errorf("serving status: %w", err)
+		}
 	}
 	if err := dir.WriteConnInfo(s.connInfo()); err != nil {
 		return nil, err

@@ -130,13 +130,16 @@ func TestConfigValidation(t *testing.T) {
 		{"bridge without host", func(c *embedded.Config) { c.Users = []embedded.User{{Name: "b", NKey: userPub(t), Role: "bridge"}} }, "role bridge needs host"},
 		{"cluster without routes", func(c *embedded.Config) { c.Cluster = embedded.Cluster{Name: "x", Listen: "127.0.0.1:6222"} }, "cluster.routes is empty"},
 		{"cluster replicas above nodes", func(c *embedded.Config) {
-			c.Cluster = embedded.Cluster{Name: "x", Listen: "127.0.0.1:6222", Routes: []string{"nats://127.0.0.1:6222"}, Replicas: 3}
-		}, "more than the 1 nodes"},
+			c.Cluster = embedded.Cluster{Name: "x", Listen: "127.0.0.1:6222", Routes: []string{"nats://127.0.0.1:6222", "nats://127.0.0.1:6223"}, Replicas: 3}
+		}, "more than the 2 nodes"},
+		{"cluster of one", func(c *embedded.Config) {
+			c.Cluster = embedded.Cluster{Name: "x", Listen: "127.0.0.1:6222", Routes: []string{"nats://127.0.0.1:6222"}}
+		}, "needs at least two"},
 		{"public routes without tls", func(c *embedded.Config) {
 			c.Cluster = embedded.Cluster{Name: "x", Listen: "0.0.0.0:6222", Routes: []string{"nats://h1:6222", "nats://h2:6222", "nats://h3:6222"}}
 		}, "routes authenticate by certificate"},
 		{"bad route", func(c *embedded.Config) {
-			c.Cluster = embedded.Cluster{Name: "x", Listen: "127.0.0.1:6222", Routes: []string{"h2:6222"}}
+			c.Cluster = embedded.Cluster{Name: "x", Listen: "127.0.0.1:6222", Routes: []string{"nats://127.0.0.1:6222", "h2:6222"}}
 		}, "want a URL"},
 		{"public websocket", func(c *embedded.Config) { c.Websocket.Listen = "0.0.0.0:8080" }, "websocket.listen"},
 		{"bad host name", func(c *embedded.Config) { c.HostName = "h1.example.com" }, "host_name"},

@@ -60,7 +60,8 @@ func request(ctx context.Context, c *bus.Client, subject string, data []byte, ou
 		ctx, cancel = context.WithTimeout(ctx, 15*time.Second)
 		defer cancel()
 	}
-	m, err := c.Conn().RequestWithContext(ctx, subject, data)
+	// The monitor of the daemon this client is connected to answers.
+	m, err := c.Conn().RequestWithContext(ctx, ForHost(subject, c.DaemonHost(ctx)), data)
 	if errors.Is(err, nats.ErrNoResponders) {
 		return ErrNotRunning
 	}

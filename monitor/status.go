@@ -9,6 +9,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/tmux-orc/tmux-orc/bridge"
+	"github.com/tmux-orc/tmux-orc/subjects"
 )
 
 // Request/reply subjects the monitor answers on (not stored).
@@ -21,6 +22,10 @@ const (
 	// hosts the monitor serves it.
 	ControlSubject = "orc.sys.monitor.control"
 )
+
+// ForHost is the subject on which the monitor of host's daemon answers: every host of a
+// cluster runs one, and a request goes to one of them.
+func ForHost(subject, host string) string { return subject + "." + host }
 
 // LastAlert is the last message the monitor published about an agent or a session.
 type LastAlert struct {
@@ -113,14 +118,14 @@ type RestartReply struct {
 // serve answers status and restart requests on the bus until the returned stop is called.
 func (m *Monitor) serve() (stop func(), err error) {
 	nc := m.bus.Conn()
-	s1, err := nc.Subscribe(StatusSubject, func(msg *nats.Msg) {
+	s1, err := nc.Subscribe(ForHost(StatusSubject, subjects.LocalHost()), func(msg *nats.Msg) {
 		data, _ := json.Marshal(m.Status())
 		_ = msg.Respond(data)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("serving %s: %w", StatusSubject, err)
 	}
-	s2, err := nc.Subscribe(RestartSubject, func(msg *nats.Msg) {
+	s2, err := nc.Subscribe(ForHost(RestartSubject, subjects.LocalHost()), func(msg *nats.Msg) {
 		var req RestartRequest
 		var rep RestartReply
 		if err := json.Unmarshal(msg.Data, &req); err != nil {

@@ -49,6 +49,10 @@ func ReceiptsOf(p Priority, id string) string {
 	return ReceiptRoot + "." + p.String() + ".*." + id + ".>"
 }
 
+// StatusSubjectFor is where the daemon of the named server answers status requests; every
+// daemon also answers on StatusSubject.
+func StatusSubjectFor(server string) string { return StatusSubject + "." + server }
+
 // MessageSubject is the subject a message is published on:
 //
 //	orc.<priority>.<host>.<session>.<window>.<id>   a window of a session on host

@@ -20,6 +20,7 @@ import (
 
 	"github.com/tmux-orc/tmux-orc/bus"
 	"github.com/tmux-orc/tmux-orc/home"
+	"github.com/tmux-orc/tmux-orc/subjects"
 )
 
 // Bin is the tmux-orc binary the nodes run; Main builds it.
@@ -358,3 +359,17 @@ func NewSecure(t testing.TB) *Secure {
 
 // File is the path of a file cluster init wrote for node (e.g. "client.pem").
 func (s *Secure) File(node, name string) string { return filepath.Join(s.Dir, node, name) }
+
+// Status asks node i's daemon for its status (as the admin, with n1's client files when the
+// cluster is secure) and returns its view of the cluster.
+func (s *Secure) Status(t testing.TB, i int) *subjects.ClusterStatus {
+	t.Helper()
+	cl := s.Connect(bus.Options{Home: home.Dir(t.TempDir()), Creds: s.AdminCreds,
+		TLS: home.ClientTLS{CA: s.File("n1", "ca.pem"), Cert: s.File("n1", "client.pem"), Key: s.File("n1", "client-key.pem")}}, i)
+	defer cl.Close()
+	st, err := cl.Status(context.Background())
+	if err != nil || st.Cluster == nil {
+		t.Fatalf("status of %s: %v", s.Nodes[i].Name, err)
+	}
+	return st.Cluster
+}

@@ -3,7 +3,10 @@ package clustertest_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -87,6 +90,15 @@ func TestSecureClusterRefusesWhatItShould(t *testing.T) {
 			t.Logf("%s: refused: %v", name, err)
 		}
 	}
+	// A node whose certificate comes from another CA cannot join: the cluster keeps its
+	// three members and their routes.
+	before := s.Status(t, 0)
+	intruder(t, s, ca2)
+	after := s.Status(t, 0)
+	if len(after.Members) != 3 || after.Routes != before.Routes {
+		t.Errorf("cluster after an intruder tried to join: %d members, %d routes (before %d)", len(after.Members), after.Routes, before.Routes)
+	}
+
 	// The CLI says what is wrong with credentials.
 	_, err = bus.Connect(context.Background(), bus.Options{Home: home.Dir(t.TempDir()), URLs: []string{url}, Creds: stranger,
 		TLS: home.ClientTLS{CA: ca, Cert: cert, Key: key}})
@@ -136,5 +148,49 @@ func TestSecureClusterRefusesWhatItShould(t *testing.T) {
 		if !strings.Contains(err.Error(), "timeout") && !strings.Contains(err.Error(), "deadline") && !strings.Contains(err.Error(), "ermission") {
 			t.Errorf("%s: unexpected error %v", name, err)
 		}
+	}
+}
+
+// intruder runs a fourth node for a few seconds with a server certificate from ca2 and the
+// cluster's routes, and checks from its log that the TLS handshakes failed.
+func intruder(t *testing.T, s *clustertest.Secure, ca2 *pki.CA) {
+	t.Helper()
+	dir := t.TempDir()
+	srv, err := ca2.IssueServer([]string{"n4"}, []net.IP{net.ParseIP("127.0.0.1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Write(filepath.Join(dir, "server.pem"), filepath.Join(dir, "server-key.pem")); err != nil {
+		t.Fatal(err)
+	}
+	if err := ca2.Write(filepath.Join(dir, "ca.pem"), filepath.Join(dir, "ca-key.pem")); err != nil {
+		t.Fatal(err)
+	}
+	ports := clustertest.FreePorts(t, 2)
+	var routes []string
+	for _, n := range s.Nodes {
+		routes = append(routes, fmt.Sprintf("nats://127.0.0.1:%d", n.RoutePort))
+	}
+	cfg := fmt.Sprintf("server_name: n4\nlisten: 127.0.0.1:%d\nmetrics_listen: \"off\"\nnats_context: \"\"\n"+
+		"tls: {cert: %s/server.pem, key: %s/server-key.pem, ca: %s/ca.pem}\n"+
+		"cluster: {name: tmux-orc, listen: 127.0.0.1:%d, routes: [%s]}\n", ports[0], dir, dir, dir, ports[1], strings.Join(routes, ", "))
+	if err := os.WriteFile(filepath.Join(dir, "cluster.yaml"), []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(clustertest.Bin, "daemon", "start", "--foreground", "--no-bridge", "--no-monitor", "--config", filepath.Join(dir, "cluster.yaml"))
+	cmd.Env = append(os.Environ(), "TMUX_ORC_HOME="+filepath.Join(dir, "home"), "XDG_CONFIG_HOME="+dir, "TMUX_ORC_METRICS_LISTEN=", "TMUX_ORC_URL=")
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(4 * time.Second)
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait()
+	if !strings.Contains(out.String(), "TLS") && !strings.Contains(out.String(), "tls") {
+		t.Errorf("the intruder's log shows no refused TLS handshake:\n%s", out.String())
+	}
+	if strings.Contains(out.String(), "tmux-orc daemon ready") {
+		t.Errorf("the intruder became ready:\n%s", out.String())
 	}
 }
