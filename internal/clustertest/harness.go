@@ -71,6 +71,9 @@ type Options struct {
 	// Proxied sends every route through a Proxy per ordered pair of nodes, so that
 	// Partition can cut them.
 	Proxied bool
+	// Standalone writes no cluster block: a plain single daemon, as on one host (Nodes
+	// must be 1). A one-node "cluster" (a route to itself) never becomes ready.
+	Standalone bool
 	// Extra is appended to every node's configuration file (YAML). %[1]s is the node's
 	// index (0-based) for per-node values.
 	Extra func(i int) string
@@ -126,6 +129,9 @@ func New(t testing.TB, o Options) *Cluster {
 	if o.Nodes == 0 {
 		o.Nodes = 3
 	}
+	if o.Standalone && (o.Nodes != 1 || o.Proxied) {
+		t.Fatal("clustertest: Standalone is one node without routes")
+	}
 	ports := FreePorts(t, 3*o.Nodes)
 	c := &Cluster{t: t, proxies: map[[2]int]*Proxy{}}
 	keys := t.TempDir()
@@ -153,9 +159,11 @@ func New(t testing.TB, o Options) *Cluster {
 		var b strings.Builder
 		fmt.Fprintf(&b, "server_name: %s\nhost_name: %s\nlisten: 127.0.0.1:%d\nmetrics_listen: 127.0.0.1:%d\nnats_context: \"\"\n",
 			n.Name, n.Name, n.ClientPort, n.MetricsPort)
-		fmt.Fprintf(&b, "cluster:\n  name: orc-test\n  listen: 127.0.0.1:%d\n  replicas: %d\n  routes:\n", n.RoutePort, min(3, len(c.Nodes)))
-		for _, r := range routes {
-			fmt.Fprintf(&b, "    - %s\n", r)
+		if !o.Standalone {
+			fmt.Fprintf(&b, "cluster:\n  name: orc-test\n  listen: 127.0.0.1:%d\n  replicas: %d\n  routes:\n", n.RoutePort, min(3, len(c.Nodes)))
+			for _, r := range routes {
+				fmt.Fprintf(&b, "    - %s\n", r)
+			}
 		}
 		if o.Proxied {
 			// Nodes that learn of each other must not connect around the proxies.
