@@ -77,6 +77,16 @@ func (c *Client) Ack(ctx context.Context, id, by, note string) (rec AckRecord, a
 	return rec, false, nil
 }
 
+// AckOf returns the acknowledgement of message id of priority p, nil when there is none.
+// It reads only the acknowledgement stream (what a bridge host's credentials allow).
+func (c *Client) AckOf(ctx context.Context, p subjects.Priority, id string) (a *AckRecord, err error) {
+	err = c.retry(ctx, func(ctx context.Context) error {
+		a, err = c.ackOf(ctx, p, id)
+		return err
+	})
+	return a, err
+}
+
 func (c *Client) ackOf(ctx context.Context, p subjects.Priority, id string) (*AckRecord, error) {
 	st, err := c.js.Stream(ctx, subjects.AckStream)
 	if err != nil {

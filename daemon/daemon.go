@@ -92,7 +92,10 @@ func Run(ctx context.Context, cfg embedded.Config, o Options, log *zap.Logger, r
 		_ = stopServer()
 		return err
 	}
-	stopMonitor, err := startMonitor(o, c, log)
+	stopMonitor := func() {}
+	if o.Monitor != nil {
+		stopMonitor, err = monitor.Host(*o.Monitor, o.MonitorOff, c, log.Named("monitor"))
+	}
 	if err != nil {
 		if ms != nil {
 			_ = ms.Shutdown(context.Background())

@@ -116,9 +116,12 @@ func rolePermissions(u User) string {
 	for i, s := range pub {
 		quoted[i] = strconv.Quote(s)
 	}
-	sub := `["_INBOX.>"]`
-	if u.Role == RoleAgent {
-		sub = `["_INBOX.>", "orc.>"]`
+	switch u.Role {
+	case RoleAgent:
+		return fmt.Sprintf(`{publish: {allow: [%s]}, subscribe: {allow: ["_INBOX.>", "orc.>"]}}`, strings.Join(quoted, ", "))
+	default:
+		// A bridge host also runs its monitor, which answers requests for its host.
+		return fmt.Sprintf(`{publish: {allow: [%s]}, subscribe: {allow: ["_INBOX.>", %s]}, allow_responses: true}`,
+			strings.Join(quoted, ", "), strconv.Quote("orc.sys.monitor.*."+u.Host))
 	}
-	return fmt.Sprintf("{publish: {allow: [%s]}, subscribe: {allow: %s}}", strings.Join(quoted, ", "), sub)
 }

@@ -5,13 +5,24 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/nats-io/nats.go"
 
 	"github.com/tmux-orc/tmux-orc/bus"
+	"github.com/tmux-orc/tmux-orc/subjects"
 	"github.com/tmux-orc/tmux-orc/tmux"
 )
+
+// monitorHost is the host whose monitor a command addresses: this host ($TMUX_ORC_HOST)
+// when set, else that of the daemon the client is connected to.
+func monitorHost(ctx context.Context, c *bus.Client) string {
+	if h := os.Getenv(subjects.EnvHost); h != "" {
+		return subjects.SanitizeHost(h)
+	}
+	return c.DaemonHost(ctx)
+}
 
 // ErrNotRunning means no monitor answers on the bus.
 var ErrNotRunning = errors.New("no monitor is running (it runs inside the daemon unless started with --no-monitor)")
@@ -60,8 +71,7 @@ func request(ctx context.Context, c *bus.Client, subject string, data []byte, ou
 		ctx, cancel = context.WithTimeout(ctx, 15*time.Second)
 		defer cancel()
 	}
-	// The monitor of the daemon this client is connected to answers.
-	m, err := c.Conn().RequestWithContext(ctx, ForHost(subject, c.DaemonHost(ctx)), data)
+	m, err := c.Conn().RequestWithContext(ctx, ForHost(subject, monitorHost(ctx, c)), data)
 	if errors.Is(err, nats.ErrNoResponders) {
 		return ErrNotRunning
 	}

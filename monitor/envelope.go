@@ -23,6 +23,8 @@ type note struct {
 	context     map[string]any
 	requiresAck bool
 	correlation string
+	// correlated is the priority of the message correlation names.
+	correlated subjects.Priority
 }
 
 // envelope addresses n to the management group of its session.

@@ -63,7 +63,7 @@ func ParseClaudeHook(r io.Reader, pane string, now time.Time) (ev HookEvent, ok 
 // ReportHook sends ev to the monitor.
 func ReportHook(ctx context.Context, c *bus.Client, ev HookEvent) error {
 	data, _ := json.Marshal(ev)
-	if err := c.Conn().Publish(HookSubject, data); err != nil {
+	if err := c.Conn().Publish(ForHost(HookSubject, monitorHost(ctx, c)), data); err != nil {
 		return fmt.Errorf("reporting the hook: %w", err)
 	}
 	if _, ok := ctx.Deadline(); !ok {

@@ -390,7 +390,7 @@ func (m *Monitor) dueEscalations(now time.Time) []pending {
 			body:        fmt.Sprintf("ESCALATED (no acknowledgement in %s): %s", m.cfg.EscalateAfter, orig.Message.Content.Body),
 			tags:        append(slices.Clone(orig.Metadata.Tags), "escalated"),
 			context:     orig.Message.Content.Context,
-			correlation: orig.ID}
+			correlation: orig.ID, correlated: orig.Message.Priority}
 		out = append(out, pending{key: k, act: raise, note: n, escalate: true})
 	}
 	return out
@@ -401,13 +401,13 @@ func (m *Monitor) dueEscalations(now time.Time) []pending {
 func (m *Monitor) publishAll(ctx context.Context, now time.Time, out []pending) {
 	for _, p := range out {
 		if p.escalate {
-			rec, err := m.bus.Get(ctx, p.note.correlation)
+			ack, err := m.bus.AckOf(ctx, p.note.correlated, p.note.correlation)
 			if err != nil {
 				m.log.Warn("cannot check the acknowledgement of an alert; not escalating", zap.String("id", p.note.correlation), zap.Error(err))
 				continue
 			}
-			if rec.Ack != nil {
-				m.log.Info("alert acknowledged; no escalation", zap.String("id", p.note.correlation), zap.String("by", rec.Ack.By))
+			if ack != nil {
+				m.log.Info("alert acknowledged; no escalation", zap.String("id", p.note.correlation), zap.String("by", ack.By))
 				continue
 			}
 		}

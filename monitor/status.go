@@ -147,7 +147,7 @@ func (m *Monitor) serve() (stop func(), err error) {
 		_ = s1.Unsubscribe()
 		return nil, fmt.Errorf("serving %s: %w", RestartSubject, err)
 	}
-	s3, err := nc.Subscribe(HookSubject, m.hookHandler)
+	s3, err := nc.Subscribe(ForHost(HookSubject, subjects.LocalHost()), m.hookHandler)
 	if err != nil {
 		_ = s1.Unsubscribe()
 		_ = s2.Unsubscribe()

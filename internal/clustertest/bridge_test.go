@@ -80,6 +80,16 @@ func TestBridgeWithItsRoleFailsOver(t *testing.T) {
 	t0 := time.Now()
 	send("second message")
 	t.Logf("killed %s; the next message was delivered %v later", s.Nodes[victim].Name, time.Since(t0).Round(time.Millisecond))
+	// The bridge also runs the monitor of its tmux server, which answers for host n1 through
+	// the cluster (an agent on another node asks it, naming the host).
+	alive := (victim + 1) % 3
+	args := append([]string{"monitor", "status", "--url", s.Nodes[alive].URL(), "--creds", s.File("n3", "agents.nk")}, tlsFlags("n3")...)
+	cmd := exec.Command(clustertest.Bin, args...)
+	cmd.Env = append(os.Environ(), "TMUX_ORC_HOME="+t.TempDir(), "TMUX_ORC_HOST=n1")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "team") {
+		t.Fatalf("monitor status of n1 through %s: %v\n%s", s.Nodes[alive].Name, err, out)
+	}
 	l, err := agentsim.ReadLog(log)
 	if err != nil {
 		t.Fatal(err)

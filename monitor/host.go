@@ -1,4 +1,4 @@
-package daemon
+package monitor
 
 import (
 	"context"
@@ -10,14 +10,12 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/tmux-orc/tmux-orc/bus"
-	"github.com/tmux-orc/tmux-orc/monitor"
 	"github.com/tmux-orc/tmux-orc/subjects"
 )
 
-// monitorControl runs the daemon's monitor and starts or stops it on request
-// (`tmux-orc monitor start|stop`).
+// control runs a monitor and starts or stops it on request (`tmux-orc monitor start|stop`).
 type monitorControl struct {
-	cfg monitor.Config
+	cfg Config
 	c   *bus.Client
 	log *zap.Logger
 
@@ -26,18 +24,16 @@ type monitorControl struct {
 	done   chan struct{}
 }
 
-// startMonitor serves monitor control requests when o.Monitor is set, starts the monitor
-// unless o.MonitorOff, and returns a function that stops both and waits for the monitor.
-func startMonitor(o Options, c *bus.Client, log *zap.Logger) (stop func(), err error) {
-	if o.Monitor == nil {
-		return func() {}, nil
-	}
-	mc := &monitorControl{cfg: *o.Monitor, c: c, log: log.Named("monitor")}
-	sub, err := c.Conn().Subscribe(monitor.ForHost(monitor.ControlSubject, subjects.LocalHost()), mc.serve)
+// Host runs a monitor with cfg for the process that hosts it (the daemon, or a standalone
+// bridge): it serves start/stop requests for this host (ForHost(ControlSubject, host)),
+// starts the monitor unless off, and returns a function that stops both and waits.
+func Host(cfg Config, off bool, c *bus.Client, log *zap.Logger) (stop func(), err error) {
+	mc := &monitorControl{cfg: cfg, c: c, log: log}
+	sub, err := c.Conn().Subscribe(ForHost(ControlSubject, subjects.LocalHost()), mc.serve)
 	if err != nil {
 		return nil, fmt.Errorf("serving monitor control: %w", err)
 	}
-	if !o.MonitorOff {
+	if !off {
 		mc.start()
 	}
 	return func() { _ = sub.Unsubscribe(); mc.stop() }, nil
@@ -52,7 +48,7 @@ func (mc *monitorControl) start() bool {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	m := monitor.New(mc.cfg, mc.c, mc.log)
+	m := New(mc.cfg, mc.c, mc.log)
 	go func() {
 		defer close(done)
 		if err := m.Run(ctx); err != nil {
@@ -84,8 +80,8 @@ func (mc *monitorControl) running() bool {
 }
 
 func (mc *monitorControl) serve(msg *nats.Msg) {
-	var req monitor.ControlRequest
-	var rep monitor.ControlReply
+	var req ControlRequest
+	var rep ControlReply
 	if err := json.Unmarshal(msg.Data, &req); err != nil {
 		rep.Error = "malformed request: " + err.Error()
 	} else {
