@@ -332,9 +332,13 @@ func (s *Server) clusterStatus() *subjects.ClusterStatus {
 	// it follows can be stale).
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
+	names := []string{"KV_" + subjects.SessionsBucket}
 	for _, sc := range s.cfg.StreamConfigs(s.cfg.Replicas()) {
-		ss := subjects.StreamStatus{Name: sc.Name}
-		if st, err := s.js.Stream(ctx, sc.Name); err == nil {
+		names = append(names, sc.Name)
+	}
+	for _, name := range names {
+		ss := subjects.StreamStatus{Name: name}
+		if st, err := s.js.Stream(ctx, name); err == nil {
 			info := st.CachedInfo()
 			ss.Messages = info.State.Msgs
 			if info.Cluster != nil {
