@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nkeys"
 	"github.com/spf13/cobra"
 
+	"github.com/tmux-orc/tmux-orc/home"
 	"github.com/tmux-orc/tmux-orc/pki"
 )
 
@@ -269,7 +270,7 @@ func writeClusterNode(out string, ca *pki.CA, n clusterNode, nodes []clusterNode
 		return nil, err
 	}
 	path := func(name string) string { return filepath.Join(dir, name) }
-	if err := pki.WriteFile(path("ca.pem"), ca.CertPEM(), 0o644); err != nil {
+	if err := home.WriteFileAtomic(path("ca.pem"), ca.CertPEM(), 0o644); err != nil {
 		return nil, err
 	}
 	if err := server.Write(path("server.pem"), path("server-key.pem")); err != nil {
@@ -283,12 +284,12 @@ func writeClusterNode(out string, ca *pki.CA, n clusterNode, nodes []clusterNode
 		if u.Role == "bridge" && u.Host != n.Host {
 			continue
 		}
-		if err := pki.WriteFile(path(u.Name+".nk"), u.seed, 0o600); err != nil {
+		if err := home.WriteFileAtomic(path(u.Name+".nk"), u.seed, 0o600); err != nil {
 			return nil, err
 		}
 		files = append(files, u.Name+".nk")
 	}
-	if err := pki.WriteFile(path("cluster.yaml"), renderClusterYAML(n, nodes, users), 0o644); err != nil {
+	if err := home.WriteFileAtomic(path("cluster.yaml"), renderClusterYAML(n, nodes, users), 0o644); err != nil {
 		return nil, err
 	}
 	return files, nil

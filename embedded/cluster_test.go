@@ -3,7 +3,6 @@ package embedded_test
 import (
 	"context"
 	"fmt"
-	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -16,32 +15,15 @@ import (
 
 	"github.com/tmux-orc/tmux-orc/embedded"
 	"github.com/tmux-orc/tmux-orc/embedded/embeddedtest"
+	"github.com/tmux-orc/tmux-orc/internal/clustertest"
 	"github.com/tmux-orc/tmux-orc/subjects"
 )
-
-func freePorts(t *testing.T, n int) []int {
-	t.Helper()
-	var ls []net.Listener
-	var ports []int
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	for _, l := range ls {
-		l.Close()
-	}
-	return ports
-}
 
 // TestClusterOfThreeProvisionsReplicatedStreams starts three nodes in one process (each
 // a real server with its own directory and ports) in reverse order, as hosts booting at
 // different times would, and checks that all become ready with R3 streams.
 func TestClusterOfThreeProvisionsReplicatedStreams(t *testing.T) {
-	ports := freePorts(t, 6)
+	ports := clustertest.FreePorts(t, 6)
 	var routes []string
 	for i := range 3 {
 		routes = append(routes, fmt.Sprintf("nats://127.0.0.1:%d", ports[3+i]))
@@ -64,7 +46,9 @@ func TestClusterOfThreeProvisionsReplicatedStreams(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			t0 := time.Now()
 			servers[i], errs[i] = embedded.Start(ctx, cfgs[i], zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)).Named(cfgs[i].ServerName))
+			t.Logf("%s ready after %v", cfgs[i].ServerName, time.Since(t0))
 		}()
 		time.Sleep(300 * time.Millisecond)
 	}
@@ -104,7 +88,7 @@ func TestWebsocketListener(t *testing.T) {
 	s.Shutdown(context.Background())
 
 	cfg = embeddedtest.Config(t)
-	port := freePorts(t, 1)[0]
+	port := clustertest.FreePorts(t, 1)[0]
 	cfg.Websocket.Listen = fmt.Sprintf("127.0.0.1:%d", port)
 	embeddedtest.Start(t, cfg)
 	seed, err := nats.NkeyOptionFromSeed(cfg.Home.CredentialsFile())

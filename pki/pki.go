@@ -15,9 +15,10 @@ import (
 	"math/big"
 	"net"
 	"os"
-	"path/filepath"
 	"slices"
 	"time"
+
+	"github.com/tmux-orc/tmux-orc/home"
 )
 
 // CAName is the common name of the development CA.
@@ -199,10 +200,10 @@ func writePair(cert *x509.Certificate, key *ecdsa.PrivateKey, certFile, keyFile 
 	if err != nil {
 		return err
 	}
-	if err := WriteFile(keyFile, k, 0o600); err != nil {
+	if err := home.WriteFileAtomic(keyFile, k, 0o600); err != nil {
 		return err
 	}
-	return WriteFile(certFile, certPEM(cert), 0o644)
+	return home.WriteFileAtomic(certFile, certPEM(cert), 0o644)
 }
 
 func certPEM(c *x509.Certificate) []byte {
@@ -253,30 +254,4 @@ func serialNumber() (*big.Int, error) {
 		return nil, fmt.Errorf("generating serial number: %w", err)
 	}
 	return n.Add(n, big.NewInt(1)), nil
-}
-
-// WriteFile writes data to path with mode perm, replacing the file atomically: a file that
-// existed with a wider mode does not keep it, and a reader never sees half a key.
-func WriteFile(path string, data []byte, perm os.FileMode) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(perm); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
 }
