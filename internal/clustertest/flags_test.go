@@ -1,0 +1,99 @@
+package clustertest_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/tmux-orc/tmux-orc/internal/clustertest"
+	"github.com/tmux-orc/tmux-orc/subjects"
+)
+
+// TestClusterFromFlags starts three daemons with flags only (no configuration file), as
+// the README shows, one of them with a WebSocket listener, and reads the cluster back with
+// `tmux-orc pubsub status`.
+func TestClusterFromFlags(t *testing.T) {
+	if testing.Short() {
+		t.Skip("three daemons")
+	}
+	ports := clustertest.FreePorts(t, 7)
+	var routes []string
+	for i := range 3 {
+		routes = append(routes, fmt.Sprintf("nats://127.0.0.1:%d", ports[3+i]))
+	}
+	homes := make([]string, 3)
+	env := func(i int) []string {
+		return append(os.Environ(), "TMUX_ORC_HOME="+homes[i], "XDG_CONFIG_HOME="+filepath.Join(homes[i], "xdg"),
+			"TMUX_ORC_TMUX_SOCKET=orc-clustertest-none", "TMUX_ORC_URL=", "TMUX_ORC_PORT=", "TMUX_ORC_LISTEN=", "TMUX_ORC_METRICS_LISTEN=off")
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, 3)
+	for i := range 3 {
+		homes[i] = filepath.Join(t.TempDir(), "home")
+		args := []string{"daemon", "start", "--no-bridge", "--no-monitor", "--server-name", fmt.Sprintf("f%d", i+1),
+			"--cluster-name", "flags", "--cluster-listen", fmt.Sprintf("127.0.0.1:%d", ports[3+i]),
+			"--routes", strings.Join(routes, ","), "--replicas", "3", "--listen", fmt.Sprintf("127.0.0.1:%d", ports[i])}
+		if i == 0 {
+			args = append(args, "--websocket-listen", fmt.Sprintf("127.0.0.1:%d", ports[6]))
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cmd := exec.Command(clustertest.Bin, args...)
+			cmd.Env = env(i)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				errs[i] = fmt.Errorf("f%d: %v\n%s", i+1, err, out)
+			}
+		}()
+	}
+	wg.Wait()
+	t.Cleanup(func() {
+		for i := range 3 {
+			cmd := exec.Command(clustertest.Bin, "daemon", "stop")
+			cmd.Env = env(i)
+			_ = cmd.Run()
+		}
+	})
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command(clustertest.Bin, "pubsub", "status")
+	cmd.Env = env(1)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("pubsub status: %v\n%s", err, out)
+	}
+	status := string(out)
+	for _, want := range []string{"server:       f2", "cluster flags: 3 nodes, a majority of 2 needed; meta leader f", "f1 ", "f3 ", "ORC_CRITICAL", "ORC_NORMAL", "KV_ORC_SESSIONS"} {
+		if !strings.Contains(status, want) {
+			t.Errorf("pubsub status lacks %q:\n%s", want, status)
+		}
+	}
+	t.Logf("pubsub status:\n%s", status)
+
+	// The WebSocket listener takes the same users (the data directory's own, here).
+	seed, err := nats.NkeyOptionFromSeed(filepath.Join(homes[0], "auth", "orc-user.nk"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := nats.Connect(fmt.Sprintf("ws://127.0.0.1:%d", ports[6]), seed)
+	if err != nil {
+		t.Fatalf("websocket: %v", err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	st, err := js.Stream(context.Background(), subjects.Critical.Stream())
+	if err != nil || st.CachedInfo().Config.Replicas != 3 {
+		t.Fatalf("stream over websocket: %v", err)
+	}
+}
