@@ -65,9 +65,6 @@ type Options struct {
 	Log *zap.Logger
 	// Timeout bounds connecting and each request; 0 means 5s.
 	Timeout time.Duration
-	// Replicas is the replica count of the session registry when this client creates it
-	// (SessionsBucket); 0 means 1.
-	Replicas int
 }
 
 // Client is a connection to the bus.
@@ -77,7 +74,6 @@ type Client struct {
 	log     *zap.Logger
 	timeout time.Duration
 
-	replicas   int
 	regMu      sync.Mutex
 	kv         jetstream.KeyValue // the session registry, once opened
 	daemonHost string             // once known
@@ -155,7 +151,7 @@ func Connect(ctx context.Context, o Options) (*Client, error) {
 		nc.Close()
 		return nil, fmt.Errorf("opening jetstream: %w", err)
 	}
-	return &Client{nc: nc, js: js, log: log, timeout: o.Timeout, replicas: o.Replicas}, nil
+	return &Client{nc: nc, js: js, log: log, timeout: o.Timeout}, nil
 }
 
 // NewFromConn wraps an existing connection (the daemon's in-process one, or a test's).

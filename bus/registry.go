@@ -75,8 +75,7 @@ func sessionKeyToken(session string) string {
 // SessionKey is the registry key of session on host: <session key token>.<host>.
 func SessionKey(host, session string) string { return sessionKeyToken(session) + "." + host }
 
-// sessions opens the registry, creating it when it does not exist yet. An existing bucket
-// is used as it is (the daemon may have made it with more replicas).
+// sessions opens the registry, which the daemon provisions with the streams.
 func (c *Client) sessions(ctx context.Context) (jetstream.KeyValue, error) {
 	c.regMu.Lock()
 	defer c.regMu.Unlock()
@@ -88,24 +87,11 @@ func (c *Client) sessions(ctx context.Context) (jetstream.KeyValue, error) {
 		kv, err = c.js.KeyValue(ctx, SessionsBucket)
 		return err
 	})
-	if errors.Is(err, jetstream.ErrBucketNotFound) {
-		ctx, cancel := c.withTimeout(ctx)
-		defer cancel()
-		kv, err = c.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: SessionsBucket,
-			Description: "tmux-orc: the tmux sessions of each host", History: 1, TTL: SessionTTL,
-			Storage: jetstream.FileStorage, Replicas: max(c.replicas, 1)})
-	}
 	if err != nil {
 		return nil, fmt.Errorf("opening the session registry %s: %w", SessionsBucket, err)
 	}
 	c.kv = kv
 	return kv, nil
-}
-
-// EnsureSessionRegistry opens the session registry, creating it if it does not exist.
-func (c *Client) EnsureSessionRegistry(ctx context.Context) error {
-	_, err := c.sessions(ctx)
-	return err
 }
 
 // RegisterSession puts (or refreshes) session e.Session of host e.Host in the registry.

@@ -65,11 +65,6 @@ func Run(ctx context.Context, cfg embedded.Config, o Options, log *zap.Logger, r
 		_ = stopServer()
 		return err
 	}
-	// The session registry exists before the daemon says it is ready: made later, by the
-	// bridge, its creation would show as a moment of "unhealthy" in the server's health check.
-	if err := c.EnsureSessionRegistry(ctx); err != nil {
-		log.Error("creating the session registry failed; the bridge will retry", zap.Error(err))
-	}
 	m := metrics.New()
 	m.AddStats(c, metrics.DefaultStatsTimeout, log.Named("metrics"))
 	m.AddNATS(srv.NATS())
