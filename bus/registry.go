@@ -207,7 +207,7 @@ func (c *Client) DaemonHost(ctx context.Context) string {
 	if h != "" {
 		return h
 	}
-	st, err := c.Status(ctx)
+	st, err := c.status(ctx, subjects.StatusRequest{})
 	if err == nil && subjects.ValidateHost(st.Host) == nil {
 		h = st.Host
 	} else {

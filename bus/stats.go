@@ -103,8 +103,14 @@ func countMatching(ctx context.Context, st jetstream.Stream, filter string) (uin
 	return n, nil
 }
 
-// Status asks the daemon for its status.
+// Status asks the daemon of the node this client is connected to for its status, with the
+// cluster's members and stream placement when it is clustered.
 func (c *Client) Status(ctx context.Context) (subjects.ServerStatus, error) {
+	return c.status(ctx, subjects.StatusRequest{Cluster: true})
+}
+
+// status asks for the daemon's status; req says how much.
+func (c *Client) status(ctx context.Context, req subjects.StatusRequest) (subjects.ServerStatus, error) {
 	ctx, cancel := c.withTimeout(ctx)
 	defer cancel()
 	var st subjects.ServerStatus
@@ -114,7 +120,8 @@ func (c *Client) Status(ctx context.Context) (subjects.ServerStatus, error) {
 	if name := c.nc.ConnectedServerName(); name != "" {
 		subj = subjects.StatusSubjectFor(name)
 	}
-	m, err := c.nc.RequestWithContext(ctx, subj, nil)
+	body, _ := json.Marshal(req)
+	m, err := c.nc.RequestWithContext(ctx, subj, body)
 	if err != nil {
 		return st, fmt.Errorf("asking the daemon for its status: %w", err)
 	}

@@ -71,9 +71,12 @@ func TestClusterOfThreeProvisionsReplicatedStreams(t *testing.T) {
 			t.Fatalf("stream %s: replicas %d, cluster %+v", name, info.Config.Replicas, info.Cluster)
 		}
 	}
-	st := servers[1].Status()
+	st := servers[1].Status(true)
 	if st.Cluster == nil || len(st.Cluster.Members) != 3 || st.Cluster.MetaLeader == "" {
 		t.Fatalf("status cluster %+v", st.Cluster)
+	}
+	if brief := servers[1].Status(false); brief.Cluster != nil {
+		t.Fatal("the brief status carries the cluster")
 	}
 }
 

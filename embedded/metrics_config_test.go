@@ -65,7 +65,7 @@ func TestMetricsURLInConnInfoAndStatus(t *testing.T) {
 	if err != nil || ci.MetricsURL != "http://127.0.0.1:39999" || len(ci.URLs) != 1 || ci.PID != os.Getpid() {
 		t.Fatalf("conn info %+v %v", ci, err)
 	}
-	if st := srv.Status(); st.MetricsURL != "http://127.0.0.1:39999" {
+	if st := srv.Status(false); st.MetricsURL != "http://127.0.0.1:39999" {
 		t.Fatalf("status metrics_url %q", st.MetricsURL)
 	}
 	if err := srv.Healthy(); err != nil {

@@ -266,8 +266,9 @@ func (s *Server) Connect(name string) (*nats.Conn, error) {
 	return nc, nil
 }
 
-// Status gathers the daemon's status from the server.
-func (s *Server) Status() subjects.ServerStatus {
+// Status gathers the daemon's status from the server, with the cluster's members and
+// stream placement when withCluster is set (and the node is clustered).
+func (s *Server) Status(withCluster bool) subjects.ServerStatus {
 	st := subjects.ServerStatus{ServerName: s.cfg.ServerName, Version: server.VERSION, PID: os.Getpid(),
 		Started: s.started, ClientURLs: s.ClientURLs(), Home: string(s.cfg.Home), Sync: s.cfg.Sync}
 	s.mu.Lock()
@@ -283,7 +284,7 @@ func (s *Server) Status() subjects.ServerStatus {
 		st.Health = hs.Error
 	}
 	st.Host = s.cfg.HostName
-	if s.cfg.Cluster.Enabled() {
+	if withCluster && s.cfg.Cluster.Enabled() {
 		st.Cluster = s.clusterStatus()
 	}
 	return st
@@ -356,7 +357,11 @@ func (s *Server) clusterStatus() *subjects.ClusterStatus {
 }
 
 func (s *Server) answerStatus(m *nats.Msg) {
-	b, _ := json.Marshal(s.Status())
+	var req subjects.StatusRequest
+	if len(m.Data) > 0 {
+		_ = json.Unmarshal(m.Data, &req)
+	}
+	b, _ := json.Marshal(s.Status(req.Cluster))
 	if err := m.Respond(b); err != nil {
 		s.log.Warn("answering status request", zap.Error(err))
 	}

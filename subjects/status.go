@@ -30,6 +30,13 @@ type ServerStatus struct {
 	Cluster *ClusterStatus `json:"cluster,omitempty"`
 }
 
+// StatusRequest is the body of a status request; an empty body asks for the brief status.
+type StatusRequest struct {
+	// Cluster asks for the cluster's members and the placement of every stream, which
+	// costs the daemon a request to each stream's leader.
+	Cluster bool `json:"cluster,omitempty"`
+}
+
 // ClusterStatus is a node's view of its cluster.
 type ClusterStatus struct {
 	Name string `json:"name"`
