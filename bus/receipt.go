@@ -204,7 +204,9 @@ func (c *Client) attachReceipts(ctx context.Context, recs []Record) error {
 }
 
 // WaitOutcome waits until at least one outcome of message id is recorded and returns the
-// outcomes recorded by then.
+// outcomes recorded by then. An ordered consumer brings the outcome at once; while it has
+// nothing (or is being re-created after a node died) the outcomes are also read directly
+// once a second, so an outcome recorded during a failover is not missed.
 func (c *Client) WaitOutcome(ctx context.Context, p subjects.Priority, id string) ([]Receipt, error) {
 	cons, err := c.js.OrderedConsumer(ctx, subjects.ReceiptStream, jetstream.OrderedConsumerConfig{
 		FilterSubjects: []string{subjects.ReceiptsOf(p, id)}})
@@ -213,26 +215,24 @@ func (c *Client) WaitOutcome(ctx context.Context, p subjects.Priority, id string
 	}
 	for {
 		m, err := cons.Next(jetstream.FetchMaxWait(time.Second))
-		// No outcome yet, or no answer (an election): wait on.
-		if errors.Is(err, jetstream.ErrNoMessages) || retryable(err) {
-			if ctx.Err() != nil {
-				return nil, fmt.Errorf("waiting for the outcome of %s: %w", id, ctx.Err())
-			}
-			continue
+		if err == nil && strings.Contains(m.Subject(), "."+claimState+".") {
+			continue // the bridge is typing it
 		}
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, fmt.Errorf("waiting for the outcome of %s: %w", id, ctx.Err())
+		if err == nil || errors.Is(err, jetstream.ErrNoMessages) || retryable(err) {
+			actx, cancel := context.WithTimeout(ctx, min(publishAttempt, c.timeout))
+			rs, rerr := c.Receipts(actx, p, id)
+			cancel()
+			if rerr == nil && len(rs) > 0 {
+				return rs, nil
 			}
+			if err == nil && rerr != nil && !retryable(rerr) {
+				return nil, fmt.Errorf("waiting for the outcome of %s: %w", id, rerr)
+			}
+		} else if ctx.Err() == nil {
 			return nil, fmt.Errorf("waiting for the outcome of %s: %w", id, err)
 		}
-		if !strings.Contains(m.Subject(), "."+claimState+".") {
-			var rs []Receipt
-			err := c.retry(ctx, func(ctx context.Context) (err error) {
-				rs, err = c.Receipts(ctx, p, id)
-				return err
-			})
-			return rs, err
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("waiting for the outcome of %s: %w", id, ctx.Err())
 		}
 	}
 }
