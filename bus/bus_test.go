@@ -2,6 +2,7 @@ package bus_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -360,5 +361,42 @@ func TestAnExistingSessionRegistryIsUsedAsItIs(t *testing.T) {
 	st, err := kv.Status(ctx)
 	if err != nil || st.TTL() != time.Minute || st.Values() != 1 {
 		t.Fatalf("bucket after use: %+v %v", st, err)
+	}
+}
+
+// TestClaimIsOnceAndRecognisesItsOwn: the first claim of a message in a pane wins, a second
+// gets ErrClaimed; a claim is told apart from another's by its token (what a claim whose
+// answer was lost in an election checks before typing).
+func TestClaimIsOnceAndRecognisesItsOwn(t *testing.T) {
+	_, c := start(t)
+	ctx := context.Background()
+	if err := c.Claim(ctx, subjects.High, "m1", "h1", "%3"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Claim(ctx, subjects.High, "m1", "h1", "%3"); !errors.Is(err, bus.ErrClaimed) {
+		t.Fatalf("second claim: %v, want ErrClaimed", err)
+	}
+	if err := c.Claim(ctx, subjects.High, "m1", "h2", "%3"); err != nil {
+		t.Fatalf("the same pane id on another host is another pane: %v", err)
+	}
+	js, _ := jetstream.New(c.Conn())
+	subj := subjects.ReceiptSubjectFor(subjects.High, "claim", "m1", "h1", bus.PaneKey("%3"))
+	st, err := js.Stream(ctx, subjects.ReceiptStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := st.GetLastMsgForSubject(ctx, subj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stored struct{ Token string }
+	if err := json.Unmarshal(m.Data, &stored); err != nil || stored.Token == "" {
+		t.Fatalf("claim %s carries no token: %v", m.Data, err)
+	}
+	if !bus.OwnClaim(c, ctx, subj, stored.Token) {
+		t.Fatal("a claim's own token is not recognised")
+	}
+	if bus.OwnClaim(c, ctx, subj, "someone-else") {
+		t.Fatal("another token is taken for the claim's own")
 	}
 }

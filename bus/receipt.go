@@ -92,15 +92,18 @@ type claim struct {
 	Token string    `json:"token"`
 }
 
-// ownClaim reports whether the stored claim on subj carries token.
+// ownClaim reports whether the stored claim on subj carries token. It is asked right after
+// a lost answer, often during an election, so the read is retried like a publish.
 func (c *Client) ownClaim(ctx context.Context, subj, token string) bool {
-	ctx, cancel := c.withTimeout(ctx)
-	defer cancel()
-	st, err := c.js.Stream(ctx, subjects.ReceiptStream)
-	if err != nil {
-		return false
-	}
-	m, err := st.GetLastMsgForSubject(ctx, subj)
+	var m *jetstream.RawStreamMsg
+	err := c.retry(ctx, func(ctx context.Context) error {
+		st, err := c.js.Stream(ctx, subjects.ReceiptStream)
+		if err != nil {
+			return err
+		}
+		m, err = st.GetLastMsgForSubject(ctx, subj)
+		return err
+	})
 	if err != nil {
 		return false
 	}

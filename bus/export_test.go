@@ -1,0 +1,4 @@
+package bus
+
+// OwnClaim exposes ownClaim to the tests.
+var OwnClaim = (*Client).ownClaim
