@@ -17,31 +17,26 @@ import (
 
 	"github.com/tmux-orc/tmux-orc/bus"
 	"github.com/tmux-orc/tmux-orc/home"
+	"github.com/tmux-orc/tmux-orc/internal/tmuxtest"
 )
 
 // binDir holds the real tmux-orc binary, built once for all end-to-end tests.
 var binDir string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "tmux-orc-bin")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	binDir = dir
 	// No daemon started by these tests may ever attach its bridge to the user's default
 	// tmux server: point them at a socket no server listens on unless a test says otherwise.
 	os.Setenv("TMUX_ORC_TMUX_SOCKET", fmt.Sprintf("orc-test-none-%d", os.Getpid()))
 	// Nor serve metrics on the default port, where the user's own daemon serves them.
 	os.Setenv("TMUX_ORC_METRICS_LISTEN", "127.0.0.1:0")
-	build := exec.Command("go", "build", "-o", filepath.Join(dir, "tmux-orc"), "../cmd/tmux-orc")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building tmux-orc:", err)
+	path, cleanup, err := tmuxtest.Build("github.com/tmux-orc/tmux-orc/cmd/tmux-orc", "tmux-orc")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	binDir = filepath.Dir(path)
 	code := m.Run()
-	os.RemoveAll(dir)
+	cleanup()
 	os.Exit(code)
 }
 

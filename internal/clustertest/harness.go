@@ -20,6 +20,7 @@ import (
 
 	"github.com/tmux-orc/tmux-orc/bus"
 	"github.com/tmux-orc/tmux-orc/home"
+	"github.com/tmux-orc/tmux-orc/internal/tmuxtest"
 	"github.com/tmux-orc/tmux-orc/subjects"
 )
 
@@ -28,26 +29,14 @@ var Bin string
 
 // Main builds the binary, runs the tests and removes it.
 func Main(m *testing.M) {
-	dir, err := os.MkdirTemp("", "tmux-orc-cluster-bin")
+	path, cleanup, err := tmuxtest.Build("github.com/tmux-orc/tmux-orc/cmd/tmux-orc", "tmux-orc")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	root, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "go env GOMOD:", err)
-		os.Exit(1)
-	}
-	Bin = filepath.Join(dir, "tmux-orc")
-	build := exec.Command("go", "build", "-o", Bin, "./cmd/tmux-orc")
-	build.Dir = filepath.Dir(strings.TrimSpace(string(root)))
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building tmux-orc:", err)
-		os.Exit(1)
-	}
+	Bin = path
 	code := m.Run()
-	os.RemoveAll(dir)
+	cleanup()
 	os.Exit(code)
 }
 

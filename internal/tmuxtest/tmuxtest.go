@@ -17,20 +17,25 @@ import (
 	"github.com/tmux-orc/tmux-orc/tmux"
 )
 
-// BuildAgentsim builds the agent simulator into a temporary directory and returns its path
-// and a function that removes it. For TestMain.
-func BuildAgentsim() (path string, cleanup func(), err error) {
-	dir, err := os.MkdirTemp("", "agentsim-bin-")
+// Build builds the package pkg (an import path) into a temporary directory as name and
+// returns its path and a function that removes it. For TestMain.
+func Build(pkg, name string) (path string, cleanup func(), err error) {
+	dir, err := os.MkdirTemp("", name+"-bin-")
 	if err != nil {
 		return "", nil, err
 	}
-	path = filepath.Join(dir, "agentsim")
-	out, err := exec.Command("go", "build", "-o", path, "github.com/tmux-orc/tmux-orc/agentsim/testdata/agentsimmain").CombinedOutput()
+	path = filepath.Join(dir, name)
+	out, err := exec.Command("go", "build", "-o", path, pkg).CombinedOutput()
 	if err != nil {
 		os.RemoveAll(dir)
-		return "", nil, fmt.Errorf("building agentsim: %v\n%s", err, out)
+		return "", nil, fmt.Errorf("building %s: %v\n%s", name, err, out)
 	}
 	return path, func() { os.RemoveAll(dir) }, nil
+}
+
+// BuildAgentsim builds the agent simulator (see Build).
+func BuildAgentsim() (path string, cleanup func(), err error) {
+	return Build("github.com/tmux-orc/tmux-orc/agentsim/testdata/agentsimmain", "agentsim")
 }
 
 // MainWithAgentsim is a TestMain body: it builds the simulator, stores its path in *sim and
