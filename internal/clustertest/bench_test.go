@@ -23,37 +23,6 @@ import (
 //	go test ./internal/clustertest -run XXX -bench PublishR1vsR3 -benchtime 2000x
 //	go test ./internal/clustertest -run XXX -bench FailoverWindow -benchtime 3x
 
-// streamLeader returns the index of the node that leads stream name (leaderOf, for a
-// benchmark).
-func streamLeader(tb testing.TB, c *clustertest.Cluster, cl *bus.Client, name string) int {
-	tb.Helper()
-	js, _ := jetstream.New(cl.Conn())
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		st, err := js.Stream(ctx, name)
-		cancel()
-		if err == nil && st.CachedInfo().Cluster != nil {
-			for i, n := range c.Nodes {
-				if n.Name == st.CachedInfo().Cluster.Leader {
-					return i
-				}
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	tb.Fatalf("no leader for %s", name)
-	return -1
-}
-
-// quantile is the q-quantile (nearest rank) of sorted durations, in microseconds.
-func quantile(sorted []time.Duration, q float64) float64 {
-	if len(sorted) == 0 {
-		return 0
-	}
-	return float64(sorted[min(len(sorted)-1, int(q*float64(len(sorted))))].Nanoseconds()) / 1e3
-}
-
 // BenchmarkPublishR1vsR3 measures what replication costs one publisher: a single daemon
 // (streams with one replica; Standalone, since a one-node cluster with a route to itself
 // never becomes ready) beside a three-node cluster (three replicas), each
@@ -68,7 +37,7 @@ func BenchmarkPublishR1vsR3(b *testing.B) {
 	r3.Start()
 
 	admin := r3.Connect(bus.Options{Name: "bench-admin"})
-	leader := streamLeader(b, r3, admin, subjects.Normal.Stream())
+	leader := leaderOf(b, r3, admin, subjects.Normal.Stream())
 	follower := (leader + 1) % len(r3.Nodes)
 	single := r1.Connect(bus.Options{Name: "bench-r1"}, 0)
 	if st := streamReplicas(b, single, subjects.Normal.Stream()); st != 1 {
@@ -122,7 +91,7 @@ func BenchmarkPublishR1vsR3(b *testing.B) {
 	}
 	b.StopTimer()
 
-	if now := streamLeader(b, r3, admin, subjects.Normal.Stream()); now != leader {
+	if now := leaderOf(b, r3, admin, subjects.Normal.Stream()); now != leader {
 		b.Fatalf("the leader of %s moved from %s to %s during the run", subjects.Normal.Stream(), r3.Nodes[leader].Name, r3.Nodes[now].Name)
 	}
 	p := map[string][2]float64{}
@@ -130,8 +99,9 @@ func BenchmarkPublishR1vsR3(b *testing.B) {
 		if got := s.cl.Conn().ConnectedUrl(); got != s.url {
 			b.Fatalf("%s: reconnected to %s during the run", s.name, got)
 		}
-		slices.Sort(s.lat)
-		p[s.name] = [2]float64{quantile(s.lat, 0.50), quantile(s.lat, 0.99)}
+		// The same percentiles (nearest rank) as pubsub stats, in µs.
+		ps := bus.Percentiles(s.lat)
+		p[s.name] = [2]float64{ps.P50 * 1000, ps.P99 * 1000}
 		b.ReportMetric(p[s.name][0], s.name+"-p50-µs")
 		b.ReportMetric(p[s.name][1], s.name+"-p99-µs")
 	}
@@ -198,7 +168,7 @@ func BenchmarkFailoverWindow(b *testing.B) {
 		c := clustertest.New(b, clustertest.Options{})
 		c.Start()
 		pub := c.Connect(bus.Options{Name: "bench-failover"})
-		victim := streamLeader(b, c, pub, subjects.Normal.Stream())
+		victim := leaderOf(b, c, pub, subjects.Normal.Stream())
 		meta := metaLeader(c, victim)
 
 		var mu sync.Mutex
@@ -279,7 +249,7 @@ func BenchmarkFailoverWindow(b *testing.B) {
 		window = recovered.Sub(killedAt)
 		windows = append(windows, window)
 		longest = append(longest, worst)
-		newLeader := streamLeader(b, c, pub, subjects.Normal.Stream())
+		newLeader := leaderOf(b, c, pub, subjects.Normal.Stream())
 		b.Logf("iteration %d: killed %s (leader of %s; meta leader %s; gone after %v); window %v, longest publish %v, %d publishes, new leader %s",
 			iter, c.Nodes[victim].Name, subjects.Normal.Stream(), meta, gone.Round(time.Millisecond), window.Round(time.Millisecond),
 			worst.Round(time.Millisecond), len(attempts), c.Nodes[newLeader].Name)

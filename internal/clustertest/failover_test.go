@@ -28,7 +28,7 @@ func envelope(session string, i int) *subjects.Envelope {
 }
 
 // leaderOf returns the index of the node that leads stream name.
-func leaderOf(t *testing.T, c *clustertest.Cluster, cl *bus.Client, name string) int {
+func leaderOf(t testing.TB, c *clustertest.Cluster, cl *bus.Client, name string) int {
 	t.Helper()
 	js, _ := jetstream.New(cl.Conn())
 	deadline := time.Now().Add(30 * time.Second)
