@@ -17,7 +17,7 @@ import (
 	"github.com/tmux-orc/tmux-orc/subjects"
 )
 
-// TestClusterFromFlags starts three daemons with flags only (no configuration file), as
+// TestClusterFromFlags starts three daemons with flags only (their host names too) (no configuration file), as
 // the README shows, one of them with a WebSocket listener, and reads the cluster back with
 // `tmux-orc pubsub status`.
 func TestClusterFromFlags(t *testing.T) {
@@ -38,7 +38,7 @@ func TestClusterFromFlags(t *testing.T) {
 	errs := make([]error, 3)
 	for i := range 3 {
 		homes[i] = filepath.Join(t.TempDir(), "home")
-		args := []string{"daemon", "start", "--no-bridge", "--no-monitor", "--server-name", fmt.Sprintf("f%d", i+1),
+		args := []string{"daemon", "start", "--no-bridge", "--no-monitor", "--server-name", fmt.Sprintf("f%d", i+1), "--host", fmt.Sprintf("host%d", i+1),
 			"--cluster-name", "flags", "--cluster-listen", fmt.Sprintf("127.0.0.1:%d", ports[3+i]),
 			"--routes", strings.Join(routes, ","), "--replicas", "3", "--listen", fmt.Sprintf("127.0.0.1:%d", ports[i])}
 		if i == 0 {
@@ -74,7 +74,7 @@ func TestClusterFromFlags(t *testing.T) {
 		t.Fatalf("pubsub status: %v\n%s", err, out)
 	}
 	status := string(out)
-	for _, want := range []string{"server:       f2", "cluster flags: 3 nodes, a majority of 2 needed; meta leader f", "f1 ", "f3 ", "ORC_CRITICAL", "ORC_NORMAL", "KV_ORC_SESSIONS"} {
+	for _, want := range []string{"server:       f2", "host:         host2", "cluster flags: 3 nodes, a majority of 2 needed; meta leader f", "f1 ", "f3 ", "ORC_CRITICAL", "ORC_NORMAL", "KV_ORC_SESSIONS"} {
 		if !strings.Contains(status, want) {
 			t.Errorf("pubsub status lacks %q:\n%s", want, status)
 		}
