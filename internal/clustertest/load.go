@@ -74,19 +74,53 @@ func PublishLoad(ctx context.Context, cl *bus.Client, session string, n, rate in
 			e := Envelope(session, i)
 			t0 := time.Now()
 			_, err := cl.Publish(ctx, e)
-			d := time.Since(t0)
-			res.mu.Lock()
-			defer res.mu.Unlock()
-			res.Longest = max(res.Longest, d)
-			if err != nil {
-				res.Errs = append(res.Errs, err)
-				return
-			}
-			res.Stored = append(res.Stored, e.ID)
+			res.record(e.ID, time.Since(t0), err)
 		}()
 	}
 	wg.Wait()
 	return res
+}
+
+// PublishLoadUntil publishes like PublishLoad at rate per second until stop is closed (or
+// for at most limit), then waits for the publishes in flight.
+func PublishLoadUntil(ctx context.Context, cl *bus.Client, session string, rate int, limit time.Duration, stop <-chan struct{}) *LoadResult {
+	res := &LoadResult{}
+	tick := time.NewTicker(time.Second / time.Duration(rate))
+	defer tick.Stop()
+	end := time.After(limit)
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 64)
+	for i := 0; ; i++ {
+		select {
+		case <-stop:
+		case <-end:
+		case <-tick.C:
+			sem <- struct{}{}
+			wg.Add(1)
+			go func() {
+				defer func() { <-sem; wg.Done() }()
+				e := Envelope(session, i)
+				t0 := time.Now()
+				_, err := cl.Publish(ctx, e)
+				res.record(e.ID, time.Since(t0), err)
+			}()
+			continue
+		}
+		break
+	}
+	wg.Wait()
+	return res
+}
+
+func (res *LoadResult) record(id string, d time.Duration, err error) {
+	res.mu.Lock()
+	defer res.mu.Unlock()
+	res.Longest = max(res.Longest, d)
+	if err != nil {
+		res.Errs = append(res.Errs, err)
+		return
+	}
+	res.Stored = append(res.Stored, id)
 }
 
 // ConsumeOnce consumes session (of host "box") like a bridge does: claim the delivery before

@@ -250,6 +250,7 @@ func up(t *testing.T) *project {
 		}
 		_, _ = run(time.Minute, nil, "docker", "rmi", "-f", p.image)
 	})
+	t0 := time.Now()
 	// A subnet of our own: another one on this machine may hold the first we pick.
 	for attempt := 0; ; attempt++ {
 		p.net = fmt.Sprintf("10.213.%d", 16+mrand.IntN(230))
@@ -263,7 +264,9 @@ func up(t *testing.T) *project {
 		}
 		t.Fatalf("compose up -d: %v\n%s", err, out)
 	}
+	t1 := time.Now()
 	p.waitHealthy(t, nodes...)
+	t.Logf("compose up -d took %v, the nodes were healthy %v later", t1.Sub(t0).Round(100*time.Millisecond), time.Since(t1).Round(100*time.Millisecond))
 	p.creds = filepath.Join(t.TempDir(), bridgeHost)
 	docker(t, "cp", p.container(t, "n1")+":/pki/"+bridgeHost, p.creds)
 	p.admin = filepath.Join(t.TempDir(), "admin.nk")
