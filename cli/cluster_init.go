@@ -306,13 +306,17 @@ func hostNames(nodes []clusterNode) []string {
 // or with --force. With --exist-ok, a complete cluster written before (the CA, every node's
 // cluster.yaml and every bridge host's seed) is kept and done is true.
 func (o *ClusterInitOptions) checkOut(caDir string, nodes []clusterNode) (done bool, err error) {
+	caKey := filepath.Join(caDir, "ca-key.pem")
 	entries, err := os.ReadDir(o.Out)
 	switch {
-	case errors.Is(err, fs.ErrNotExist):
+	case errors.Is(err, fs.ErrNotExist) || (err == nil && len(entries) == 0):
+		if _, err := os.Stat(caKey); err == nil && caDir != o.Out && !o.Force {
+			return false, flagErrorf("%s already exists: a CA key is never replaced without --force", caKey)
+		}
 		return false, nil
 	case err != nil:
 		return false, fmt.Errorf("checking --out: %w", err)
-	case len(entries) == 0 || o.Force:
+	case o.Force:
 		return false, nil
 	case !o.ExistOK:
 		return false, flagErrorf("%s already exists: choose another --out, or pass --force to replace the files in it", o.Out)

@@ -360,6 +360,13 @@ func TestClusterInitExistOK(t *testing.T) {
 	if err := clusterInitRun(o); err == nil || !strings.Contains(err.Error(), "missing") {
 		t.Errorf("another cluster's files: %v, want an error naming what is missing", err)
 	}
+	// An empty --out with a CA key already in --ca-dir: the key is not replaced.
+	o = opts()
+	o.Out = filepath.Join(dir, "empty")
+	o.f = newFactory(IO{Out: &bytes.Buffer{}, Err: &bytes.Buffer{}})
+	if err := clusterInitRun(o); err == nil || !strings.Contains(err.Error(), "a CA key is never replaced without --force") {
+		t.Errorf("an existing CA key: %v", err)
+	}
 	o = opts()
 	o.Force = true
 	o.f = newFactory(IO{Out: &bytes.Buffer{}, Err: &bytes.Buffer{}})

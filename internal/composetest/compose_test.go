@@ -2,9 +2,11 @@ package composetest_test
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -41,6 +43,7 @@ func TestCompose(t *testing.T) {
 		{"StatusFromHost", testStatusFromHost},
 		{"PublishThroughOneReadThroughAnother", testPublishRead},
 		{"HostBridgeDeliversIntoPane", testHostBridge},
+		{"TrafficStaysInSubnetAndLoopback", testTrafficStays},
 		{"DockerKillUnderLoad", testKillUnderLoad},
 		{"CrashRestartedByPolicy", testCrashRestart},
 		{"NetworkPartition", testPartition},
@@ -443,4 +446,59 @@ func testDown(t *testing.T, p *project) {
 	if v := volumes(); len(v) != 0 {
 		t.Fatalf("after down -v: volumes %v remain", v)
 	}
+}
+
+// testTrafficStays reads every container's TCP connections (/proc/PID/net/tcp{,6} of its
+// network namespace, from the host) while the host has clients on all three nodes: each
+// peer is another container of the declared subnet (routes; the host's clients arrive
+// through the network's gateway) or loopback (the health check).
+func testTrafficStays(t *testing.T, p *project) {
+	subnet := netip.MustParsePrefix(p.net + ".0/24")
+	for i := range nodes {
+		p.client(t, "traffic", i)
+	}
+	for _, n := range nodes {
+		pid := docker(t, "inspect", "-f", "{{.State.Pid}}", p.container(t, n))
+		peers := 0
+		for _, f := range []string{"tcp", "tcp6"} {
+			b, err := os.ReadFile("/proc/" + pid + "/net/" + f)
+			if err != nil {
+				t.Skipf("reading a container's connections needs root: %v", err)
+			}
+			for _, line := range strings.Split(string(b), "\n")[1:] {
+				fields := strings.Fields(line)
+				if len(fields) < 4 || fields[3] == "0A" { // 0A: listening
+					continue
+				}
+				addr, err := procAddr(fields[2])
+				if err != nil {
+					t.Fatalf("%s: %s: %v", n, line, err)
+				}
+				if !addr.IsLoopback() && !subnet.Contains(addr) {
+					t.Errorf("%s has a connection with %s, outside %s and loopback", n, addr, subnet)
+				}
+				peers++
+			}
+		}
+		if peers < 3 {
+			t.Errorf("%s: %d connections, want at least its routes and a client", n, peers)
+		}
+	}
+}
+
+// procAddr decodes the address of a /proc/net/tcp{,6} entry ("0100007F:1F90"): 32-bit words
+// in the host's (little-endian) byte order.
+func procAddr(s string) (netip.Addr, error) {
+	h, _, _ := strings.Cut(s, ":")
+	b, err := hex.DecodeString(h)
+	if err != nil || (len(b) != 4 && len(b) != 16) {
+		return netip.Addr{}, fmt.Errorf("address %q", s)
+	}
+	for i := 0; i < len(b); i += 4 {
+		b[i], b[i+1], b[i+2], b[i+3] = b[i+3], b[i+2], b[i+1], b[i]
+	}
+	if len(b) == 4 {
+		return netip.AddrFrom4([4]byte(b)), nil
+	}
+	return netip.AddrFrom16([16]byte(b)).Unmap(), nil
 }

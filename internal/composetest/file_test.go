@@ -98,3 +98,18 @@ func TestComposeFilePromises(t *testing.T) {
 		}
 	}
 }
+
+func TestProcAddr(t *testing.T) {
+	for in, want := range map[string]string{
+		"0100007F:1F90": "127.0.0.1", "0B4DD50A:1896": "10.213.77.11",
+		"0000000000000000FFFF00000B4DD50A:1896": "10.213.77.11", "00000000000000000000000001000000:0050": "::1",
+	} {
+		got, err := procAddr(in)
+		if err != nil || got.String() != want {
+			t.Errorf("procAddr(%q) = %v, %v; want %s", in, got, err, want)
+		}
+	}
+	if _, err := procAddr("zz:1"); err == nil {
+		t.Error("procAddr accepted a bad address")
+	}
+}
