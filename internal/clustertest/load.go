@@ -199,44 +199,58 @@ func CheckOnce(t testing.TB, cl *bus.Client, session string, ids []string, count
 	}
 }
 
-// StoredIDs reads a whole stream message by message and counts the envelope ids.
+// StoredIDs reads a whole stream and counts the envelope ids.
 func StoredIDs(t testing.TB, cl *bus.Client, stream string) map[string]int {
 	t.Helper()
 	return StoredIDsOf(t, cl, stream, "")
 }
 
-// StoredIDsOf is StoredIDs for the messages whose target is session ("": any).
+// StoredIDsOf counts the envelope ids of the messages in stream whose target is session (""
+// for all), read with an ordered consumer (filtered on the session's subjects) within 60 s.
 func StoredIDsOf(t testing.TB, cl *bus.Client, stream, session string) map[string]int {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	js, _ := jetstream.New(cl.Conn())
-	st, err := js.Stream(ctx, stream)
-	if err != nil {
-		t.Fatal(err)
+	var cfg jetstream.OrderedConsumerConfig
+	if session != "" {
+		cfg.FilterSubjects = []string{"orc.*.*." + subjects.EncodeToken(session) + ".>"}
 	}
-	state := st.CachedInfo().State
-	have := map[string]int{}
-	for seq := state.FirstSeq; seq <= state.LastSeq && state.Msgs > 0; seq++ {
-		var m *jetstream.RawStreamMsg
-		for attempt := 0; ; attempt++ {
-			if m, err = st.GetMsg(ctx, seq); err == nil || errors.Is(err, jetstream.ErrMsgNotFound) {
+	var cons jetstream.Consumer
+	var err error
+	for attempt := 0; ; attempt++ {
+		var st jetstream.Stream
+		if st, err = js.Stream(ctx, stream); err == nil {
+			if cons, err = st.OrderedConsumer(ctx, cfg); err == nil {
 				break
 			}
-			if attempt == 20 {
-				t.Fatalf("reading %s #%d: %v", stream, seq, err)
-			}
-			time.Sleep(100 * time.Millisecond)
 		}
-		if m == nil {
-			continue
+		if attempt == 20 {
+			t.Fatalf("reading %s: %v", stream, err)
 		}
-		env, err := subjects.Decode(m.Data)
+		time.Sleep(250 * time.Millisecond)
+	}
+	pending := cons.CachedInfo().NumPending
+	have := map[string]int{}
+	for pending > 0 {
+		batch, err := cons.Fetch(1000, jetstream.FetchMaxWait(5*time.Second))
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("reading %s: %v", stream, err)
 		}
-		if session == "" || env.Target.Session == session {
-			have[env.ID]++
+		for m := range batch.Messages() {
+			env, err := subjects.Decode(m.Data())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if session == "" || env.Target.Session == session {
+				have[env.ID]++
+			}
+			if md, err := m.Metadata(); err == nil {
+				pending = md.NumPending
+			}
+		}
+		if err := batch.Error(); err != nil && ctx.Err() != nil {
+			t.Fatalf("reading %s: %v (%d messages left)", stream, err, pending)
 		}
 	}
 	return have

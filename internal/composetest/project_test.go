@@ -203,16 +203,25 @@ func (p *project) client(t *testing.T, name string, idx ...int) *bus.Client {
 // status is `pubsub status --json` through node i, as the host runs it.
 func (p *project) status(t *testing.T, i int) subjects.ServerStatus {
 	t.Helper()
-	args := append([]string{"pubsub", "status", "--json", "--url", p.url(i), "--creds", p.credFile("agents.nk")}, p.tlsFlags()...)
-	out, err := p.cli(t, args...)
+	st, err := p.tryStatus(t, i)
 	if err != nil {
-		t.Fatalf("pubsub status through %s: %v\n%s", nodes[i], err, out)
-	}
-	var st subjects.ServerStatus
-	if err := json.Unmarshal([]byte(out), &st); err != nil {
-		t.Fatalf("pubsub status --json: %v\n%s", err, out)
+		t.Fatal(err)
 	}
 	return st
+}
+
+func (p *project) tryStatus(t *testing.T, i int) (subjects.ServerStatus, error) {
+	t.Helper()
+	args := append([]string{"pubsub", "status", "--json", "--url", p.url(i), "--creds", p.credFile("agents.nk")}, p.tlsFlags()...)
+	out, err := p.cli(t, args...)
+	var st subjects.ServerStatus
+	if err != nil {
+		return st, fmt.Errorf("pubsub status through %s: %v\n%s", nodes[i], err, out)
+	}
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		return st, fmt.Errorf("pubsub status --json: %v\n%s", err, out)
+	}
+	return st, nil
 }
 
 func nodeIndex(t *testing.T, name string) int {
@@ -272,4 +281,65 @@ func up(t *testing.T) *project {
 	p.admin = filepath.Join(t.TempDir(), "admin.nk")
 	docker(t, "cp", p.container(t, "n1")+":/pki/n1/admin.nk", p.admin)
 	return p
+}
+
+// waitSettled waits up to 90 s until the cluster is settled after a disruption: through
+// every node, three current members, the same meta leader, and every stream led with both
+// replicas current, twice in a row a second apart.
+func (p *project) waitSettled(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	var last string
+	for good := 0; good < 2; {
+		time.Sleep(time.Second)
+		if time.Now().After(deadline) {
+			t.Fatalf("the cluster did not settle within 90s: %s", last)
+		}
+		var leaders []string
+		last = ""
+		for i := range nodes {
+			st, err := p.tryStatus(t, i)
+			if err != nil {
+				last = err.Error()
+				break
+			}
+			if problem := settled(st); problem != "" {
+				last = fmt.Sprintf("through %s: %s", nodes[i], problem)
+				break
+			}
+			leaders = append(leaders, st.Cluster.MetaLeader)
+		}
+		if last == "" && (leaders[0] != leaders[1] || leaders[1] != leaders[2]) {
+			last = fmt.Sprintf("meta leaders %v", leaders)
+		}
+		if last != "" {
+			good = 0
+			continue
+		}
+		good++
+	}
+}
+
+// settled says what is not settled in one node's view of the cluster ("" when all is).
+func settled(st subjects.ServerStatus) string {
+	c := st.Cluster
+	if c == nil || c.MetaLeader == "" || len(c.Members) != 3 {
+		return fmt.Sprintf("cluster %+v", c)
+	}
+	for _, m := range c.Members {
+		if !m.Current || m.Offline {
+			return fmt.Sprintf("member %+v", m)
+		}
+	}
+	for _, s := range c.Streams {
+		if s.Leader == "" || len(s.Replicas) != 2 {
+			return fmt.Sprintf("stream %s: leader %q, replicas %+v", s.Name, s.Leader, s.Replicas)
+		}
+		for _, r := range s.Replicas {
+			if !r.Current || r.Offline || r.Lag != 0 {
+				return fmt.Sprintf("stream %s: replica %+v", s.Name, r)
+			}
+		}
+	}
+	return ""
 }
