@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -456,6 +457,12 @@ func testDown(t *testing.T, p *project) {
 	p.mustCompose(t, "down", "-v")
 	if v := volumes(); len(v) != 0 {
 		t.Fatalf("after down -v: volumes %v remain", v)
+	}
+	// Nor any anonymous volume the project made along the way.
+	for _, v := range strings.Fields(docker(t, "volume", "ls", "-q")) {
+		if !slices.Contains(p.volumesBefore, v) {
+			t.Errorf("volume %s (%s) remains after down -v", v, docker(t, "volume", "inspect", "-f", "{{.CreatedAt}} {{.Labels}}", v))
+		}
 	}
 }
 

@@ -60,6 +60,7 @@ type project struct {
 	name, file, image string
 	net               string // the first three octets of the subnet
 	ports             [3]int
+	volumesBefore     []string
 	creds             string // the bridge host's files, copied out of the pki volume
 	admin             string // the admin's seed, copied out of the pki volume
 }
@@ -259,6 +260,7 @@ func up(t *testing.T) *project {
 		}
 		_, _ = run(time.Minute, nil, "docker", "rmi", "-f", p.image)
 	})
+	p.volumesBefore = strings.Fields(docker(t, "volume", "ls", "-q"))
 	t0 := time.Now()
 	// A subnet of our own: another one on this machine may hold the first we pick.
 	for attempt := 0; ; attempt++ {
