@@ -25,13 +25,17 @@ type ClusterInitOptions struct {
 
 	Hosts       []string
 	Addrs       []string
+	BridgeHosts []string
+	SANs        []string
 	Out         string
+	CADir       string
 	PKIDir      string
 	ClientPort  int
 	RoutePort   int
 	MetricsPort int
 	Loopback    bool
 	Force       bool
+	ExistOK     bool
 }
 
 // DefaultPKIDir is where cluster.yaml expects a node's certificates and seeds.
@@ -53,14 +57,25 @@ func newCmdClusterInit(f *factory, runF func(context.Context, *ClusterInitOption
   DIR/<host>/client.pem, client-key.pem  for local commands
   DIR/<host>/admin.nk, agents.nk      NKey user seeds, the same on every host
   DIR/<host>/bridge-<host>.nk         the seed of this host's bridge
+  DIR/<bridge host>/                  for each --bridge-hosts host, one that runs no node but a
+                                      bridge (and commands) for its tmux server: ca.pem,
+                                      client.pem, client-key.pem, agents.nk, bridge-<host>.nk
 
 cluster.yaml refers to the files in --pki-dir (default /etc/tmux-orc/pki; "{host}" in it is
 replaced by the host name). Host names are made of letters, digits, "_" and "-". A cluster
 needs three nodes to survive the loss of one.
 
+--san adds names or addresses to every node's server certificate: those clients use to reach
+the nodes besides the host names and --addr (a published port's host name, a load balancer).
+--ca-dir writes ca.pem and ca-key.pem elsewhere than DIR (to keep the CA key out of a
+directory the nodes read). An existing empty DIR is used; one with files is an error unless
+--force (replace them) or --exist-ok (keep a complete cluster written before and succeed, as a
+container's init step does on every start).
+
 --loopback writes a cluster that runs on this machine: every address is 127.0.0.1 and host i
 (from 0) listens on --client-port+i, --route-port+i and --metrics-port+i.`,
 		Example: `  tmux-orc cluster init --hosts h1,h2,h3 --addr h1=10.0.0.1,h2=10.0.0.2,h3=10.0.0.3
+  tmux-orc cluster init --hosts n1,n2,n3 --bridge-hosts laptop --san docker-host.lan
   tmux-orc cluster init --hosts h1,h2,h3 --loopback --out /tmp/orc-cluster`,
 		Args: argsBetween(0, 0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -73,7 +88,11 @@ needs three nodes to survive the loss of one.
 	fl := cmd.Flags()
 	fl.StringSliceVar(&opts.Hosts, "hosts", nil, "host names, comma-separated (required)")
 	fl.StringSliceVar(&opts.Addrs, "addr", nil, "HOST=ADDRESS (IP or DNS name) for routes and certificates, comma-separated (default: the host name)")
+	fl.StringSliceVar(&opts.BridgeHosts, "bridge-hosts", nil, "hosts that run only a bridge and commands, comma-separated: a bridge user and client files each")
+	fl.StringSliceVar(&opts.SANs, "san", nil, "extra DNS names or IP addresses for every node's server certificate, comma-separated")
 	fl.StringVar(&opts.Out, "out", "tmux-orc-cluster", "directory to write")
+	fl.StringVar(&opts.CADir, "ca-dir", "", "directory for ca.pem and ca-key.pem (default --out)")
+	fl.BoolVar(&opts.ExistOK, "exist-ok", false, "succeed without writing anything when --out already holds this cluster's files")
 	fl.StringVar(&opts.PKIDir, "pki-dir", "", `where cluster.yaml expects the node's files; "{host}" is replaced (default /etc/tmux-orc/pki; with --loopback DIR/{host})`)
 	fl.IntVar(&opts.ClientPort, "client-port", 4222, "client port (with --loopback: of the first host)")
 	fl.IntVar(&opts.RoutePort, "route-port", 6222, "route port (with --loopback: of the first host)")
@@ -115,6 +134,23 @@ func (o *ClusterInitOptions) clusterPlan() ([]clusterNode, error) {
 		index[h] = i
 		nodes = append(nodes, clusterNode{Host: h, Addr: h, ClientPort: o.ClientPort, RoutePort: o.RoutePort, MetricsPort: o.MetricsPort})
 	}
+	for _, h := range o.BridgeHosts {
+		if !hostNameRE.MatchString(h) {
+			return nil, flagErrorf("--bridge-hosts: invalid host name %q: use letters, digits, \"_\" and \"-\" (at most 63)", h)
+		}
+		if _, dup := index[h]; dup {
+			return nil, flagErrorf("--bridge-hosts: %q is listed twice (or is also in --hosts)", h)
+		}
+		index[h] = -1
+	}
+	for _, san := range o.SANs {
+		if san != "" && net.ParseIP(san) == nil && !dnsNameRE.MatchString(san) {
+			return nil, flagErrorf("--san %q is neither an IP address nor a DNS name", san)
+		}
+	}
+	if o.Force && o.ExistOK {
+		return nil, flagErrorf("--force and --exist-ok exclude each other")
+	}
 	if o.Loopback && len(o.Addrs) > 0 {
 		return nil, flagErrorf("--addr and --loopback exclude each other: with --loopback every address is 127.0.0.1")
 	}
@@ -124,7 +160,7 @@ func (o *ClusterInitOptions) clusterPlan() ([]clusterNode, error) {
 		switch {
 		case !ok || h == "" || addr == "":
 			return nil, flagErrorf("--addr %q: want HOST=ADDRESS, such as h1=10.0.0.1", a)
-		case !known:
+		case !known || i < 0:
 			return nil, flagErrorf("--addr %q: %q is not one of --hosts", a, h)
 		case net.ParseIP(addr) == nil && !dnsNameRE.MatchString(addr):
 			return nil, flagErrorf("--addr %q: %q is neither an IP address nor a DNS name", a, addr)
@@ -202,12 +238,14 @@ func clusterInitRun(o *ClusterInitOptions) error {
 	if err != nil {
 		return err
 	}
-	if _, err := os.Stat(o.Out); err == nil && !o.Force {
-		return flagErrorf("%s already exists: choose another --out, or pass --force to replace the files in it", o.Out)
-	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("checking --out: %w", err)
+	caDir := o.CADir
+	if caDir == "" {
+		caDir = o.Out
 	}
-	users := make([]clusterUser, 0, 2+len(nodes))
+	if done, err := o.checkOut(caDir, nodes); err != nil || done {
+		return err
+	}
+	users := make([]clusterUser, 0, 2+len(nodes)+len(o.BridgeHosts))
 	for _, u := range [][2]string{{"admin", "admin"}, {"agents", "agent"}} {
 		cu, err := newClusterUser(u[0], u[1], "")
 		if err != nil {
@@ -215,8 +253,8 @@ func clusterInitRun(o *ClusterInitOptions) error {
 		}
 		users = append(users, cu)
 	}
-	for _, n := range nodes {
-		cu, err := newClusterUser("bridge-"+n.Host, "bridge", n.Host)
+	for _, h := range append(hostNames(nodes), o.BridgeHosts...) {
+		cu, err := newClusterUser("bridge-"+h, "bridge", h)
 		if err != nil {
 			return err
 		}
@@ -226,19 +264,28 @@ func clusterInitRun(o *ClusterInitOptions) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(o.Out, 0o700); err != nil {
-		return fmt.Errorf("creating --out: %w", err)
+	for _, d := range []string{o.Out, caDir} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return fmt.Errorf("creating %s: %w", d, err)
+		}
 	}
-	if err := ca.Write(filepath.Join(o.Out, "ca.pem"), filepath.Join(o.Out, "ca-key.pem")); err != nil {
+	if err := ca.Write(filepath.Join(caDir, "ca.pem"), filepath.Join(caDir, "ca-key.pem")); err != nil {
 		return err
 	}
-	fmt.Fprintf(o.f.Out, "wrote %s: ca.pem, ca-key.pem (the CA key: keep it here, never on a node)\n", o.Out)
+	fmt.Fprintf(o.f.Out, "wrote %s: ca.pem, ca-key.pem (the CA key: keep it here, never on a node)\n", caDir)
 	for _, n := range nodes {
-		files, err := writeClusterNode(o.Out, ca, n, nodes, users)
+		files, err := writeClusterNode(o.Out, ca, n, nodes, users, o.SANs)
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(o.f.Out, "wrote %s: %s\n", filepath.Join(o.Out, n.Host), strings.Join(files, ", "))
+	}
+	for _, h := range o.BridgeHosts {
+		files, err := writeBridgeHost(o.Out, ca, h, users)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(o.f.Out, "wrote %s: %s\n", filepath.Join(o.Out, h), strings.Join(files, ", "))
 	}
 	if len(nodes) < 3 {
 		fmt.Fprintf(o.f.Err, "tmux-orc: warning: %d node(s) cannot survive the loss of one; a cluster needs at least 3\n", len(nodes))
@@ -247,8 +294,55 @@ func clusterInitRun(o *ClusterInitOptions) error {
 	return nil
 }
 
+func hostNames(nodes []clusterNode) []string {
+	var hs []string
+	for _, n := range nodes {
+		hs = append(hs, n.Host)
+	}
+	return hs
+}
+
+// checkOut decides whether --out may be written: it may when it does not exist or is empty,
+// or with --force. With --exist-ok, a complete cluster written before (the CA, every node's
+// cluster.yaml and every bridge host's seed) is kept and done is true.
+func (o *ClusterInitOptions) checkOut(caDir string, nodes []clusterNode) (done bool, err error) {
+	caKey := filepath.Join(caDir, "ca-key.pem")
+	entries, err := os.ReadDir(o.Out)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) || (err == nil && len(entries) == 0):
+		if _, err := os.Stat(caKey); err == nil && caDir != o.Out && !o.Force {
+			return false, flagErrorf("%s already exists: a CA key is never replaced without --force", caKey)
+		}
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("checking --out: %w", err)
+	case o.Force:
+		return false, nil
+	case !o.ExistOK:
+		return false, flagErrorf("%s already exists: choose another --out, or pass --force to replace the files in it", o.Out)
+	}
+	want := []string{filepath.Join(caDir, "ca.pem")}
+	for _, n := range nodes {
+		want = append(want, filepath.Join(o.Out, n.Host, "cluster.yaml"))
+	}
+	for _, h := range o.BridgeHosts {
+		want = append(want, filepath.Join(o.Out, h, "bridge-"+h+".nk"))
+	}
+	var missing []string
+	for _, f := range want {
+		if _, err := os.Stat(f); err != nil {
+			missing = append(missing, f)
+		}
+	}
+	if len(missing) > 0 {
+		return false, fmt.Errorf("%s holds files but not this cluster (missing %s): remove it, or pass --force to write a new cluster into it", o.Out, strings.Join(missing, ", "))
+	}
+	fmt.Fprintf(o.f.Out, "kept the cluster in %s (written before; --exist-ok): nothing written\n", o.Out)
+	return true, nil
+}
+
 // writeClusterNode writes one host's directory and returns the names of the files written.
-func writeClusterNode(out string, ca *pki.CA, n clusterNode, nodes []clusterNode, users []clusterUser) ([]string, error) {
+func writeClusterNode(out string, ca *pki.CA, n clusterNode, nodes []clusterNode, users []clusterUser, sans []string) ([]string, error) {
 	dir := filepath.Join(out, n.Host)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating %s: %w", dir, err)
@@ -256,10 +350,12 @@ func writeClusterNode(out string, ca *pki.CA, n clusterNode, nodes []clusterNode
 	var dns []string
 	var ips []net.IP
 	dns = append(dns, n.Host)
-	if ip := net.ParseIP(n.Addr); ip != nil {
-		ips = append(ips, ip)
-	} else {
-		dns = append(dns, n.Addr)
+	for _, name := range append([]string{n.Addr}, sans...) {
+		if ip := net.ParseIP(name); ip != nil {
+			ips = append(ips, ip)
+		} else if name != "" {
+			dns = append(dns, name)
+		}
 	}
 	server, err := ca.IssueServer(dns, ips)
 	if err != nil {
@@ -295,6 +391,37 @@ func writeClusterNode(out string, ca *pki.CA, n clusterNode, nodes []clusterNode
 	return files, nil
 }
 
+// writeBridgeHost writes the directory of host h, which runs a bridge and commands but no node:
+// the CA certificate, a client certificate, the agents' seed and its bridge's.
+func writeBridgeHost(out string, ca *pki.CA, h string, users []clusterUser) ([]string, error) {
+	dir := filepath.Join(out, h)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("creating %s: %w", dir, err)
+	}
+	path := func(name string) string { return filepath.Join(dir, name) }
+	client, err := ca.IssueClient("client-" + h)
+	if err != nil {
+		return nil, err
+	}
+	if err := home.WriteFileAtomic(path("ca.pem"), ca.CertPEM(), 0o644); err != nil {
+		return nil, err
+	}
+	if err := client.Write(path("client.pem"), path("client-key.pem")); err != nil {
+		return nil, err
+	}
+	files := []string{"ca.pem", "client.pem", "client-key.pem"}
+	for _, u := range users {
+		if u.Name != "agents" && !(u.Role == "bridge" && u.Host == h) {
+			continue
+		}
+		if err := home.WriteFileAtomic(path(u.Name+".nk"), u.seed, 0o600); err != nil {
+			return nil, err
+		}
+		files = append(files, u.Name+".nk")
+	}
+	return files, nil
+}
+
 func printClusterNextSteps(o *ClusterInitOptions, nodes []clusterNode) {
 	w := o.f.Out
 	first := nodes[0]
@@ -305,6 +432,7 @@ func printClusterNextSteps(o *ClusterInitOptions, nodes []clusterNode) {
 				filepath.Join(n.PKIDir, "home"), filepath.Join(n.PKIDir, "cluster.yaml"))
 		}
 		fmt.Fprintf(w, "then check:\n  TMUX_ORC_HOME=%s tmux-orc pubsub status\n", filepath.Join(first.PKIDir, "home"))
+		printBridgeHostSteps(o, nodes)
 		return
 	}
 	fmt.Fprintf(w, "\nNext steps (deploy/cluster/README.md has the details):\n")
@@ -319,4 +447,21 @@ func printClusterNextSteps(o *ClusterInitOptions, nodes []clusterNode) {
 	fmt.Fprintf(w, "  4. Check: tmux-orc pubsub status --url nats://%s --creds %s --tls-ca %s --tls-cert %s --tls-key %s\n",
 		net.JoinHostPort(first.Addr, strconv.Itoa(first.ClientPort)), filepath.Join(first.PKIDir, "admin.nk"),
 		filepath.Join(first.PKIDir, "ca.pem"), filepath.Join(first.PKIDir, "client.pem"), filepath.Join(first.PKIDir, "client-key.pem"))
+	printBridgeHostSteps(o, nodes)
+}
+
+// printBridgeHostSteps says how a --bridge-hosts host runs its bridge.
+func printBridgeHostSteps(o *ClusterInitOptions, nodes []clusterNode) {
+	if len(o.BridgeHosts) == 0 {
+		return
+	}
+	var urls []string
+	for _, n := range nodes {
+		urls = append(urls, "nats://"+net.JoinHostPort(n.Addr, strconv.Itoa(n.ClientPort)))
+	}
+	fmt.Fprintf(o.f.Out, "Bridge hosts: copy %s/<host>/ to each (say to ~/.tmux-orc-pki/), then there, as the user who runs tmux:\n", o.Out)
+	for _, h := range o.BridgeHosts {
+		fmt.Fprintf(o.f.Out, "       tmux-orc bridge --host %s --url %s --creds bridge-%s.nk --tls-ca ca.pem --tls-cert client.pem --tls-key client-key.pem\n",
+			h, strings.Join(urls, ","), h)
+	}
 }

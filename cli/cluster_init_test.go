@@ -192,6 +192,9 @@ func TestClusterInitPKIDir(t *testing.T) {
 
 func TestClusterInitBadFlags(t *testing.T) {
 	existing := t.TempDir()
+	if err := os.WriteFile(filepath.Join(existing, "keep"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name string
 		opts ClusterInitOptions
@@ -209,6 +212,10 @@ func TestClusterInitBadFlags(t *testing.T) {
 		{"same port twice", ClusterInitOptions{Hosts: []string{"h1"}, RoutePort: 4222}, "also --client-port's"},
 		{"loopback ranges overlap", ClusterInitOptions{Hosts: []string{"h1", "h2"}, Loopback: true, RoutePort: 4223}, "port 4223 for h2 is also --route-port of h1's"},
 		{"existing out", ClusterInitOptions{Hosts: []string{"h1"}, Out: existing}, "already exists"},
+		{"bridge host also a node", ClusterInitOptions{Hosts: []string{"h1", "h2"}, BridgeHosts: []string{"h2"}}, `"h2" is listed twice (or is also in --hosts)`},
+		{"bad bridge host", ClusterInitOptions{Hosts: []string{"h1"}, BridgeHosts: []string{"my laptop"}}, `invalid host name "my laptop"`},
+		{"addr of a bridge host", ClusterInitOptions{Hosts: []string{"h1"}, BridgeHosts: []string{"ws"}, Addrs: []string{"ws=10.0.0.9"}}, `"ws" is not one of --hosts`},
+		{"bad san", ClusterInitOptions{Hosts: []string{"h1"}, SANs: []string{"a_b!"}}, `--san "a_b!" is neither`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o := tc.opts
@@ -243,5 +250,127 @@ func TestYAMLScalar(t *testing.T) {
 		if got := yamlScalar(in); got != want {
 			t.Errorf("yamlScalar(%q) = %s, want %s", in, got, want)
 		}
+	}
+}
+
+// TestClusterInitBridgeHostsAndSANs: a host that runs only a bridge gets a bridge user on every
+// node, client files and its seeds (not the admin's); --san names are in every server
+// certificate; --ca-dir keeps the CA key out of --out.
+func TestClusterInitBridgeHostsAndSANs(t *testing.T) {
+	dir := t.TempDir()
+	out, caDir := filepath.Join(dir, "pki"), filepath.Join(dir, "ca")
+	stdout := runClusterInit(t, &ClusterInitOptions{Hosts: []string{"n1", "n2", "n3"},
+		Addrs: []string{"n1=172.30.15.11", "n2=172.30.15.12", "n3=172.30.15.13"}, BridgeHosts: []string{"laptop"},
+		SANs: []string{"docker-host.lan", "192.0.2.7", ""}, Out: out, CADir: caDir, PKIDir: "/pki/{host}"})
+	if !strings.Contains(stdout, "tmux-orc bridge --host laptop --url nats://172.30.15.11:4222,nats://172.30.15.12:4222,nats://172.30.15.13:4222 --creds bridge-laptop.nk") {
+		t.Errorf("next steps lack the bridge host's command:\n%s", stdout)
+	}
+	for _, f := range []string{"ca.pem", "ca-key.pem"} {
+		if _, err := os.Stat(filepath.Join(caDir, f)); err != nil {
+			t.Error(err)
+		}
+		if _, err := os.Stat(filepath.Join(out, f)); err == nil {
+			t.Errorf("%s written to --out despite --ca-dir", f)
+		}
+	}
+	var bridgeKey, agentsKey string
+	for _, u := range readYAML(t, filepath.Join(out, "n2", "cluster.yaml"))["users"].([]any) {
+		u := u.(map[string]any)
+		switch u["name"] {
+		case "bridge-laptop":
+			if u["role"] != "bridge" || u["host"] != "laptop" {
+				t.Errorf("bridge-laptop: %v", u)
+			}
+			bridgeKey = u["nkey"].(string)
+		case "agents":
+			agentsKey = u["nkey"].(string)
+		}
+	}
+	if bridgeKey == "" {
+		t.Fatal("n2's cluster.yaml has no user bridge-laptop")
+	}
+	checkSeed(t, filepath.Join(out, "laptop", "bridge-laptop.nk"), bridgeKey)
+	checkSeed(t, filepath.Join(out, "laptop", "agents.nk"), agentsKey)
+	for _, absent := range []string{"admin.nk", "cluster.yaml", "server-key.pem", "bridge-n1.nk"} {
+		if _, err := os.Stat(filepath.Join(out, "laptop", absent)); err == nil {
+			t.Errorf("the bridge host's directory holds %s", absent)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(out, "n1", "bridge-laptop.nk")); err == nil {
+		t.Error("a node holds the bridge host's seed")
+	}
+	roots := x509.NewCertPool()
+	caPEM, _ := os.ReadFile(filepath.Join(out, "laptop", "ca.pem"))
+	roots.AppendCertsFromPEM(caPEM)
+	// The laptop's client certificate is from the CA, for client authentication.
+	pair, err := tls.LoadX509KeyPair(filepath.Join(out, "laptop", "client.pem"), filepath.Join(out, "laptop", "client-key.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc, _ := x509.ParseCertificate(pair.Certificate[0])
+	if _, err := cc.Verify(x509.VerifyOptions{Roots: roots, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil {
+		t.Errorf("laptop client certificate: %v", err)
+	}
+	for _, h := range []string{"n1", "n3"} {
+		pair, err := tls.LoadX509KeyPair(filepath.Join(out, h, "server.pem"), filepath.Join(out, h, "server-key.pem"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cert, _ := x509.ParseCertificate(pair.Certificate[0])
+		ip := map[string]string{"n1": "172.30.15.11", "n3": "172.30.15.13"}[h]
+		for _, name := range []string{h, ip, "docker-host.lan", "192.0.2.7", "127.0.0.1", "localhost"} {
+			if _, err := cert.Verify(x509.VerifyOptions{Roots: roots, DNSName: name}); err != nil {
+				t.Errorf("%s server certificate for %s: %v", h, name, err)
+			}
+		}
+		if _, err := cert.Verify(x509.VerifyOptions{Roots: roots, DNSName: "172.30.15.12"}); err == nil {
+			t.Errorf("%s server certificate is valid for n2's address", h)
+		}
+	}
+}
+
+// TestClusterInitExistOK: --exist-ok keeps a complete cluster (nothing rewritten), refuses a
+// directory with other files, and writes into an empty one.
+func TestClusterInitExistOK(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "pki")
+	if err := os.Mkdir(out, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	opts := func() *ClusterInitOptions {
+		return &ClusterInitOptions{Hosts: []string{"n1", "n2", "n3"}, BridgeHosts: []string{"ws"}, Out: out, CADir: filepath.Join(dir, "ca"), ExistOK: true,
+			ClientPort: 4222, RoutePort: 6222, MetricsPort: 14223}
+	}
+	// An empty --out (a fresh container volume) is written.
+	runClusterInit(t, opts())
+	before, err := os.ReadFile(filepath.Join(out, "n1", "agents.nk"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stdout := runClusterInit(t, opts()); !strings.Contains(stdout, "kept the cluster in") {
+		t.Errorf("second run: %s", stdout)
+	}
+	if after, _ := os.ReadFile(filepath.Join(out, "n1", "agents.nk")); !bytes.Equal(before, after) {
+		t.Error("--exist-ok rewrote agents.nk")
+	}
+	// A cluster with another bridge host is not this one.
+	o := opts()
+	o.BridgeHosts = []string{"other"}
+	o.f = newFactory(IO{Out: &bytes.Buffer{}, Err: &bytes.Buffer{}})
+	if err := clusterInitRun(o); err == nil || !strings.Contains(err.Error(), "missing") {
+		t.Errorf("another cluster's files: %v, want an error naming what is missing", err)
+	}
+	// An empty --out with a CA key already in --ca-dir: the key is not replaced.
+	o = opts()
+	o.Out = filepath.Join(dir, "empty")
+	o.f = newFactory(IO{Out: &bytes.Buffer{}, Err: &bytes.Buffer{}})
+	if err := clusterInitRun(o); err == nil || !strings.Contains(err.Error(), "a CA key is never replaced without --force") {
+		t.Errorf("an existing CA key: %v", err)
+	}
+	o = opts()
+	o.Force = true
+	o.f = newFactory(IO{Out: &bytes.Buffer{}, Err: &bytes.Buffer{}})
+	if err := clusterInitRun(o); err == nil || !strings.Contains(err.Error(), "exclude each other") {
+		t.Errorf("--force with --exist-ok: %v", err)
 	}
 }

@@ -175,3 +175,23 @@ func TestShellcheck(t *testing.T) {
 		t.Fatalf("shellcheck: %v\n%s", err, out)
 	}
 }
+
+// TestDockerBuildUsage: deploy/docker/build.sh prints its usage for --help and refuses more
+// than one image name (internal/composetest runs it for real).
+func TestDockerBuildUsage(t *testing.T) {
+	if _, err := exec.LookPath("bash"); err != nil {
+		t.Skip("no bash")
+	}
+	out, err := exec.Command("bash", "docker/build.sh", "--help").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "usage: deploy/docker/build.sh [IMAGE]") {
+		t.Errorf("--help: %v\n%s", err, out)
+	}
+	cmd := exec.Command("bash", "docker/build.sh", "one:tag", "two:tag")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err = cmd.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 2 || !strings.Contains(stderr.String(), "usage:") || stdout.Len() != 0 {
+		t.Errorf("two image names: %v, stdout %q, stderr %q; want exit 2 and the usage on stderr", err, stdout.String(), stderr.String())
+	}
+}

@@ -52,7 +52,7 @@ func TestRollingRestartUnderLoad(t *testing.T) {
 	counts, stop := consumeOnce(t, sub, "team")
 	defer stop()
 	started := make(chan struct{})
-	done := make(chan *loadResult)
+	done := make(chan *clustertest.LoadResult)
 	// 200 messages a second for as long as the roll takes (20 s; the roll takes about 12 s here).
 	go func() { done <- publishLoad(context.Background(), pub, "team", 4000, 200, started) }()
 	<-started
@@ -66,9 +66,9 @@ func TestRollingRestartUnderLoad(t *testing.T) {
 	}
 	t.Logf("rolled three nodes in %v:\n%s", time.Since(t0).Round(time.Second), strings.TrimSpace(string(out)))
 	res := <-done
-	if len(res.errs) > 0 {
-		t.Fatalf("%d publishes failed, first: %v", len(res.errs), res.errs[0])
+	if len(res.Errs) > 0 {
+		t.Fatalf("%d publishes failed, first: %v", len(res.Errs), res.Errs[0])
 	}
-	t.Logf("%d published during the roll, longest publish %v", len(res.stored), res.longest)
-	checkOnce(t, pub, res.stored, counts)
+	t.Logf("%d published during the roll, longest publish %v", len(res.Stored), res.Longest)
+	checkOnce(t, pub, res.Stored, counts)
 }
