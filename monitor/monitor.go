@@ -12,8 +12,8 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/tmux-orc/tmux-orc/bridge"
 	"github.com/tmux-orc/tmux-orc/bus"
+	"github.com/tmux-orc/tmux-orc/internal/agentstate"
 	"github.com/tmux-orc/tmux-orc/subjects"
 	"github.com/tmux-orc/tmux-orc/tmux"
 )
@@ -199,14 +199,14 @@ func (m *Monitor) pass(ctx context.Context) {
 		if !ok {
 			a = &agent{pm: isPM(p), profile: ProfileFor(p.Command), startCmd: starts[p.ID]}
 			m.agents[p.ID] = a
-			m.log.Info("watching pane", zap.String("pane", p.ID), zap.String("target", bridge.PaneTarget(p)),
+			m.log.Info("watching pane", zap.String("pane", p.ID), zap.String("target", agentstate.PaneTarget(p)),
 				zap.String("role", roleName(a)), zap.String("command", p.Command))
 		}
 		a.pm = isPM(p)
 		prev := a.state
 		a.observe(now, p, screens[p.ID], &m.cfg) // nil screen: dead, or the capture failed
 		if a.state != prev && prev != "" {
-			m.log.Info("state", zap.String("pane", p.ID), zap.String("target", bridge.PaneTarget(p)),
+			m.log.Info("state", zap.String("pane", p.ID), zap.String("target", agentstate.PaneTarget(p)),
 				zap.String("from", string(prev)), zap.String("to", string(a.state)))
 		}
 		out = append(out, m.conditions(now, a)...)
@@ -220,7 +220,7 @@ func (m *Monitor) pass(ctx context.Context) {
 	}
 	for id, a := range m.agents {
 		if !seen[id] {
-			m.log.Info("pane gone", zap.String("pane", id), zap.String("target", bridge.PaneTarget(a.pane)))
+			m.log.Info("pane gone", zap.String("pane", id), zap.String("target", agentstate.PaneTarget(a.pane)))
 			// Without remain-on-exit a crashed agent's pane simply disappears: that is a
 			// crash too, unless its whole session went (someone ended it) or it was already
 			// reported crashed.
@@ -458,11 +458,11 @@ func (m *Monitor) edge(k edgeKey) *edge {
 }
 
 // isNone reports whether the pane opted out (@orc-role none).
-func isNone(p tmux.Pane) bool { return len(bridge.Groups(tmux.Pane{Role: p.Role})) == 0 }
+func isNone(p tmux.Pane) bool { return len(agentstate.Groups(tmux.Pane{Role: p.Role})) == 0 }
 
-// isPM reports whether the pane is a PM or orchestrator, as bridge.Groups decides.
+// isPM reports whether the pane is a PM or orchestrator, as agentstate.Groups decides.
 func isPM(p tmux.Pane) bool {
-	return slices.Contains(bridge.Groups(tmux.Pane{Role: p.Role}), "management")
+	return slices.Contains(agentstate.Groups(tmux.Pane{Role: p.Role}), "management")
 }
 
 // sortedAgents returns the agents ordered by session, window and pane. Called with m.mu held.

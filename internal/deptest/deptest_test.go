@@ -34,7 +34,9 @@ func TestDependencyDirection(t *testing.T) {
 		{"internal/tmuxtest", []string{mod + "bus", mod + "bridge", mod + "monitor", mod + "cli", "github.com/nats-io/"}},
 		{"metrics", []string{mod + "cli", mod + "daemon", mod + "bridge", "github.com/spf13/cobra"}},
 		{"spool", []string{"github.com/nats-io/nats-server", mod + "cli", mod + "embedded"}},
-		{"monitor", []string{"github.com/nats-io/nats-server", mod + "embedded", mod + "cli", mod + "daemon", "github.com/spf13/cobra"}},
+		{"monitor", []string{"github.com/nats-io/nats-server", mod + "embedded", mod + "cli", mod + "daemon", mod + "bridge", "github.com/spf13/cobra"}},
+		{"bridge", []string{mod + "monitor"}},
+		{"internal/agentstate", []string{mod + "bus", mod + "bridge", mod + "monitor", mod + "cli", mod + "daemon", "github.com/nats-io/"}},
 	} {
 		for _, d := range deps(t, tc.pkg) {
 			if d == mod+tc.pkg {
