@@ -116,23 +116,33 @@ func (p *Profile) Input(s Screen) Input {
 	return genericInput(p, s)
 }
 
-// Holds reports whether text (as typed: its last 16 characters, white space squashed) sits
+// noSpace drops all white space: an agent wraps a long line in its box wherever it likes.
+func noSpace(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsSpace(r) {
+			return -1
+		}
+		return r
+	}, s)
+}
+
+// Holds reports whether text (as typed: its last 16 characters, white space ignored) sits
 // unsubmitted in the input box of s.
 func (p *Profile) Holds(s Screen, text string) bool {
-	tail := Tail(Squash(text), 16)
+	tail := Tail(noSpace(text), 16)
 	if tail == "" {
 		return false
 	}
-	if in := p.Input(s); in.Found && strings.HasSuffix(Squash(in.Text), tail) {
+	if in := p.Input(s); in.Found && strings.HasSuffix(noSpace(in.Text), tail) {
 		return true
 	}
 	if p.input != nil && p.Name != string(Shell) {
 		return false // the box is the only place a draft can be
 	}
-	// A program that does not draw a composer (cat, a REPL): the text is on the cursor's
-	// line, before the cursor (with the lines it wrapped from). After a submit the cursor is
-	// on a fresh line, even when the program echoes the text above it.
-	return strings.HasSuffix(Squash(s.beforeCursor()), tail)
+	// A program that does not draw a composer (cat, a REPL): the text ends the cursor's line
+	// (with the lines it wrapped from). After a submit the cursor is on a fresh line, even
+	// when the program echoes the text above it.
+	return strings.HasSuffix(noSpace(s.cursorRow()), tail)
 }
 
 // genericInput reads a "> " composer line (its first group, with the indented lines that

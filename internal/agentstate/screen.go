@@ -67,18 +67,47 @@ func (s Screen) cursorLine() (before, after string) {
 		return "", ""
 	}
 	rs := []rune(s.Lines[s.CursorY])
-	x := min(max(s.CursorX, 0), len(rs))
+	x := runeAtCell(rs, s.CursorX)
 	return string(rs[:x]), string(rs[x:])
 }
 
-// beforeCursor returns the text before the cursor on its line and on the lines above that
-// the same text wrapped from (full-width lines), joined.
-func (s Screen) beforeCursor() string {
-	before, _ := s.cursorLine()
-	for y := s.CursorY - 1; y >= 0 && y < len(s.Lines) && s.Width > 0 && len([]rune(s.Lines[y])) >= s.Width; y-- {
-		before = s.Lines[y] + before
+// runeAtCell returns the index of the rune at screen column x: wide characters (CJK, most
+// emoji) take two columns, combining marks and variation selectors none.
+func runeAtCell(rs []rune, x int) int {
+	col := 0
+	for i, r := range rs {
+		if col >= x && cellWidth(r) > 0 {
+			return i
+		}
+		col += cellWidth(r)
 	}
-	return before
+	return len(rs)
+}
+
+func cellWidth(r rune) int {
+	switch {
+	case r == 0x200D || (r >= 0x200B && r <= 0x200F) || (r >= 0xFE00 && r <= 0xFE0F) || unicode.Is(unicode.Mn, r) || unicode.Is(unicode.Me, r):
+		return 0
+	case (r >= 0x1100 && r <= 0x115F) || (r >= 0x2E80 && r <= 0xA4CF) || (r >= 0xAC00 && r <= 0xD7A3) ||
+		(r >= 0xF900 && r <= 0xFAFF) || (r >= 0xFE30 && r <= 0xFE4F) || (r >= 0xFF00 && r <= 0xFF60) ||
+		(r >= 0xFFE0 && r <= 0xFFE6) || (r >= 0x1F300 && r <= 0x1F64F) || (r >= 0x1F680 && r <= 0x1F6FF) ||
+		(r >= 0x1F900 && r <= 0x1F9FF) || (r >= 0x20000 && r <= 0x3FFFD):
+		return 2
+	}
+	return 1
+}
+
+// cursorRow returns the cursor's whole line, right-trimmed, with the lines above it that
+// the same text wrapped from (full-width lines).
+func (s Screen) cursorRow() string {
+	if s.CursorY < 0 || s.CursorY >= len(s.Lines) {
+		return ""
+	}
+	row := strings.TrimRightFunc(s.Lines[s.CursorY], unicode.IsSpace)
+	for y := s.CursorY - 1; y >= 0 && s.Width > 0 && len([]rune(s.Lines[y])) >= s.Width; y-- {
+		row = s.Lines[y] + row
+	}
+	return row
 }
 
 // bottom returns the indexes of the last n non-empty lines, bottom first.
