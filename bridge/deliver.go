@@ -216,4 +216,3 @@ func (b *Bridge) alert(ctx context.Context, session string, r bus.Receipt) {
 	}
 	b.observer().Alert()
 }
-
