@@ -2,6 +2,7 @@ package agentstate
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/tmux-orc/tmux-orc/tmux"
@@ -75,7 +76,7 @@ func Assess(p tmux.Pane, s Screen, hook *HookState, lastChange, now time.Time) R
 	}
 	prof := ProfileOf(kind)
 	in := prof.Input(s)
-	if hook != nil && hook.State == HookWaiting && !(in.Found && in.Dialog == "" && lastChange.After(hook.At)) {
+	if hook != nil && hook.State == HookWaiting && !idleNotice(hook) && !(in.Found && in.Dialog == "" && lastChange.After(hook.At)) {
 		// The hook's word stands until the screen shows the prompt again after it.
 		why := "the agent waits for the user"
 		if hook.Message != "" {
@@ -96,4 +97,11 @@ func Assess(p tmux.Pane, s Screen, hook *HookState, lastChange, now time.Time) R
 	}
 	r.Ready = true
 	return r
+}
+
+// idleNotice reports whether a "waiting" hook is only Claude Code's idle reminder ("Claude is
+// waiting for your input", notification_type idle_prompt): the agent is idle, not in a
+// dialog.
+func idleNotice(h *HookState) bool {
+	return strings.Contains(strings.ToLower(h.Message), "waiting for your input")
 }
