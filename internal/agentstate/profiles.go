@@ -248,6 +248,9 @@ func claudeInput(p *Profile, s Screen) Input {
 			l := strings.TrimSpace(s.Lines[i])
 			if i == top+1 {
 				l = strings.TrimSpace(strings.TrimLeft(l, "❯>"))
+				if s.placeholder(i, boxTextStart(s.Lines[i])) {
+					l = "" // a dim placeholder ("Press up to edit queued messages"), not a draft
+				}
 			}
 			text = append(text, l)
 		}
@@ -271,6 +274,22 @@ func claudeInput(p *Profile, s Screen) Input {
 		}
 	}
 	return in
+}
+
+// boxTextStart returns the index of the first rune after the prompt glyph and its spaces.
+func boxTextStart(l string) int {
+	rs := []rune(l)
+	i := 0
+	for i < len(rs) && unicode.IsSpace(rs[i]) {
+		i++
+	}
+	if i < len(rs) && (rs[i] == '❯' || rs[i] == '>') {
+		i++
+	}
+	for i < len(rs) && unicode.IsSpace(rs[i]) {
+		i++
+	}
+	return i
 }
 
 // isBoxStart reports whether l starts Claude Code's input box ("❯ ", or "> " in some versions).

@@ -25,6 +25,8 @@ type Screen struct {
 	Shell bool
 	// PID is the pid of the pane's first process (it changes when the pane is respawned).
 	PID int
+	// attrs holds, per line and rune, the dim and reverse attributes (from capture-pane -e).
+	attrs [][]uint8
 }
 
 // factsFormat prints only numbers (no name a program chooses), so the line cannot be forged.
@@ -35,7 +37,7 @@ var factsFormat = "#{pane_in_mode} #{cursor_x} #{cursor_y} #{pane_width} #{pane_
 func ReadScreen(ctx context.Context, r tmux.Runner, pane string) (Screen, error) {
 	lines, err := r.Run(ctx,
 		tmux.Cmd{"display-message", "-p", "-t", pane, "--", factsFormat},
-		tmux.Cmd{"capture-pane", "-p", "-t", pane})
+		tmux.Cmd{"capture-pane", "-p", "-e", "-t", pane})
 	if err != nil {
 		return Screen{}, fmt.Errorf("reading pane %s: %w", pane, err)
 	}
@@ -46,8 +48,15 @@ func ReadScreen(ctx context.Context, r tmux.Runner, pane string) (Screen, error)
 	if err != nil {
 		return Screen{}, fmt.Errorf("reading pane %s: %w", pane, err)
 	}
-	s.Lines = lines[1:]
+	s.Lines, s.attrs = parseEscapes(lines[1:])
 	return s, nil
+}
+
+// ScreenFromEscapes builds a Screen from capture-pane -p -e lines (for tests and tools).
+func ScreenFromEscapes(lines []string, cursorX, cursorY, width int) Screen {
+	s := Screen{CursorX: cursorX, CursorY: cursorY, Width: width}
+	s.Lines, s.attrs = parseEscapes(lines)
+	return s
 }
 
 // ParseFacts parses the facts line of ReadScreen.
