@@ -179,6 +179,9 @@ func genericInput(p *Profile, s Screen) Input {
 	if s.CursorY < 0 {
 		return in
 	}
+	if blank(s.Lines) {
+		return in // nothing drawn yet: starting up
+	}
 	before, after := s.cursorLine()
 	in.Found = true
 	in.Text = strings.TrimSpace(after)
@@ -202,6 +205,15 @@ func shellInput(_ *Profile, s Screen) Input {
 		in.Text = strings.TrimSpace(strings.TrimSpace(b) + " " + in.Text)
 	}
 	return in
+}
+
+func blank(lines []string) bool {
+	for _, l := range lines {
+		if strings.TrimSpace(l) != "" {
+			return false
+		}
+	}
+	return true
 }
 
 func endsWithAny(s, chars string) bool {

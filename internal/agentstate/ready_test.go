@@ -59,6 +59,7 @@ func TestAssess(t *testing.T) {
 		{"agentsim two-line draft, cursor on the empty second line", sim, Screen{Lines: []string{"agentsim [idle]", "> draft", "  "}, CursorY: 2, CursorX: 2}, nil, now, BlockDraft},
 		{"agentsim modal", sim, Screen{Lines: []string{"agentsim [modal]", "> ", "Do you want to proceed?", "  1. Yes", "  2. No"}, CursorY: 1, CursorX: 2}, nil, now, BlockDialog},
 		{"cat at a fresh line", cat, Screen{Lines: []string{"hello", "hello", ""}, CursorY: 2}, nil, now, ""},
+		{"a blank screen (starting up)", cat, Screen{Lines: []string{"", "", ""}}, nil, now, BlockNoPrompt},
 		{"cat with typed text", cat, Screen{Lines: []string{"half"}, CursorX: 4}, nil, now, BlockDraft},
 	}
 	for _, tt := range tests {
