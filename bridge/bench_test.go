@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tmux-orc/tmux-orc/agentsim"
+	"github.com/tmux-orc/tmux-orc/bridge"
 	"github.com/tmux-orc/tmux-orc/bus"
 	"github.com/tmux-orc/tmux-orc/subjects"
 )
@@ -61,7 +62,10 @@ func reportLatencies(b *testing.B, name string, d []time.Duration) {
 //   - submitted: from the publish call to the agent accepting the prompt (EnterDelay after
 //     the text, since the agent takes an Enter that follows typed text too fast as a newline).
 //
-// ns/op is the whole cycle, up to the recorded receipt.
+// ns/op is the whole cycle, up to the recorded receipt. The same run measures it with the
+// readiness gate (gate=on: the pane is read and checked before the claim and again before
+// typing, as in production) and without it (gate=off), one bridge after the other on the
+// same panes.
 func BenchmarkEndToEnd(b *testing.B) {
 	w := newWorld(b)
 	w.quietLog = true
@@ -71,9 +75,19 @@ func BenchmarkEndToEnd(b *testing.B) {
 		raws[p] = filepath.Join(w.dir, p.String()+".raw")
 		logs[p] = w.agent("bench:"+p.String(), "-raw", raws[p])
 	}
-	w.startBridge()
 	ctx := context.Background()
+	rawFrom := map[subjects.Priority]int{}
+	for _, gate := range []string{"on", "off"} {
+		if gate == "off" {
+			bridge.SkipGate(&w.cfg)
+		}
+		w.startBridge()
+		b.Run("gate="+gate, func(b *testing.B) { endToEnd(ctx, b, w, raws, logs, rawFrom) })
+		w.stopBridge()
+	}
+}
 
+func endToEnd(ctx context.Context, b *testing.B, w *world, raws, logs map[subjects.Priority]string, rawFroms map[subjects.Priority]int) {
 	for _, p := range subjects.Priorities {
 		b.Run(p.String(), func(b *testing.B) {
 			target, err := subjects.ParseTarget("bench:" + p.String())
@@ -82,7 +96,8 @@ func BenchmarkEndToEnd(b *testing.B) {
 			}
 			typed := make([]time.Duration, 0, b.N)
 			submitted := make([]time.Duration, 0, b.N)
-			rawFrom := 0
+			rawFrom := rawFroms[p]
+			defer func() { rawFroms[p] = rawFrom }()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				e := benchEnvelope(b, target, p, fmt.Sprintf("Agent backend-dev:%d idle 15min, please pick up the next task", i))
