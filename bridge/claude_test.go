@@ -172,7 +172,7 @@ func TestClaudeDraftAnywhere(t *testing.T) {
 // TestClaudeJustStarted: messages published right after Claude Code is started wait for its
 // prompt and are delivered, each on its own.
 func TestClaudeJustStarted(t *testing.T) {
-	w := newWorld(t)
+	w := newWorld(t, func(c *bridge.Config) { c.ReadyWait = time.Minute })
 	api := startAPI(t)
 	w.agent("keep:0") // the server and the bridge are up before claude starts
 	w.startBridge()

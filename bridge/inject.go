@@ -90,7 +90,7 @@ func (b *Injector) WaitReady(ctx context.Context, p tmux.Pane) (string, error) {
 		if rd.Ready {
 			return "", nil
 		}
-		if waited := time.Since(start); waited >= waitFor(rd.Blocker, b.ReadyWait) {
+		if limit := waitFor(rd.Blocker, b.ReadyWait); time.Since(start) >= limit {
 			if rd.Blocker == agentstate.BlockMode {
 				b.Log.Info("leaving copy mode to deliver", zap.String("pane", p.ID))
 				if err := tmux.CancelMode(ctx, b.Runner(), p.ID); err != nil {
@@ -99,7 +99,7 @@ func (b *Injector) WaitReady(ctx context.Context, p tmux.Pane) (string, error) {
 				start = time.Now()
 				continue
 			}
-			return notReady(rd, waited), nil
+			return notReady(rd, limit), nil
 		}
 		if !sleep(ctx, gatePoll) {
 			return "", ctx.Err()
@@ -118,12 +118,12 @@ func waitFor(blocker agentstate.Blocker, readyWait time.Duration) time.Duration 
 	return readyWait
 }
 
-// notReady says why a message was not typed after waiting.
-func notReady(rd agentstate.Readiness, waited time.Duration) string {
+// notReady says why a message was not typed after waiting (the wait for its blocker).
+func notReady(rd agentstate.Readiness, wait time.Duration) string {
 	if rd.Blocker == agentstate.BlockDead || rd.Blocker == agentstate.BlockShell {
 		return rd.Reason
 	}
-	return fmt.Sprintf("not typed: the pane was not ready for %s: %s", waited.Round(100*time.Millisecond), rd.Reason)
+	return fmt.Sprintf("not typed: the pane was not ready for %s: %s", wait, rd.Reason)
 }
 
 // Inject types text into pane p, which Gate just found ready, presses Enter after

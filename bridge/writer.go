@@ -249,7 +249,7 @@ func (b *Bridge) hold(ctx context.Context, w *paneWriter, p tmux.Pane, rd agents
 	if len(expired) == 0 {
 		return false
 	}
-	b.giveUp(ctx, w, expired, notReady(rd, now.Sub(expired[0].arrived)))
+	b.giveUp(ctx, w, expired, notReady(rd, limit))
 	return true
 }
 

@@ -243,6 +243,21 @@ func claudeInput(p *Profile, s Screen) Input {
 		}
 	}
 	if top < 0 {
+		// Claude Code 2.x follows the box's "❯" with a no-break space (prompts in the
+		// scrollback have a plain one): the box even in a frame drawn without its rules.
+		for _, i := range s.bottom(Bottom) {
+			if l := strings.TrimLeftFunc(s.Lines[i], func(r rune) bool { return r == ' ' }); strings.HasPrefix(l, "❯\u00a0") {
+				text := strings.TrimSpace(strings.TrimPrefix(l, "❯"))
+				if s.placeholder(i, boxTextStart(s.Lines[i])) {
+					text = ""
+				}
+				in.Found, in.Text = true, text
+				top, end = i-1, i+1
+				break
+			}
+		}
+	}
+	if top < 0 {
 		// Older versions: "│ > text │" in a rounded box.
 		for _, i := range s.bottom(Bottom) {
 			l := strings.TrimSpace(s.Lines[i])
