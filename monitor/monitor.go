@@ -134,8 +134,10 @@ func (m *Monitor) dial(ctx context.Context) {
 		return
 	}
 	// tmux pushes a change of any pane's dead flag or command in the attached session (it
-	// checks once a second); other sessions are covered by the poll.
-	if err := ctrl.Subscribe(ctx, "orc-monitor", "%*", "#{pane_dead}/#{pane_current_command}"); err != nil {
+	// checks once a second); other sessions are covered by the poll. The command is argv[0],
+	// which any program sets at will: TextField keeps a newline in it from splitting the
+	// notification line of the control protocol.
+	if err := ctrl.Subscribe(ctx, "orc-monitor", "%*", "#{pane_dead}/"+tmux.TextField("pane_current_command")); err != nil {
 		m.log.Debug("subscribing to pane changes", zap.Error(err))
 	}
 	m.mu.Lock()
