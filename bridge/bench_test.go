@@ -10,10 +10,13 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/tmux-orc/tmux-orc/agentsim"
 	"github.com/tmux-orc/tmux-orc/bridge"
 	"github.com/tmux-orc/tmux-orc/bus"
 	"github.com/tmux-orc/tmux-orc/subjects"
+	"github.com/tmux-orc/tmux-orc/tmux"
 )
 
 // benchEnvelope builds a message like the ones agents get (about 70 bytes typed).
@@ -226,4 +229,42 @@ func later(a, b time.Time) time.Time {
 		return b
 	}
 	return a
+}
+
+// BenchmarkGate measures the readiness check itself, as the bridge runs it before typing: one
+// tmux round trip over a control connection (the pane's facts and capture-pane -e) and the
+// screen profile, on an idle agent pane (agentsim drawing Claude Code's box, read with the
+// claude-code profile, and the classic agentsim read with the generic one).
+func BenchmarkGate(b *testing.B) {
+	w := newWorld(b)
+	w.agent("g:generic")
+	w.agent("g:claude", "-style", "claude")
+	w.tmux("set-option", "-p", "-t", "g:claude", "@orc-agent", "claude-code")
+	ctx := context.Background()
+	ctrl, err := tmux.Dial(ctx, w.srv.Socket, tmux.Options{NoOutput: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ctrl.Close()
+	panes, err := tmux.ListPanes(ctx, ctrl)
+	if err != nil {
+		b.Fatal(err)
+	}
+	inj := bridge.NewInjector(w.cfg, func() tmux.Runner { return ctrl }, zap.NewNop())
+	for _, p := range panes {
+		b.Run(p.Window, func(b *testing.B) {
+			d := make([]time.Duration, 0, b.N)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				start := time.Now()
+				rd, _, err := inj.Gate(ctx, p)
+				d = append(d, time.Since(start))
+				if err != nil || !rd.Ready {
+					b.Fatalf("%s not ready: %+v %v", p.Window, rd, err)
+				}
+			}
+			b.StopTimer()
+			reportLatencies(b, "gate", d)
+		})
+	}
 }

@@ -38,7 +38,6 @@ var (
 		`(?i)esc to (cancel|go back|exit)|enter to (confirm|select|continue)|↑/?↓ to (navigate|select)|new MCP server|` +
 		`MCP servers? found|trust (the files in )?this folder|do you trust|select model|choose (the|a) model|` +
 		`switch between .* models|would you like to`)
-	claudeRule   = regexp.MustCompile(`^\s*[─━═╌┄-]{8,}\s*$`)
 	claudePrompt = regexp.MustCompile(`^\s*(?:│\s*)?[❯>]\s?(.*?)\s*│?\s*$`)
 	numbered     = regexp.MustCompile(`^\d+\.\s`)
 	claudeOldBox = regexp.MustCompile(`^│\s*>\s?(.*?)\s*│?$`)
@@ -229,11 +228,11 @@ func claudeInput(p *Profile, s Screen) Input {
 	var in Input
 	top, end := -1, -1
 	for j := len(s.Lines) - 1; j > 0 && top < 0; j-- {
-		if !claudeRule.MatchString(s.Lines[j]) {
+		if !isRule(s.Lines[j]) {
 			continue
 		}
 		for i := j - 1; i >= 0 && i >= j-30; i-- {
-			if !claudeRule.MatchString(s.Lines[i]) {
+			if !isRule(s.Lines[i]) {
 				continue
 			}
 			if i+1 < j && isBoxStart(s.Lines[i+1]) {
@@ -301,6 +300,21 @@ func claudeInput(p *Profile, s Screen) Input {
 		}
 	}
 	return in
+}
+
+// isRule reports whether l is a horizontal rule: only rule characters, at least 8 of them.
+func isRule(l string) bool {
+	n := 0
+	for _, r := range l {
+		switch r {
+		case '─', '━', '═', '╌', '┄', '-':
+			n++
+		case ' ', '\t':
+		default:
+			return false
+		}
+	}
+	return n >= 8
 }
 
 // boxTextStart returns the index of the first rune after the prompt glyph and its spaces.
