@@ -116,3 +116,17 @@ func TestKinds(t *testing.T) {
 		t.Error("declared kind")
 	}
 }
+
+// TestPlaceholders: dim text in an input box is a placeholder, not a draft.
+func TestPlaceholders(t *testing.T) {
+	now := time.Now()
+	codex := tmux.Pane{ID: "%5", Command: "codex"}
+	dim := ScreenFromEscapes([]string{"› \x1b[2mAsk Codex to do anything\x1b[0m"}, 2, 0, 80)
+	if r := Assess(codex, dim, nil, now, now); !r.Ready {
+		t.Fatalf("codex placeholder: %+v", r)
+	}
+	draft := ScreenFromEscapes([]string{"› fix the tests"}, 15, 0, 80)
+	if r := Assess(codex, draft, nil, now, now); r.Blocker != BlockDraft {
+		t.Fatalf("codex draft: %+v", r)
+	}
+}
