@@ -130,3 +130,18 @@ func TestPlaceholders(t *testing.T) {
 		t.Fatalf("codex draft: %+v", r)
 	}
 }
+
+func TestParseFacts(t *testing.T) {
+	s, err := ParseFacts("1 12 30 120 0 4242 -bash")
+	if err != nil || !s.InMode || s.CursorX != 12 || s.CursorY != 30 || s.Width != 120 || s.Dead || s.PID != 4242 || !s.Shell || s.Command != "-bash" {
+		t.Fatalf("%+v %v", s, err)
+	}
+	// A program naming itself with spaces and (replaced) control characters stays one field.
+	s, err = ParseFacts("0 2 37 120 0 99 x ? 1 2 3")
+	if err != nil || s.Command != "x ? 1 2 3" || s.Shell {
+		t.Fatalf("%+v %v", s, err)
+	}
+	if _, err := ParseFacts("0 2 x"); err == nil {
+		t.Fatal("bad facts accepted")
+	}
+}
