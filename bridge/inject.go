@@ -216,7 +216,7 @@ func (b *Injector) Submit(ctx context.Context, p tmux.Pane, text string, typed t
 	}
 	res.Outcome, res.Left = bus.Unconfirmed, true
 	res.Reason = "typed, but the input box still held the text after " + strconv.Itoa(res.EnterPresses) +
-		" Enter presses (the agent ignoring Enter?); it is submitted with the pane's next message once the pane is ready"
+		" Enter presses (the agent ignoring Enter?); Enter is tried again every 2s for a minute while the pane is otherwise ready"
 	return res
 }
 
@@ -249,8 +249,9 @@ func enterUnsafe(p tmux.Pane, s agentstate.Screen, prof *agentstate.Profile, tex
 // notShown is why Enter is not pressed when the typed text is not in the input box.
 const notShown = "the typed text is not in the input box"
 
-// textShows is how long typed text may take to appear in the input box before Enter.
-const textShows = time.Second
+// textShows is how long typed text may take to appear in the input box before Enter (a
+// loaded machine draws Claude Code's box late).
+const textShows = 5 * time.Second
 
 // queuedMarker reports whether the agent shows typed input as queued (it was busy).
 func queuedMarker(lines []string) bool {

@@ -36,6 +36,8 @@ type paneWriter struct {
 type leftover struct {
 	items []*item
 	text  string
+	// next is when Enter may be tried again; until is when the bridge stops trying.
+	next, until time.Time
 }
 
 func (b *Bridge) writerLocked(ctx context.Context, id string) *paneWriter {
@@ -149,6 +151,9 @@ func (w *paneWriter) queued() []*item {
 func (b *Bridge) write(ctx context.Context, w *paneWriter) {
 	for {
 		work, due := w.due(b.cfg.LowBatch)
+		if !work && w.left != nil {
+			work = true // this bridge's own text waits in the box for its Enter
+		}
 		var timer <-chan time.Time
 		var changed <-chan struct{}
 		switch {
@@ -187,10 +192,12 @@ func (b *Bridge) write(ctx context.Context, w *paneWriter) {
 func (b *Bridge) step(ctx context.Context, w *paneWriter) bool {
 	p, ok := b.pane(w.id)
 	if !ok {
+		w.left = nil
 		b.giveUp(ctx, w, w.take(nil, 0), "the pane closed before the message could be typed")
 		return true
 	}
 	if b.cfg.skipGate {
+		w.left = nil
 		b.deliver(ctx, w, p, w.next())
 		return true
 	}
@@ -200,13 +207,22 @@ func (b *Bridge) step(ctx context.Context, w *paneWriter) bool {
 	}
 	if rd.Ready {
 		w.blocker = ""
-		b.deliver(ctx, w, p, w.next())
+		items := w.next()
+		if len(items) == 0 {
+			w.left = nil // the box is empty: the text left it after all
+			return false
+		}
+		b.deliver(ctx, w, p, items)
 		return true
 	}
 	if rd.Blocker == agentstate.BlockDraft {
 		prof := agentstate.ProfileOf(agentstate.KindOf(p))
 		if w.left != nil && prof.Holds(s, w.left.text) {
 			// The draft is this bridge's own text, typed while the agent was not taking Enter.
+			if time.Now().Before(w.left.next) {
+				rd.Reason = "this bridge's earlier message is still in the input box, waiting for the agent to take its Enter"
+				return b.hold(ctx, w, p, rd)
+			}
 			b.submitLeftover(ctx, w, p)
 			return true
 		}
@@ -311,7 +327,8 @@ func (b *Bridge) deliver(ctx context.Context, w *paneWriter, p tmux.Pane, items 
 	text := RenderBatch(envs, b.cfg.MaxInline)
 	res := b.inj.Inject(ctx, p, text)
 	if res.Outcome == bus.Unconfirmed && res.Left {
-		w.left = &leftover{items: todo, text: text}
+		now := time.Now()
+		w.left = &leftover{items: todo, text: text, next: now.Add(leftoverRetry), until: now.Add(max(b.cfg.ReadyWait, time.Minute))}
 	}
 	for _, it := range todo {
 		b.settle(ctx, it, bus.Receipt{Outcome: res.Outcome, Typed: res.Typed, Submitted: res.Submitted,
@@ -331,8 +348,15 @@ func typedPath(res Injection) string {
 func (b *Bridge) submitLeftover(ctx context.Context, w *paneWriter, p tmux.Pane) {
 	left := w.left
 	w.left = nil
-	res := b.inj.Submit(ctx, p, left.text, time.Time{})
+	once := *b.inj
+	once.EnterRetries = 0 // one Enter per try: an agent that turns Enter into a newline gets no more
+	res := once.Submit(ctx, p, left.text, time.Time{})
 	if res.Outcome != bus.Delivered {
+		if now := time.Now(); res.Left && now.Before(left.until) {
+			left.next = now.Add(leftoverRetry)
+			w.left = left // tried again later
+			return
+		}
 		b.log.Warn("this bridge's own text is still in the input box; it is left there", zap.String("pane", p.ID), zap.String("reason", res.Reason))
 		return
 	}
@@ -399,3 +423,7 @@ func (b *Bridge) resume(ctx context.Context, pane string, it *item) {
 	b.settle(ctx, it, bus.Receipt{Outcome: bus.Unconfirmed,
 		Reason: "the bridge stopped while delivering this message and its text is not in the input line: it may have been submitted already; it is not typed again, to avoid a duplicate"})
 }
+
+// leftoverRetry is how long after a failed Enter this bridge presses Enter again for its own
+// text left in the input box.
+const leftoverRetry = 2 * time.Second

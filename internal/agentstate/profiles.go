@@ -160,24 +160,8 @@ func genericInput(p *Profile, s Screen) Input {
 		}
 	}
 	if p.Prompt != nil {
-		for _, i := range idx {
-			if s.CursorY >= 0 && (i > s.CursorY || s.CursorY-i > 20) {
-				continue // not the composer the cursor is in
-			}
-			line := strings.TrimRight(s.Lines[i], " ")
-			m := p.Prompt.FindStringSubmatchIndex(line)
-			if m == nil {
-				continue
-			}
-			first := strings.TrimSpace(line[m[2]:m[3]])
-			if s.placeholder(i, utf8.RuneCountInString(line[:m[2]])) {
-				first = "" // dim placeholder text (Codex's "Ask Codex to do anything"), not a draft
-			}
-			text := []string{first}
-			for j := i + 1; j < len(s.Lines) && strings.HasPrefix(s.Lines[j], "  ") && (s.CursorY < 0 || j <= s.CursorY); j++ {
-				text = append(text, strings.TrimSpace(s.Lines[j]))
-			}
-			in.Found, in.Text = true, strings.TrimSpace(strings.Join(text, "\n"))
+		if i, ok := s.composerTop(p.Prompt); ok {
+			in.Found, in.Text = true, s.composerText(p.Prompt, i)
 			return in
 		}
 	}
@@ -194,6 +178,46 @@ func genericInput(p *Profile, s Screen) Input {
 		in.Text = strings.TrimSpace(strings.TrimSpace(b) + " " + in.Text)
 	}
 	return in
+}
+
+// composerTop finds the composer's first line: with a cursor, the Prompt line at or above
+// it with only continuation lines (indented by two spaces) between them, however many; without
+// one, the lowest Prompt line among the bottom lines.
+func (s Screen) composerTop(prompt *regexp.Regexp) (int, bool) {
+	if s.CursorY >= 0 && s.CursorY < len(s.Lines) {
+		for i := s.CursorY; i >= 0; i-- {
+			l := strings.TrimRight(s.Lines[i], " ")
+			if prompt.MatchString(l) {
+				return i, true
+			}
+			if i < s.CursorY && !strings.HasPrefix(s.Lines[i], "  ") && l != "" {
+				return 0, false
+			}
+		}
+		return 0, false
+	}
+	for _, i := range s.bottom(Bottom) {
+		if prompt.MatchString(strings.TrimRight(s.Lines[i], " ")) {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+// composerText is the text of the composer starting at line top: the Prompt's group (unless
+// it is a dim placeholder) and the continuation lines under it.
+func (s Screen) composerText(prompt *regexp.Regexp, top int) string {
+	line := strings.TrimRight(s.Lines[top], " ")
+	m := prompt.FindStringSubmatchIndex(line)
+	first := strings.TrimSpace(line[m[2]:m[3]])
+	if s.placeholder(top, utf8.RuneCountInString(line[:m[2]])) {
+		first = "" // dim placeholder text (Codex's "Ask Codex to do anything"), not a draft
+	}
+	text := []string{first}
+	for j := top + 1; j < len(s.Lines) && strings.HasPrefix(s.Lines[j], "  "); j++ {
+		text = append(text, strings.TrimSpace(s.Lines[j]))
+	}
+	return strings.TrimSpace(strings.Join(text, "\n"))
 }
 
 // shellInput: the cursor after a shell prompt ($ # % > ❯ ...), nothing typed after it.

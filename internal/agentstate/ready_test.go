@@ -60,6 +60,8 @@ func TestAssess(t *testing.T) {
 		{"agentsim draft, cursor at its end", sim, Screen{Lines: []string{"agentsim [idle]", "> draft"}, CursorY: 1, CursorX: 7}, nil, now, BlockDraft},
 		{"agentsim draft, cursor at its start", sim, Screen{Lines: []string{"agentsim [idle]", "> draft"}, CursorY: 1, CursorX: 2}, nil, now, BlockDraft},
 		{"agentsim two-line draft, cursor on the empty second line", sim, Screen{Lines: []string{"agentsim [idle]", "> draft", "  "}, CursorY: 2, CursorX: 2}, nil, now, BlockDraft},
+		{"agentsim draft on the line under the cursor", sim, Screen{Lines: []string{"agentsim [idle]", "> ", "  second line"}, CursorY: 1, CursorX: 2}, nil, now, BlockDraft},
+		{"agentsim composer of 30 lines, cursor on the last", sim, Screen{Lines: append(append([]string{"agentsim", "> text"}, make([]string, 28)...), "  "), CursorY: 30, CursorX: 2}, nil, now, BlockDraft},
 		{"agentsim modal", sim, Screen{Lines: []string{"agentsim [modal]", "> ", "Do you want to proceed?", "  1. Yes", "  2. No"}, CursorY: 1, CursorX: 2}, nil, now, BlockDialog},
 		{"cat at a fresh line", cat, Screen{Lines: []string{"hello", "hello", ""}, CursorY: 2}, nil, now, ""},
 		{"a blank screen (starting up)", cat, Screen{Lines: []string{"", "", ""}}, nil, now, BlockNoPrompt},
