@@ -142,3 +142,29 @@ func TestBinaryOverrideMustRun(t *testing.T) {
 		t.Errorf("findOrInstall with a missing override: %v, want an error naming %s", err, EnvBinary)
 	}
 }
+
+// TestRealClaudeCodeBusyQueues: a reply held back keeps Claude Code busy; a prompt submitted
+// meanwhile is queued on screen and reaches the model only after the held turn ends.
+func TestRealClaudeCodeBusyQueues(t *testing.T) {
+	hooks := NewHookRecorder(t)
+	c := Start(t, Options{Hooks: hooks.Hooks("UserPromptSubmit", "Stop")})
+	release := make(chan struct{})
+	c.API.Queue(fakeapi.Text("the slow answer").Until(release), fakeapi.Text("the queued answer"))
+	c.Submit("a slow question")
+	if _, ok := c.API.WaitRequest(waitTimeout, fakeapi.HasPrompt("a slow question")); !ok {
+		t.Fatal("the first prompt never reached the model")
+	}
+	c.WaitText("esc to interrupt")
+	c.Submit("asked while busy")
+	c.WaitText("Queued")
+	if p := c.API.Prompts(); len(p) != 1 {
+		t.Fatalf("prompts at the model while busy: %q", p)
+	}
+	close(release)
+	c.WaitText("the queued answer")
+	if _, ok := c.API.WaitRequest(waitTimeout, fakeapi.HasPrompt("asked while busy")); !ok {
+		t.Fatalf("the queued prompt never reached the model: %q", c.API.Prompts())
+	}
+	hooks.Wait("UserPromptSubmit", func(e HookEvent) bool { return e.String("prompt") == "asked while busy" })
+	c.WaitPrompt()
+}
