@@ -91,6 +91,9 @@ func TestScreens(t *testing.T) {
 	c.WaitText("hello from the test")
 	screen, x, y = s.shot(c, "draft-end")
 	boxAt(screen, x, y, "hello from the test")
+	if box, _ := InputBox(screen); box.Placeholder(c.CaptureEscapes()) {
+		t.Errorf("a draft is taken for a placeholder")
+	}
 	c.Keys("Home")
 	c.WaitScreen("cursor at the start", func(string) bool { x, _ := c.Cursor(); return x == 2 })
 	screen, x, y = s.shot(c, "draft-cursor-start")
@@ -131,6 +134,9 @@ func TestScreens(t *testing.T) {
 	c.WaitPrompt() // the dim placeholder counts as empty
 	screen, x, y = s.shot(c, "api-error")
 	boxAt(screen, x, y, "Resend your message to try again")
+	if box, _ := InputBox(screen); !box.Placeholder(c.CaptureEscapes()) {
+		t.Errorf("the error placeholder is not drawn as a placeholder")
+	}
 
 	release := make(chan struct{})
 	c.API.Queue(fakeapi.Text("slow answer").Until(release))
@@ -139,8 +145,12 @@ func TestScreens(t *testing.T) {
 	screen, x, y = s.shot(c, "busy")
 	boxAt(screen, x, y, "") // busy looks idle in the box
 	c.Submit("queued while busy")
-	c.WaitText("Queued")
-	s.shot(c, "busy-queued")
+	c.WaitText("Press up to edit queued messages")
+	screen, x, y = s.shot(c, "busy-queued")
+	boxAt(screen, x, y, "Press up to edit queued messages")
+	if box, _ := InputBox(screen); !box.Placeholder(c.CaptureEscapes()) {
+		t.Errorf("the queued placeholder is not drawn as a placeholder:\n%q", c.CaptureEscapes())
+	}
 	c.Type("draft while busy")
 	c.WaitText("draft while busy")
 	s.shot(c, "busy-draft")
@@ -184,7 +194,7 @@ func TestScreens(t *testing.T) {
 	}
 	st.Type("typed during startup")
 	st.Keys("Enter")
-	st.WaitText("typed during startup")
+	st.WaitScreen("the input box", func(s string) bool { _, ok := InputBox(s); return ok })
 	time.Sleep(time.Second) // an Enter that were kept would submit by now
 	screen, x, y = s.shot(st, "typed-during-startup")
 	boxAt(screen, x, y, "typed during startup")
