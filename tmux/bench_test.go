@@ -35,8 +35,8 @@ func BenchmarkExecSendKeys(b *testing.B) {
 }
 
 // BenchmarkListPanes100 measures ListPanes of 100 panes (10 sessions of 10 windows) over a
-// control connection, and, for comparison, the same list-panes with the names and the command
-// printed raw (forgeable, as before TextField).
+// control connection, and, for comparison, the same list-panes with the names, the command and
+// the user options printed raw (forgeable, as before TextField).
 func BenchmarkListPanes100(b *testing.B) {
 	s := newTestServer(b, "s0", "sleep 1000")
 	for i := 0; i < 10; i++ {
@@ -51,7 +51,8 @@ func BenchmarkListPanes100(b *testing.B) {
 	c := s.dial(Options{})
 	ctx := context.Background()
 	raw := strings.NewReplacer(TextField("session_name"), "#{session_name}", TextField("window_name"), "#{window_name}",
-		TextField("pane_current_command"), "#{pane_current_command}").Replace(paneFormat)
+		TextField("pane_current_command"), "#{pane_current_command}",
+		optionField("@orc-role"), "#{@orc-role}", optionField("@orc-group"), "#{@orc-group}").Replace(paneFormat)
 	b.Run("sanitized", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
 			panes, err := ListPanes(ctx, c)
