@@ -6,9 +6,11 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/tmux-orc/tmux-orc/agentsim"
 	"github.com/tmux-orc/tmux-orc/bridge"
 	"github.com/tmux-orc/tmux-orc/bus"
 	"github.com/tmux-orc/tmux-orc/subjects"
@@ -83,26 +85,72 @@ func TestGroups(t *testing.T) {
 			t.Errorf("%s has %d receipts: %+v", e.Target, len(rs), rs)
 		}
 	}
-	if rs, _ := w.c.Receipts(t.Context(), mgmtAll.Message.Priority, mgmtAll.ID); len(rs) != 2 {
+	if rs, _ := w.c.Receipts(t.Context(), mgmtAll.Message.Priority, mgmtAll.ID); len(final(rs)) != 2 {
 		t.Errorf("group:management has %d receipts: %+v", len(rs), rs)
 	}
 }
 
-// TestBashReadline types into bash's own readline: the line is submitted as a command,
-// harmlessly (the rendered text starts with an emoji, which is no command), and lands in
-// bash's history exactly once.
-func TestBashReadline(t *testing.T) {
-	w := newWorld(t)
-	w.agent("be:agent")
-	hist := filepath.Join(w.dir, "bash_history")
+// bashPane starts an interactive bash in window be:sh with its history in hist.
+func (w *world) bashPane(hist string) {
+	w.t.Helper()
 	bash, err := exec.LookPath("bash")
 	if err != nil {
-		t.Skip("no bash")
+		w.t.Skip("no bash")
 	}
 	w.tmux("new-window", "-d", "-t", "be:", "-n", "sh", "env", "-i", "HOME="+w.dir, "PATH=/usr/bin:/bin",
 		"TERM=screen", "LANG=C.UTF-8", "HISTFILE="+hist, "PROMPT_COMMAND=history -a", "PS1=test$ ",
 		bash, "--norc", "--noprofile", "-i")
-	waitFor(t, "the bash prompt", func() bool { return strings.HasPrefix(w.capture("be:sh"), "test$") })
+	waitFor(w.t, "the bash prompt", func() bool { return strings.HasPrefix(w.capture("be:sh"), "test$") })
+}
+
+// TestShellNeverTyped: a pane running a shell is not an agent. A message for it, even one
+// that would run a command there, is never typed: undeliverable ("the pane runs a shell"),
+// with an alert, and the command never ran.
+func TestShellNeverTyped(t *testing.T) {
+	w := newWorld(t)
+	w.agent("be:agent")
+	hist := filepath.Join(w.dir, "bash_history")
+	w.bashPane(hist)
+	w.startBridge()
+	pwned := filepath.Join(w.dir, "pwned")
+	e := w.publish("be:sh", subjects.Critical, "status; touch "+pwned+" #")
+	r := w.only(e)
+	if r.Outcome != bus.Undeliverable || !r.Typed.IsZero() || r.EnterPresses != 0 || r.PaneTarget != "be:1.0" ||
+		!strings.Contains(r.Reason, "the pane runs a shell (bash)") {
+		t.Fatalf("receipt %+v", r)
+	}
+	a := w.waitAlert("be", e.ID)
+	if !a.HasTag("undeliverable") || !strings.Contains(a.Message.Content.Body, "runs a shell") {
+		t.Fatalf("alert %+v", a.Envelope)
+	}
+	// A group message reaches the agent, and not the shell.
+	g := w.publish("group:all@be", subjects.Normal, "everyone; touch "+pwned+" #")
+	rs := w.receipts(g, 2)
+	for _, r := range rs {
+		if (r.PaneTarget == "be:1.0") != (r.Outcome == bus.Undeliverable) {
+			t.Fatalf("receipts %+v", rs)
+		}
+	}
+	if _, err := os.Stat(pwned); err == nil {
+		t.Fatal("a command typed into the shell ran")
+	}
+	if b, _ := os.ReadFile(hist); strings.TrimSpace(string(b)) != "" {
+		t.Fatalf("the shell got a line: %q", b)
+	}
+	if scr := w.capture("be:sh"); strings.TrimSpace(scr) != "test$" {
+		t.Fatalf("screen:\n%s", scr)
+	}
+}
+
+// TestBashReadline types into bash's own readline, which the pane opted into (@orc-agent
+// shell): the line is submitted as a command, harmlessly (the rendered text starts with an
+// emoji, which is no command), and lands in bash's history exactly once.
+func TestBashReadline(t *testing.T) {
+	w := newWorld(t)
+	w.agent("be:agent")
+	hist := filepath.Join(w.dir, "bash_history")
+	w.bashPane(hist)
+	w.tmux("set-option", "-p", "-t", "be:sh", "@orc-agent", "shell")
 	w.startBridge()
 
 	// No ';', '|', '&', '`' or '$(': the whole line is one command named "⚠️", not found.
@@ -159,5 +207,49 @@ func TestBridgeRestart(t *testing.T) {
 	slices.Sort(want)
 	if !slices.Equal(got, want) {
 		t.Fatalf("accepted %q, want each of %q once", got, want)
+	}
+}
+
+// TestAgentCrashedBackToShell: an agent started from a person's shell takes its messages;
+// once it exits and the pane is back at the shell, the next message is not typed (it would
+// run there): undeliverable, "the pane runs a shell".
+func TestAgentCrashedBackToShell(t *testing.T) {
+	w := newWorld(t)
+	w.agent("be:agent")
+	hist := filepath.Join(w.dir, "bash_history")
+	w.bashPane(hist)
+	log := filepath.Join(w.dir, "sh-agent.log")
+	w.tmux("send-keys", "-t", "be:sh", "-l", simBinary+" -log "+log)
+	w.tmux("send-keys", "-t", "be:sh", "Enter")
+	waitFor(t, "the agent started from the shell", func() bool {
+		l, err := agentsim.ReadLog(log)
+		return err == nil && l.Count("ready") > 0
+	})
+	w.startBridge()
+	e1 := w.publish("be:sh", subjects.High, "to the agent")
+	if r := w.only(e1); r.Outcome != bus.Delivered {
+		t.Fatalf("receipt %+v", r)
+	}
+	waitAccepted(t, log, 1)
+	pid := 0
+	for _, ev := range agentLog(t, log).Events {
+		if ev.Kind == agentsim.EventReady {
+			pid = ev.PID
+		}
+	}
+	if err := syscall.Kill(pid, syscall.SIGUSR2); err != nil || pid == 0 { // the agent crashes
+		t.Fatalf("crashing the agent (pid %d): %v", pid, err)
+	}
+	waitFor(t, "the shell back", func() bool { return w.format("be:sh", "#{pane_current_command}") == "bash" })
+	pwned := filepath.Join(w.dir, "pwned")
+	e2 := w.publish("be:sh", subjects.Critical, "x; touch "+pwned+" #")
+	if r := w.only(e2); r.Outcome != bus.Undeliverable || !strings.Contains(r.Reason, "runs a shell") || !r.Typed.IsZero() {
+		t.Fatalf("receipt %+v", r)
+	}
+	if _, err := os.Stat(pwned); err == nil {
+		t.Fatal("the command ran in the shell")
+	}
+	if got := accepted(t, log); len(got) != 1 || got[0] != bridge.Render(e1, bridge.DefaultMaxInline) {
+		t.Fatalf("accepted %q", got)
 	}
 }

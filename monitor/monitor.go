@@ -12,8 +12,8 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/tmux-orc/tmux-orc/bridge"
 	"github.com/tmux-orc/tmux-orc/bus"
+	"github.com/tmux-orc/tmux-orc/internal/agentstate"
 	"github.com/tmux-orc/tmux-orc/subjects"
 	"github.com/tmux-orc/tmux-orc/tmux"
 )
@@ -134,8 +134,10 @@ func (m *Monitor) dial(ctx context.Context) {
 		return
 	}
 	// tmux pushes a change of any pane's dead flag or command in the attached session (it
-	// checks once a second); other sessions are covered by the poll.
-	if err := ctrl.Subscribe(ctx, "orc-monitor", "%*", "#{pane_dead}/#{pane_current_command}"); err != nil {
+	// checks once a second); other sessions are covered by the poll. The command is argv[0],
+	// which any program sets at will: TextField keeps a newline in it from splitting the
+	// notification line of the control protocol.
+	if err := ctrl.Subscribe(ctx, "orc-monitor", "%*", "#{pane_dead}/"+tmux.TextField("pane_current_command")); err != nil {
 		m.log.Debug("subscribing to pane changes", zap.Error(err))
 	}
 	m.mu.Lock()
@@ -199,14 +201,14 @@ func (m *Monitor) pass(ctx context.Context) {
 		if !ok {
 			a = &agent{pm: isPM(p), profile: ProfileFor(p.Command), startCmd: starts[p.ID]}
 			m.agents[p.ID] = a
-			m.log.Info("watching pane", zap.String("pane", p.ID), zap.String("target", bridge.PaneTarget(p)),
+			m.log.Info("watching pane", zap.String("pane", p.ID), zap.String("target", agentstate.PaneTarget(p)),
 				zap.String("role", roleName(a)), zap.String("command", p.Command))
 		}
 		a.pm = isPM(p)
 		prev := a.state
 		a.observe(now, p, screens[p.ID], &m.cfg) // nil screen: dead, or the capture failed
 		if a.state != prev && prev != "" {
-			m.log.Info("state", zap.String("pane", p.ID), zap.String("target", bridge.PaneTarget(p)),
+			m.log.Info("state", zap.String("pane", p.ID), zap.String("target", agentstate.PaneTarget(p)),
 				zap.String("from", string(prev)), zap.String("to", string(a.state)))
 		}
 		out = append(out, m.conditions(now, a)...)
@@ -220,7 +222,7 @@ func (m *Monitor) pass(ctx context.Context) {
 	}
 	for id, a := range m.agents {
 		if !seen[id] {
-			m.log.Info("pane gone", zap.String("pane", id), zap.String("target", bridge.PaneTarget(a.pane)))
+			m.log.Info("pane gone", zap.String("pane", id), zap.String("target", agentstate.PaneTarget(a.pane)))
 			// Without remain-on-exit a crashed agent's pane simply disappears: that is a
 			// crash too, unless its whole session went (someone ended it) or it was already
 			// reported crashed.
@@ -458,11 +460,11 @@ func (m *Monitor) edge(k edgeKey) *edge {
 }
 
 // isNone reports whether the pane opted out (@orc-role none).
-func isNone(p tmux.Pane) bool { return len(bridge.Groups(tmux.Pane{Role: p.Role})) == 0 }
+func isNone(p tmux.Pane) bool { return len(agentstate.Groups(tmux.Pane{Role: p.Role})) == 0 }
 
-// isPM reports whether the pane is a PM or orchestrator, as bridge.Groups decides.
+// isPM reports whether the pane is a PM or orchestrator, as agentstate.Groups decides.
 func isPM(p tmux.Pane) bool {
-	return slices.Contains(bridge.Groups(tmux.Pane{Role: p.Role}), "management")
+	return slices.Contains(agentstate.Groups(tmux.Pane{Role: p.Role}), "management")
 }
 
 // sortedAgents returns the agents ordered by session, window and pane. Called with m.mu held.
