@@ -34,6 +34,8 @@ type LastAlert struct {
 	Condition string    `json:"condition"`
 	Body      string    `json:"body"`
 	At        time.Time `json:"at"`
+	// Resolved is when the condition of the alert ended, nil while it lasts.
+	Resolved *time.Time `json:"resolved,omitempty"`
 }
 
 // AgentStatus is one watched pane.
@@ -73,9 +75,9 @@ func (m *Monitor) Status() Status {
 	st := Status{Agents: []AgentStatus{}, SessionAlerts: map[string]LastAlert{}, Passes: m.passes, At: now}
 	for _, a := range m.sortedAgents() {
 		s := AgentStatus{Pane: a.pane.ID, Target: bridge.PaneTarget(a.pane), Session: a.pane.Session, Window: a.pane.Window,
-			Role: roleName(a), Profile: a.profile.Name, Command: a.pane.Command, StartCommand: a.startCmd,
+			Role: roleName(a.pane), Profile: a.profile.Name, Command: a.pane.Command, StartCommand: a.startCmd,
 			State: a.state, Since: a.since, Restarts: a.restarts}
-		if a.state == Stuck {
+		if a.state == Stuck || a.state == Waiting {
 			s.Reason = a.stuckReason()
 		}
 		if a.hook != nil {
