@@ -36,6 +36,7 @@ type Monitor struct {
 	// troubled marks sessions with a crashed or stuck agent at the last pass.
 	troubled map[string]bool
 	passes   uint64
+	reads    uint64
 	// look names the panes to read at the next pass although tmux reported no output for
 	// them (a hook event came, a subscription changed).
 	look map[string]bool
@@ -315,6 +316,9 @@ func (m *Monitor) survey(ctx context.Context, r tmux.Runner) ([]sighting, error)
 				m.log.Debug("capture failed", zap.String("pane", pa.ID), zap.Error(err))
 			} else {
 				s.screen = lines
+				m.mu.Lock()
+				m.reads++
+				m.mu.Unlock()
 			}
 		}
 		out = append(out, s)

@@ -138,7 +138,7 @@ func turnNote(a *agent, n *turnNotice, window time.Duration) note {
 		fmt.Fprintf(&b, "Turn finished: agent %s is idle", t)
 	}
 	if n.count > 1 {
-		fmt.Fprintf(&b, " (%d turns ended in %s", n.count, minutes(window))
+		fmt.Fprintf(&b, " (%d turns ended within %s", n.count, window)
 		if n.fails > 0 {
 			fmt.Fprintf(&b, ", %d failed", n.fails)
 		}
