@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/tmux-orc/tmux-orc/bus"
+	"github.com/tmux-orc/tmux-orc/internal/agentstate"
 	"github.com/tmux-orc/tmux-orc/subjects"
 	"github.com/tmux-orc/tmux-orc/tmux"
 )
@@ -40,20 +41,30 @@ type Config struct {
 	LowBatch time.Duration
 	// Expiry is how long a message waits for its target to appear.
 	Expiry time.Duration
-	// TypingWait is how long a message waits while a person types in (or scrolls) the pane.
-	TypingWait time.Duration
+	// ReadyWait is how long a message waits for its pane to be ready (a dialog or menu open,
+	// a person's draft in the input box or scrolling in copy mode, the agent starting up or
+	// busy in a turn) before it is recorded undeliverable. A pane that runs a shell gets
+	// ShellWait, a dead pane nothing.
+	ReadyWait time.Duration
 	// MaxInline bounds the typed text per message, in bytes.
 	MaxInline int
 	// Rescan is the period of the discovery poll (tmux notifications trigger it sooner).
 	Rescan time.Duration
 	// Observer, when set, is told of every outcome and alert (for metrics).
 	Observer Observer
+	// Tracker holds the agents' hook state; one per process, shared with the monitor. Nil:
+	// the bridge makes its own. The bridge feeds it the hook events of its host.
+	Tracker *agentstate.Tracker
+
+	// skipGate types without checking that the pane is ready (only for the benchmark that
+	// measures what the check costs).
+	skipGate bool
 }
 
 // DefaultConfig returns the defaults.
 func DefaultConfig(sock tmux.Socket) Config {
 	return Config{Socket: sock, Host: subjects.LocalHost(), EnterDelay: 150 * time.Millisecond, VerifyDelay: 200 * time.Millisecond,
-		EnterRetries: 3, LowBatch: 300 * time.Millisecond, Expiry: 10 * time.Minute, TypingWait: 30 * time.Second,
+		EnterRetries: 3, LowBatch: 300 * time.Millisecond, Expiry: 10 * time.Minute, ReadyWait: 2 * time.Minute,
 		MaxInline: DefaultMaxInline, Rescan: time.Second}
 }
 
@@ -93,6 +104,9 @@ func New(cfg Config, c *bus.Client, log *zap.Logger) *Bridge {
 		cfg.Host = subjects.LocalHost()
 	}
 	cfg.Host = subjects.SanitizeHost(cfg.Host)
+	if cfg.Tracker == nil {
+		cfg.Tracker = agentstate.NewTracker()
+	}
 	b := &Bridge{cfg: cfg, log: log, bus: c, exec: &tmux.Exec{Socket: cfg.Socket, Logger: log},
 		sessions: map[string]func(){}, dups: map[string]string{}, writers: map[string]*paneWriter{}, waiting: map[*tracked]bool{},
 		inflight: map[*tracked]bool{}, refresh: make(chan struct{}, 1)}
@@ -121,7 +135,12 @@ func (b *Bridge) Run(ctx context.Context) error {
 	}
 	defer b.stop()
 	b.log.Info("bridge starting", zap.String("host", b.cfg.Host), zap.String("socket", b.cfg.Socket.String()), zap.Stringer("enter_delay", b.cfg.EnterDelay),
-		zap.Stringer("low_batch", b.cfg.LowBatch), zap.Stringer("expiry", b.cfg.Expiry), zap.Stringer("typing_wait", b.cfg.TypingWait))
+		zap.Stringer("low_batch", b.cfg.LowBatch), zap.Stringer("expiry", b.cfg.Expiry), zap.Stringer("ready_wait", b.cfg.ReadyWait))
+	stopServing, err := b.serve()
+	if err != nil {
+		return err
+	}
+	defer stopServing()
 	b.wg.Add(1)
 	go func() {
 		defer b.wg.Done()

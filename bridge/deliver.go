@@ -2,11 +2,9 @@ package bridge
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -36,6 +34,11 @@ type item struct {
 	t       *tracked
 	pane    tmux.Pane
 	arrived time.Time
+	// claimed: this bridge holds the claim (it was given back to the queue after the pane
+	// stopped being ready between the claim and the typing).
+	claimed bool
+	// queued: a queued receipt says why it waits.
+	queued bool
 }
 
 func (b *Bridge) accept(ctx context.Context, session string, d *bus.Delivery) {
@@ -119,7 +122,7 @@ func (b *Bridge) expire(ctx context.Context, t *tracked) {
 	b.mu.Unlock()
 	e := t.env()
 	if e.Target.Kind == subjects.KindGroup && e.Target.Session == "" {
-		if rs, err := b.bus.Receipts(ctx, e.Message.Priority, e.ID); err == nil && len(rs) > 0 {
+		if rs, err := b.bus.Receipts(ctx, e.Message.Priority, e.ID); err == nil && slices.ContainsFunc(rs, func(r bus.Receipt) bool { return r.Outcome.Final() }) {
 			b.ack(ctx, t)
 			return
 		}
@@ -142,24 +145,34 @@ func (b *Bridge) ack(ctx context.Context, t *tracked) {
 	b.mu.Unlock()
 }
 
-// settle records the outcome of one item, alerts on failure, and acknowledges the message
-// once every pane has an outcome.
-func (b *Bridge) settle(ctx context.Context, it *item, r bus.Receipt) {
+// record stores a receipt for one item (with the message's id, priority and pane filled
+// in) and tells the observer. It does not acknowledge anything.
+func (b *Bridge) record(ctx context.Context, it *item, r *bus.Receipt) error {
 	e := it.t.env()
 	r.ID, r.Priority, r.Via, r.Host, r.Published = e.ID, e.Message.Priority, "bridge", b.cfg.Host, e.Timestamp
 	if it.pane.ID != "" {
 		r.Pane, r.PaneTarget = it.pane.ID, PaneTarget(it.pane)
 	}
-	if err := b.bus.Record(ctx, r); err != nil {
+	if err := b.bus.Record(ctx, *r); err != nil {
+		b.log.Error("recording an outcome failed", zap.String("id", e.ID), zap.String("outcome", string(r.Outcome)), zap.Error(err))
+		return err
+	}
+	b.observer().Outcome(*r)
+	b.log.Info("outcome", zap.String("id", e.ID), zap.String("outcome", string(r.Outcome)),
+		zap.String("pane", r.PaneTarget), zap.String("path", r.Path), zap.String("reason", r.Reason))
+	return nil
+}
+
+// settle records the final outcome of one item, alerts on failure, and acknowledges the
+// message once every pane has an outcome.
+func (b *Bridge) settle(ctx context.Context, it *item, r bus.Receipt) {
+	e := it.t.env()
+	if err := b.record(ctx, it, &r); err != nil {
 		// Without a recorded outcome the message stays unacknowledged and is redelivered;
 		// the claim then keeps it from being typed twice.
-		b.log.Error("recording an outcome failed", zap.String("id", e.ID), zap.Error(err))
 		return
 	}
-	b.observer().Outcome(r)
-	b.log.Info("outcome", zap.String("id", e.ID), zap.String("outcome", string(r.Outcome)),
-		zap.String("pane", r.PaneTarget), zap.String("reason", r.Reason))
-	if r.Outcome != bus.Delivered && !e.HasTag(AlertTag) {
+	if !r.Outcome.OK() && !e.HasTag(AlertTag) {
 		session := it.t.session
 		if session == "" && it.pane.ID != "" {
 			session = it.pane.Session
@@ -202,186 +215,4 @@ func (b *Bridge) alert(ctx context.Context, session string, r bus.Receipt) {
 		return
 	}
 	b.observer().Alert()
-}
-
-// paneWriter is the one writer of a pane: it serializes injections and orders them by
-// priority.
-type paneWriter struct {
-	id    string
-	mu    sync.Mutex
-	lanes [subjects.Low + 1][]*item
-	wake  chan struct{}
-	done  chan struct{}
-	once  sync.Once
-}
-
-func (b *Bridge) writerLocked(ctx context.Context, id string) *paneWriter {
-	if w, ok := b.writers[id]; ok {
-		return w
-	}
-	w := &paneWriter{id: id, wake: make(chan struct{}, 1), done: make(chan struct{})}
-	b.writers[id] = w
-	b.wg.Add(1)
-	go func() {
-		defer b.wg.Done()
-		b.write(ctx, w)
-	}()
-	return w
-}
-
-func (w *paneWriter) enqueue(it *item) {
-	p := it.t.env().Message.Priority
-	w.mu.Lock()
-	w.lanes[p] = append(w.lanes[p], it)
-	w.mu.Unlock()
-	select {
-	case w.wake <- struct{}{}:
-	default:
-	}
-}
-
-func (w *paneWriter) close() { w.once.Do(func() { close(w.done) }) }
-
-// next takes the most urgent work: the oldest message of the highest non-empty priority, or
-// every queued low message once the first has waited LowBatch. It returns when to look again
-// if only low messages wait.
-func (w *paneWriter) next(lowBatch time.Duration) ([]*item, time.Time) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	for p := subjects.Critical; p < subjects.Low; p++ {
-		if len(w.lanes[p]) > 0 {
-			it := w.lanes[p][0]
-			w.lanes[p] = w.lanes[p][1:]
-			return []*item{it}, time.Time{}
-		}
-	}
-	if low := w.lanes[subjects.Low]; len(low) > 0 {
-		due := low[0].arrived.Add(lowBatch)
-		if time.Now().Before(due) {
-			return nil, due
-		}
-		w.lanes[subjects.Low] = nil
-		return low, time.Time{}
-	}
-	return nil, time.Time{}
-}
-
-func (b *Bridge) write(ctx context.Context, w *paneWriter) {
-	for {
-		items, due := w.next(b.cfg.LowBatch)
-		if len(items) > 0 {
-			// An injection in progress finishes even when the bridge is stopping, so a
-			// typed message always gets its Enter and its outcome.
-			ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.cfg.TypingWait+time.Minute)
-			b.deliver(ictx, w, items)
-			cancel()
-			continue
-		}
-		var timer <-chan time.Time
-		if !due.IsZero() {
-			timer = time.After(time.Until(due))
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-w.done:
-			return
-		case <-w.wake:
-		case <-timer:
-		}
-	}
-}
-
-// deliver types one message, or a batch of low ones, into the writer's pane.
-func (b *Bridge) deliver(ctx context.Context, w *paneWriter, items []*item) {
-	// Claiming (a stored write) and reading the pane (a tmux round trip) are independent:
-	// do them at once, and type only what was claimed.
-	claimed := make(chan []*item, 1)
-	go func() { claimed <- b.claimAll(ctx, w.id, items) }()
-	p, ok := b.pane(w.id)
-	var reason string
-	var err error
-	if ok && !p.Dead {
-		reason, err = b.inj.WaitReady(ctx, w.id)
-	}
-	todo := <-claimed
-	if len(todo) == 0 {
-		return
-	}
-	fail := func(o bus.Outcome, reason string) {
-		for _, it := range todo {
-			b.settle(ctx, it, bus.Receipt{Outcome: o, Reason: reason})
-		}
-	}
-	switch {
-	case !ok:
-		fail(bus.Undeliverable, "the pane closed before the message could be typed")
-		return
-	case p.Dead:
-		fail(bus.Undeliverable, "the pane is dead (its program exited)")
-		return
-	case err != nil:
-		fail(bus.Undeliverable, "the pane could not be read: "+err.Error())
-		return
-	case reason != "":
-		fail(bus.Undeliverable, reason)
-		return
-	}
-	envs := make([]*subjects.Envelope, len(todo))
-	for i, it := range todo {
-		envs[i] = it.t.env()
-	}
-	res := b.inj.Inject(ctx, w.id, RenderBatch(envs, b.cfg.MaxInline))
-	for _, it := range todo {
-		it.pane = p
-		b.settle(ctx, it, bus.Receipt{Outcome: res.Outcome, Typed: res.Typed, Submitted: res.Submitted,
-			EnterPresses: res.EnterPresses, Queued: res.Queued, Reason: res.Reason})
-	}
-}
-
-// claimAll claims items for pane and returns those this bridge may type. Items claimed
-// before (a redelivery) are settled here: skipped when their outcome is recorded, resumed
-// otherwise.
-func (b *Bridge) claimAll(ctx context.Context, pane string, items []*item) []*item {
-	var todo []*item
-	for _, it := range items {
-		e := it.t.env()
-		err := b.bus.Claim(ctx, e.Message.Priority, e.ID, b.cfg.Host, pane)
-		switch {
-		case err == nil:
-			todo = append(todo, it)
-		case errors.Is(err, bus.ErrClaimed):
-			r, _, oerr := b.bus.OutcomeFor(ctx, e.Message.Priority, e.ID, b.cfg.Host, pane)
-			if oerr == nil && r != nil {
-				b.mu.Lock()
-				it.t.remaining--
-				done := it.t.remaining <= 0
-				b.mu.Unlock()
-				if done {
-					b.ack(ctx, it.t)
-				}
-				continue
-			}
-			b.resume(ctx, pane, it)
-		default:
-			b.log.Error("claiming a delivery failed; the message will be redelivered", zap.String("id", e.ID), zap.Error(err))
-		}
-	}
-	return todo
-}
-
-// resume finishes a delivery that a previous bridge claimed but did not record (it was
-// stopped or killed mid-delivery). If the text sits unsubmitted in the input line, Enter is
-// pressed now; otherwise it may have been submitted already, and it is not typed again.
-func (b *Bridge) resume(ctx context.Context, pane string, it *item) {
-	text := Render(it.t.env(), b.cfg.MaxInline)
-	if held, err := b.inj.Holds(ctx, pane, text); err == nil && held {
-		res := b.inj.Submit(ctx, pane, text, time.Time{})
-		res.Reason = strings.TrimSpace(res.Reason + " (submitted after a bridge restart)")
-		b.settle(ctx, it, bus.Receipt{Outcome: res.Outcome, Submitted: res.Submitted,
-			EnterPresses: res.EnterPresses, Queued: res.Queued, Reason: res.Reason})
-		return
-	}
-	b.settle(ctx, it, bus.Receipt{Outcome: bus.Unconfirmed,
-		Reason: "the bridge stopped while delivering this message and its text is not in the input line: it may have been submitted already; it is not typed again, to avoid a duplicate"})
 }

@@ -127,31 +127,52 @@ func TestDeadPane(t *testing.T) {
 	}
 }
 
-// TestModalSwallowsEnter: a dialog eats every Enter; the bridge retries, then records
-// unconfirmed and alerts. It never sends C-c or Esc to get out (checked for every agent).
-func TestModalSwallowsEnter(t *testing.T) {
-	w := newWorld(t, func(c *bridge.Config) { c.EnterRetries = 2 })
-	log := w.agent("be:agent", "-modal")
+// TestDialogNeverAnswered: while a dialog is open (one that takes Enter, digits and y/n as
+// answers, like Claude Code's permission dialog), the bridge sends it no key at all: the
+// message waits, and after ReadyWait it is recorded undeliverable with the reason and
+// alerted. A message waiting when a person answers the dialog is delivered after it.
+func TestDialogNeverAnswered(t *testing.T) {
+	w := newWorld(t)
+	log := w.agent("be:agent", "-modal", "-modal-keys")
 	w.startBridge()
-	e := w.publish("be:agent", subjects.High, "please answer")
+	e := w.publish("be:agent", subjects.High, "please answer 1 y")
 	r := w.only(e)
-	if r.Outcome != bus.Unconfirmed || r.EnterPresses != 1+2 || r.Typed.IsZero() || !r.Submitted.IsZero() ||
-		!strings.Contains(r.Reason, "3 Enter presses") {
+	if r.Outcome != bus.Undeliverable || !r.Typed.IsZero() || r.EnterPresses != 0 ||
+		!strings.Contains(r.Reason, "not ready") || !strings.Contains(r.Reason, "Do you want to proceed?") {
 		t.Fatalf("receipt %+v", r)
 	}
-	l := agentLog(t, log)
-	if len(l.Prompts) != 0 || l.Count(agentsim.EventSwallowed) != 3 {
-		t.Fatalf("accepted %q, %d Enters swallowed, want none and 3", l.Texts(), l.Count(agentsim.EventSwallowed))
-	}
-	for _, ev := range l.Events {
-		if ev.Kind == agentsim.EventSwallowed && ev.Text != bridge.Render(e, bridge.DefaultMaxInline) {
-			t.Errorf("composer when Enter was swallowed: %q", ev.Text)
-		}
+	if q := w.queuedReceipts(e); len(q) != 1 || !strings.Contains(q[0].Reason, "a dialog is open") {
+		t.Fatalf("queued receipts %+v", q)
 	}
 	a := w.waitAlert("be", e.ID)
-	if !slices.Equal(a.Metadata.Tags, []string{"delivery", "unconfirmed"}) || a.Message.Priority != subjects.High ||
-		a.Target.String() != "group:management@"+w.cfg.Host+".be" {
+	if !slices.Equal(a.Metadata.Tags, []string{"delivery", "undeliverable"}) || a.Message.Priority != subjects.High {
 		t.Fatalf("alert %+v", a.Envelope)
+	}
+	l := agentLog(t, log)
+	if len(l.Prompts) != 0 || l.Count(agentsim.EventModalAnswer) != 0 || l.Count(agentsim.EventModalDropped) != 0 ||
+		l.Count(agentsim.EventSwallowed) != 0 {
+		t.Fatalf("keys reached the dialog: %+v", l.Events)
+	}
+
+	// The next message waits while the dialog is open; the person answers it (No), and the
+	// message is typed then.
+	e2 := w.publish("be:agent", subjects.Critical, "after the dialog")
+	waitFor(t, "e2 queued", func() bool { return len(w.queuedReceipts(e2)) == 1 })
+	w.tmux("send-keys", "-t", "be:agent", "n")
+	if r := w.only(e2); r.Outcome != bus.Delivered || r.EnterPresses != 1 {
+		t.Fatalf("receipt %+v", r)
+	}
+	if got := waitAccepted(t, log, 1); len(got) != 1 || got[0] != bridge.Render(e2, bridge.DefaultMaxInline) {
+		t.Fatalf("accepted %q", got)
+	}
+	l = agentLog(t, log)
+	if l.Count(agentsim.EventModalAnswer) != 1 || l.Events[len(l.Events)-1].Kind == agentsim.EventModalDropped {
+		t.Fatalf("events %+v", l.Events)
+	}
+	for _, ev := range l.Events {
+		if ev.Kind == agentsim.EventModalAnswer && ev.Text != agentsim.AnswerNo {
+			t.Fatalf("the dialog was answered %q, not by the person", ev.Text)
+		}
 	}
 }
 
@@ -177,9 +198,9 @@ func TestBusyAgentQueues(t *testing.T) {
 }
 
 // TestPersonTyping: text a person left in the composer is never submitted or wiped; the
-// message gives up after TypingWait. If the person clears the line in time it is delivered.
+// message gives up after ReadyWait. If the person clears the line in time it is delivered.
 func TestPersonTyping(t *testing.T) {
-	w := newWorld(t, func(c *bridge.Config) { c.TypingWait = 1500 * time.Millisecond })
+	w := newWorld(t, func(c *bridge.Config) { c.ReadyWait = 1500 * time.Millisecond })
 	log := w.agent("be:agent")
 	w.startBridge()
 	w.tmux("send-keys", "-t", "be:agent", "-l", "half a thought")
@@ -188,7 +209,7 @@ func TestPersonTyping(t *testing.T) {
 	e := w.publish("be:agent", subjects.High, "do not clobber")
 	r := w.only(e)
 	if r.Outcome != bus.Undeliverable || !r.Typed.IsZero() ||
-		r.Reason != "the input line was not empty for 1.5s (a person typing?); not typed, so their text is left alone" {
+		!strings.HasPrefix(r.Reason, "not typed: the pane was not ready for 1.5s: the input box holds text (a person's draft?)") {
 		t.Fatalf("receipt %+v", r)
 	}
 	if scr := w.capture("be:agent"); !slices.Contains(strings.Split(scr, "\n"), "> half a thought") {
@@ -214,10 +235,10 @@ func TestPersonTyping(t *testing.T) {
 	}
 }
 
-// TestCopyMode: a pane in copy mode swallows keys; the bridge waits TypingWait for the
+// TestCopyMode: a pane in copy mode swallows keys; the bridge waits ReadyWait for the
 // person to leave it, then leaves it itself and delivers.
 func TestCopyMode(t *testing.T) {
-	w := newWorld(t, func(c *bridge.Config) { c.TypingWait = time.Second })
+	w := newWorld(t, func(c *bridge.Config) { c.ReadyWait = time.Second })
 	log := w.agent("be:agent")
 	w.startBridge()
 	w.tmux("copy-mode", "-t", "be:agent")
@@ -230,7 +251,7 @@ func TestCopyMode(t *testing.T) {
 		t.Fatalf("receipt %+v", r)
 	}
 	if wait := r.Typed.Sub(e.Timestamp); wait < time.Second {
-		t.Fatalf("typed %s after the publish, without waiting TypingWait", wait)
+		t.Fatalf("typed %s after the publish, without waiting ReadyWait", wait)
 	}
 	if w.format("be:agent", "#{pane_in_mode}") != "0" {
 		t.Fatal("still in copy mode")

@@ -83,26 +83,72 @@ func TestGroups(t *testing.T) {
 			t.Errorf("%s has %d receipts: %+v", e.Target, len(rs), rs)
 		}
 	}
-	if rs, _ := w.c.Receipts(t.Context(), mgmtAll.Message.Priority, mgmtAll.ID); len(rs) != 2 {
+	if rs, _ := w.c.Receipts(t.Context(), mgmtAll.Message.Priority, mgmtAll.ID); len(final(rs)) != 2 {
 		t.Errorf("group:management has %d receipts: %+v", len(rs), rs)
 	}
 }
 
-// TestBashReadline types into bash's own readline: the line is submitted as a command,
-// harmlessly (the rendered text starts with an emoji, which is no command), and lands in
-// bash's history exactly once.
-func TestBashReadline(t *testing.T) {
-	w := newWorld(t)
-	w.agent("be:agent")
-	hist := filepath.Join(w.dir, "bash_history")
+// bashPane starts an interactive bash in window be:sh with its history in hist.
+func (w *world) bashPane(hist string) {
+	w.t.Helper()
 	bash, err := exec.LookPath("bash")
 	if err != nil {
-		t.Skip("no bash")
+		w.t.Skip("no bash")
 	}
 	w.tmux("new-window", "-d", "-t", "be:", "-n", "sh", "env", "-i", "HOME="+w.dir, "PATH=/usr/bin:/bin",
 		"TERM=screen", "LANG=C.UTF-8", "HISTFILE="+hist, "PROMPT_COMMAND=history -a", "PS1=test$ ",
 		bash, "--norc", "--noprofile", "-i")
-	waitFor(t, "the bash prompt", func() bool { return strings.HasPrefix(w.capture("be:sh"), "test$") })
+	waitFor(w.t, "the bash prompt", func() bool { return strings.HasPrefix(w.capture("be:sh"), "test$") })
+}
+
+// TestShellNeverTyped: a pane running a shell is not an agent. A message for it, even one
+// that would run a command there, is never typed: undeliverable ("the pane runs a shell"),
+// with an alert, and the command never ran.
+func TestShellNeverTyped(t *testing.T) {
+	w := newWorld(t)
+	w.agent("be:agent")
+	hist := filepath.Join(w.dir, "bash_history")
+	w.bashPane(hist)
+	w.startBridge()
+	pwned := filepath.Join(w.dir, "pwned")
+	e := w.publish("be:sh", subjects.Critical, "status; touch "+pwned+" #")
+	r := w.only(e)
+	if r.Outcome != bus.Undeliverable || !r.Typed.IsZero() || r.EnterPresses != 0 || r.PaneTarget != "be:1.0" ||
+		!strings.Contains(r.Reason, "the pane runs a shell (bash)") {
+		t.Fatalf("receipt %+v", r)
+	}
+	a := w.waitAlert("be", e.ID)
+	if !a.HasTag("undeliverable") || !strings.Contains(a.Message.Content.Body, "runs a shell") {
+		t.Fatalf("alert %+v", a.Envelope)
+	}
+	// A group message reaches the agent, and not the shell.
+	g := w.publish("group:all@be", subjects.Normal, "everyone; touch "+pwned+" #")
+	rs := w.receipts(g, 2)
+	for _, r := range rs {
+		if (r.PaneTarget == "be:1.0") != (r.Outcome == bus.Undeliverable) {
+			t.Fatalf("receipts %+v", rs)
+		}
+	}
+	if _, err := os.Stat(pwned); err == nil {
+		t.Fatal("a command typed into the shell ran")
+	}
+	if b, _ := os.ReadFile(hist); strings.TrimSpace(string(b)) != "" {
+		t.Fatalf("the shell got a line: %q", b)
+	}
+	if scr := w.capture("be:sh"); strings.TrimSpace(scr) != "test$" {
+		t.Fatalf("screen:\n%s", scr)
+	}
+}
+
+// TestBashReadline types into bash's own readline, which the pane opted into (@orc-agent
+// shell): the line is submitted as a command, harmlessly (the rendered text starts with an
+// emoji, which is no command), and lands in bash's history exactly once.
+func TestBashReadline(t *testing.T) {
+	w := newWorld(t)
+	w.agent("be:agent")
+	hist := filepath.Join(w.dir, "bash_history")
+	w.bashPane(hist)
+	w.tmux("set-option", "-p", "-t", "be:sh", "@orc-agent", "shell")
 	w.startBridge()
 
 	// No ';', '|', '&', '`' or '$(': the whole line is one command named "⚠️", not found.

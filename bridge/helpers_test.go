@@ -44,7 +44,7 @@ func newWorld(t testing.TB, mutate ...func(*bridge.Config)) *world {
 	w := &world{t: t, c: c, srv: tmuxtest.NewServer(t, "orc-bridge"), dir: t.TempDir()}
 	w.cfg = bridge.DefaultConfig(w.srv.Socket)
 	w.cfg.Rescan = 200 * time.Millisecond
-	w.cfg.TypingWait = 2 * time.Second
+	w.cfg.ReadyWait = 2 * time.Second
 	for _, m := range mutate {
 		m(&w.cfg)
 	}
@@ -207,19 +207,47 @@ func (w *world) receipts(e *subjects.Envelope, n int) []bus.Receipt {
 	var rs []bus.Receipt
 	waitFor(w.t, fmt.Sprintf("%d receipts of %s", n, e.ID), func() bool {
 		var err error
-		rs, err = w.c.Receipts(context.Background(), e.Message.Priority, e.ID)
+		all, err := w.c.Receipts(context.Background(), e.Message.Priority, e.ID)
 		if err != nil {
 			w.t.Fatal(err)
 		}
+		rs = final(all)
 		return len(rs) >= n
 	})
 	return rs
 }
 
-// only returns the single receipt of e, failing if there is not exactly one.
+// final drops the queued receipts (which only say why a message waited).
+func final(rs []bus.Receipt) []bus.Receipt {
+	var out []bus.Receipt
+	for _, r := range rs {
+		if r.Outcome.Final() {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// queuedReceipts returns the queued receipts of e recorded so far.
+func (w *world) queuedReceipts(e *subjects.Envelope) []bus.Receipt {
+	w.t.Helper()
+	rs, err := w.c.Receipts(context.Background(), e.Message.Priority, e.ID)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	var out []bus.Receipt
+	for _, r := range rs {
+		if r.Outcome == bus.Queued {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// only returns the single final receipt of e, failing if there is not exactly one.
 func (w *world) only(e *subjects.Envelope) bus.Receipt {
 	w.t.Helper()
-	rs := w.outcome(e)
+	rs := final(w.outcome(e))
 	if len(rs) != 1 {
 		w.t.Fatalf("want one receipt of %s, got %+v", e.ID, rs)
 	}

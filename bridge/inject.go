@@ -6,11 +6,11 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 
 	"go.uber.org/zap"
 
 	"github.com/tmux-orc/tmux-orc/bus"
+	"github.com/tmux-orc/tmux-orc/internal/agentstate"
 	"github.com/tmux-orc/tmux-orc/tmux"
 )
 
@@ -18,27 +18,34 @@ import (
 // VerifyDelay.
 const verifyPoll = 5 * time.Millisecond
 
-// promptEnds are the characters an empty prompt line ends with (bash's $ and #, zsh's %,
-// the > of Claude Code and Codex, ❯ › » of fancy prompts).
-const promptEnds = ">$#%❯›»"
+// gatePoll is how often a pane that is not ready is looked at again (a hook event looks at
+// once).
+const gatePoll = 100 * time.Millisecond
+
+// ShellWait is how long a pane must keep running a shell before its messages are recorded
+// undeliverable ("the pane runs a shell"): a command started through `sh -c` shows the shell
+// for a moment before it execs the agent.
+const ShellWait = 3 * time.Second
 
 // Injector types messages into panes and checks that agents took them. The bridge uses
 // one; the CLI's fallback (daemon unreachable) uses one directly.
 type Injector struct {
 	// Runner reaches the tmux server: a control connection, or a spawned tmux per command.
 	Runner func() tmux.Runner
-	// EnterDelay, VerifyDelay, EnterRetries and TypingWait are as in Config.
+	// EnterDelay, VerifyDelay, EnterRetries and ReadyWait are as in Config.
 	EnterDelay   time.Duration
 	VerifyDelay  time.Duration
 	EnterRetries int
-	TypingWait   time.Duration
-	Log          *zap.Logger
+	ReadyWait    time.Duration
+	// Tracker holds the hook state of the panes (nil: screens and pane facts only).
+	Tracker *agentstate.Tracker
+	Log     *zap.Logger
 }
 
 // NewInjector returns an injector with the configuration's timing.
 func NewInjector(cfg Config, runner func() tmux.Runner, log *zap.Logger) *Injector {
 	return &Injector{Runner: runner, EnterDelay: cfg.EnterDelay, VerifyDelay: cfg.VerifyDelay,
-		EnterRetries: cfg.EnterRetries, TypingWait: cfg.TypingWait, Log: log}
+		EnterRetries: cfg.EnterRetries, ReadyWait: cfg.ReadyWait, Tracker: cfg.Tracker, Log: log}
 }
 
 // Injection is the result of typing one line into a pane and submitting it.
@@ -49,142 +56,128 @@ type Injection struct {
 	EnterPresses int
 	Queued       bool
 	Reason       string
+	// Left: the typed text still sits in the input box (not submitted).
+	Left bool
 }
 
-// screen is what the pane shows around its cursor.
-type screen struct {
-	lines      []string
-	cursorLine string // the line the cursor is on, up to the cursor
-	beforeCur  string // the line before the cursor line and the cursor line up to the cursor (text may wrap)
-	inMode     bool   // the pane is in copy mode (or another mode): keys go to the mode
-}
-
-func (b *Injector) readScreen(ctx context.Context, pane string) (screen, error) {
-	// One round trip: the cursor and mode, then the visible screen.
-	lines, err := b.Runner().Run(ctx,
-		tmux.Cmd{"display-message", "-p", "-t", pane, "--", "#{pane_in_mode} #{cursor_x} #{cursor_y}"},
-		tmux.Cmd{"capture-pane", "-p", "-t", pane})
-	if err != nil || len(lines) == 0 {
-		return screen{}, fmt.Errorf("reading pane %s: %v", pane, err)
+// Gate reads pane p (one tmux round trip) and says whether it can be typed into now: the
+// agent's own input prompt with an empty box, no dialog, picker or menu, not copy mode, not
+// a shell (unless the pane opted in), not starting up, not busy in a turn by its hooks.
+func (b *Injector) Gate(ctx context.Context, p tmux.Pane) (agentstate.Readiness, agentstate.Screen, error) {
+	s, err := agentstate.ReadScreen(ctx, b.Runner(), p.ID)
+	if err != nil {
+		return agentstate.Readiness{}, s, err
 	}
-	var mode, x, y int
-	if _, err := fmt.Sscanf(lines[0], "%d %d %d", &mode, &x, &y); err != nil {
-		return screen{}, fmt.Errorf("reading the cursor of %s: %q", pane, lines[0])
+	now := time.Now()
+	var hook *agentstate.HookState
+	changed := now
+	if b.Tracker != nil {
+		hook, changed = b.Tracker.Observe(p.ID, s, now)
 	}
-	s := screen{lines: lines[1:], inMode: mode != 0}
-	lines = lines[1:]
-	if y >= 0 && y < len(lines) {
-		rs := []rune(lines[y])
-		s.cursorLine = string(rs[:min(x, len(rs))])
-		s.beforeCur = s.cursorLine
-		if y > 0 {
-			s.beforeCur = lines[y-1] + s.cursorLine
-		}
-	}
-	return s, nil
+	return agentstate.Assess(p, s, hook, changed, now), s, nil
 }
 
-// inputEmpty reports whether nothing is typed at the prompt: the text before the cursor is
-// empty or ends with a prompt character.
-func (s screen) inputEmpty() bool {
-	t := strings.TrimRightFunc(s.cursorLine, unicode.IsSpace)
-	return t == "" || strings.ContainsRune(promptEnds, []rune(t)[len([]rune(t))-1])
-}
-
-// holds reports whether the text still sits before the cursor, i.e. in the input line (not
-// yet submitted). After a submit the cursor is back at an empty prompt.
-func (s screen) holds(text string) bool {
-	return strings.HasSuffix(squash(s.beforeCur), tailOf(squash(tmux.Sanitize(text)), 16))
-}
-
-// queuedMarker reports whether the agent shows typed input as queued (it was busy).
-func (s screen) queuedMarker() bool {
-	for _, l := range s.lines {
-		if strings.Contains(l, "Queued") {
-			return true
-		}
-	}
-	return false
-}
-
-func squash(s string) string { return strings.Join(strings.Fields(s), " ") }
-
-func tailOf(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[len(r)-n:])
-}
-
-// waitReady waits until the pane can take input: not in copy mode, nothing typed at the
-// prompt. A person scrolling or typing is waited for, up to TypingWait; then copy mode is
-// left, but typed text is never overwritten or submitted: the message is not typed.
-func (b *Injector) WaitReady(ctx context.Context, pane string) (string, error) {
-	deadline := time.Now().Add(b.TypingWait)
+// WaitReady waits until pane p can be typed into, up to ReadyWait (a shell: ShellWait; a
+// dead pane: not at all). It returns "" when it is ready, else why not. A pane only kept
+// from it by copy mode is taken out of copy mode after the wait (a tmux command, not a key).
+func (b *Injector) WaitReady(ctx context.Context, p tmux.Pane) (string, error) {
+	start := time.Now()
 	for {
-		scr, err := b.readScreen(ctx, pane)
+		rd, _, err := b.Gate(ctx, p)
 		if err != nil {
 			return "", err
 		}
-		inMode := scr.inMode
-		if !inMode && scr.inputEmpty() {
+		if rd.Ready {
 			return "", nil
 		}
-		if time.Now().After(deadline) {
-			if inMode && scr.inputEmpty() {
-				b.Log.Info("leaving copy mode to deliver", zap.String("pane", pane))
-				return "", tmux.CancelMode(ctx, b.Runner(), pane)
+		if waited := time.Since(start); waited >= waitFor(rd.Blocker, b.ReadyWait) {
+			if rd.Blocker == agentstate.BlockMode {
+				b.Log.Info("leaving copy mode to deliver", zap.String("pane", p.ID))
+				if err := tmux.CancelMode(ctx, b.Runner(), p.ID); err != nil {
+					return "", err
+				}
+				start = time.Now()
+				continue
 			}
-			return fmt.Sprintf("the input line was not empty for %s (a person typing?); not typed, so their text is left alone", b.TypingWait), nil
+			return notReady(rd, waited), nil
 		}
-		select {
-		case <-ctx.Done():
+		if !sleep(ctx, gatePoll) {
 			return "", ctx.Err()
-		case <-time.After(100 * time.Millisecond):
 		}
 	}
 }
 
-// Inject types text into pane, presses Enter after EnterDelay, and checks that the agent
-// took it, pressing Enter again up to EnterRetries times. It never sends C-c or C-u.
-func (b *Injector) Inject(ctx context.Context, pane, text string) Injection {
-	if err := tmux.SendText(ctx, b.Runner(), pane, text); err != nil {
+// waitFor is how long a message waits for a pane kept from typing by blocker.
+func waitFor(blocker agentstate.Blocker, readyWait time.Duration) time.Duration {
+	switch blocker {
+	case agentstate.BlockDead:
+		return 0
+	case agentstate.BlockShell:
+		return min(ShellWait, readyWait)
+	}
+	return readyWait
+}
+
+// notReady says why a message was not typed after waiting.
+func notReady(rd agentstate.Readiness, waited time.Duration) string {
+	if rd.Blocker == agentstate.BlockDead || rd.Blocker == agentstate.BlockShell {
+		return rd.Reason
+	}
+	return fmt.Sprintf("not typed: the pane was not ready for %s: %s", waited.Round(100*time.Millisecond), rd.Reason)
+}
+
+// Inject types text into pane p, which Gate just found ready, presses Enter after
+// EnterDelay, and checks that the agent took it. It never sends C-c or C-u.
+func (b *Injector) Inject(ctx context.Context, p tmux.Pane, text string) Injection {
+	if err := tmux.SendText(ctx, b.Runner(), p.ID, text); err != nil {
 		return Injection{Outcome: bus.Undeliverable, Reason: "typing failed: " + err.Error()}
 	}
-	return b.Submit(ctx, pane, text, time.Now())
+	return b.Submit(ctx, p, text, time.Now())
 }
 
-// Submit presses Enter for text already typed into pane (at typed) and checks that the
-// agent took it, pressing Enter again with backoff up to EnterRetries times.
-func (b *Injector) Submit(ctx context.Context, pane, text string, typed time.Time) Injection {
+// Submit presses Enter for text already typed into pane p (at typed) and checks that the
+// agent took it, pressing Enter again with backoff up to EnterRetries times. Before every
+// Enter it reads the screen: Enter is pressed only while the typed text sits in the agent's
+// input box and no dialog, menu or copy mode could take the key instead.
+func (b *Injector) Submit(ctx context.Context, p tmux.Pane, text string, typed time.Time) Injection {
 	res := Injection{Typed: typed}
+	prof := agentstate.ProfileOf(agentstate.KindOf(p))
 	delay := b.EnterDelay
 	for res.EnterPresses <= b.EnterRetries {
 		if !sleep(ctx, delay) {
-			res.Outcome, res.Reason = bus.Unconfirmed, "stopped before Enter"
+			res.Outcome, res.Reason, res.Left = bus.Unconfirmed, "stopped before Enter", true
 			return res
 		}
-		if err := tmux.SendEnter(ctx, b.Runner(), pane); err != nil {
+		s, err := agentstate.ReadScreen(ctx, b.Runner(), p.ID)
+		if err != nil {
+			res.Outcome, res.Reason = bus.Unconfirmed, "reading the pane before Enter failed: "+err.Error()
+			return res
+		}
+		if why := enterUnsafe(p, s, prof, text, res.EnterPresses == 0); why != "" {
+			res.Outcome, res.Reason = bus.Unconfirmed, "typed, but Enter was not pressed: "+why
+			res.Left = prof.Holds(s, text)
+			return res
+		}
+		if err := tmux.SendEnter(ctx, b.Runner(), p.ID); err != nil {
 			res.Outcome, res.Reason = bus.Unconfirmed, "pressing Enter failed: "+err.Error()
 			return res
 		}
 		res.EnterPresses++
 		pressed := time.Now()
-		// Poll the screen until the text leaves the input line or VerifyDelay passes: most
+		// Poll the screen until the text leaves the input box or VerifyDelay passes: most
 		// agents clear it within milliseconds, and the pane is busy until we know.
 		for wait := verifyPoll; ; wait = min(wait*2, b.VerifyDelay) {
 			if !sleep(ctx, wait) {
 				res.Outcome, res.Reason = bus.Unconfirmed, "stopped while checking submission"
 				return res
 			}
-			scr, err := b.readScreen(ctx, pane)
+			s, err := agentstate.ReadScreen(ctx, b.Runner(), p.ID)
 			if err != nil {
 				res.Outcome, res.Reason = bus.Unconfirmed, "checking submission failed: "+err.Error()
 				return res
 			}
-			if !scr.holds(text) {
-				res.Outcome, res.Submitted, res.Queued = bus.Delivered, pressed, scr.queuedMarker()
+			if !prof.Holds(s, text) {
+				res.Outcome, res.Submitted, res.Queued = bus.Delivered, pressed, queuedMarker(s.Lines)
 				return res
 			}
 			if time.Since(pressed) >= b.VerifyDelay {
@@ -193,19 +186,55 @@ func (b *Injector) Submit(ctx context.Context, pane, text string, typed time.Tim
 		}
 		delay = b.EnterDelay * time.Duration(1<<res.EnterPresses)
 	}
-	res.Outcome = bus.Unconfirmed
-	res.Reason = "typed, but the input line still held the text after " + strconv.Itoa(res.EnterPresses) +
-		" Enter presses (a dialog open, or the agent ignoring Enter)"
+	res.Outcome, res.Left = bus.Unconfirmed, true
+	res.Reason = "typed, but the input box still held the text after " + strconv.Itoa(res.EnterPresses) +
+		" Enter presses (the agent ignoring Enter?); it is submitted with the pane's next message once the pane is ready"
 	return res
 }
 
-// Holds reports whether text sits unsubmitted in the pane's input line.
-func (b *Injector) Holds(ctx context.Context, pane, text string) (bool, error) {
-	scr, err := b.readScreen(ctx, pane)
+// enterUnsafe says why Enter must not be pressed now, "" when it is safe: the typed text
+// sits in the agent's input box, and nothing (a dialog, a menu, copy mode, a shell) could
+// take the key instead. A program that shows no input box (cat) gets its first Enter when
+// nothing else is in the way.
+func enterUnsafe(p tmux.Pane, s agentstate.Screen, prof *agentstate.Profile, text string, first bool) string {
+	switch {
+	case s.Dead:
+		return "the pane died"
+	case s.InMode:
+		return "the pane is in copy mode"
+	case s.Shell && !agentstate.AllowsShell(p):
+		return "the pane runs a shell"
+	}
+	in := prof.Input(s)
+	if in.Dialog != "" {
+		return in.Dialog
+	}
+	if prof.Holds(s, text) {
+		return ""
+	}
+	if first && prof.Name == string(agentstate.Generic) {
+		return "" // nothing to compare with: the program does not echo what it reads
+	}
+	return "the typed text is no longer in the input box"
+}
+
+// queuedMarker reports whether the agent shows typed input as queued (it was busy).
+func queuedMarker(lines []string) bool {
+	for _, l := range lines {
+		if strings.Contains(l, "Queued") {
+			return true
+		}
+	}
+	return false
+}
+
+// Holds reports whether text sits unsubmitted in the input box of pane p.
+func (b *Injector) Holds(ctx context.Context, p tmux.Pane, text string) (bool, error) {
+	s, err := agentstate.ReadScreen(ctx, b.Runner(), p.ID)
 	if err != nil {
 		return false, err
 	}
-	return scr.holds(text), nil
+	return agentstate.ProfileOf(agentstate.KindOf(p)).Holds(s, text), nil
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {

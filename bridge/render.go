@@ -1,6 +1,7 @@
 package bridge
 
 import (
+	"regexp"
 	"strings"
 	"unicode/utf8"
 
@@ -75,4 +76,47 @@ func itoa(n int) string {
 		b[i] = byte('0' + n%10)
 	}
 	return string(b[i:])
+}
+
+// Ref is a message named in a rendered line: its id and priority.
+type Ref struct {
+	ID       string
+	Priority subjects.Priority
+}
+
+var (
+	renderedHead = regexp.MustCompile(`(CRITICAL|HIGH PRIORITY|NORMAL|LOW PRIORITY) `)
+	renderedID   = regexp.MustCompile(`\[id ([0-9a-z]{16})[,\]]`)
+	batchedID    = regexp.MustCompile(`\[([0-9a-z]{16})\] `)
+)
+
+// ParseRendered finds the messages named in text as Render and RenderBatch write them (an
+// agent's prompt, or a Stop hook's hand-over), line by line: the priority from the line's
+// label, the ids from "[id ID" (one message) or "[ID] " (a batch of low ones).
+func ParseRendered(text string) []Ref {
+	var out []Ref
+	seen := map[string]bool{}
+	for _, line := range strings.Split(text, "\n") {
+		m := renderedHead.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		var p subjects.Priority
+		for _, q := range subjects.Priorities {
+			if q.Label() == m[1] {
+				p = q
+			}
+		}
+		ids := renderedID.FindAllStringSubmatch(line, -1)
+		if p == subjects.Low {
+			ids = append(ids, batchedID.FindAllStringSubmatch(line, -1)...)
+		}
+		for _, id := range ids {
+			if !seen[id[1]] {
+				seen[id[1]] = true
+				out = append(out, Ref{ID: id[1], Priority: p})
+			}
+		}
+	}
+	return out
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -17,16 +18,40 @@ import (
 // Outcome is what became of a message in one pane.
 type Outcome string
 
-// Delivery outcomes.
+// Delivery outcomes. A message for a pane goes through queued (waiting for the pane to be
+// ready), typed and submitted (delivered), and received when the agent reports the prompt
+// (Claude Code's UserPromptSubmit hook); unconfirmed and undeliverable end it otherwise.
 const (
-	// Delivered: the text was typed and the agent took it (its input line cleared, or it
-	// queued the input).
+	// Queued: the bridge holds the message until the pane is ready (a dialog open, a draft in
+	// the box, the agent starting or busy); Reason says why. Not final.
+	Queued Outcome = "queued"
+	// Delivered: the text became a prompt: it was typed and submitted and the agent took it
+	// (its input box cleared, or it queued the input), or it was handed over as the agent's
+	// next input by its Stop hook (Path "hook").
 	Delivered Outcome = "delivered"
+	// Received: the agent itself reported the prompt holding the message's id (Claude Code's
+	// UserPromptSubmit hook, recorded by `tmux-orc hook claude-code`).
+	Received Outcome = "received"
 	// Unconfirmed: the text was typed but submission could not be confirmed (Enter was
 	// swallowed, a dialog is open, or the bridge restarted mid-delivery).
 	Unconfirmed Outcome = "unconfirmed"
-	// Undeliverable: nothing was typed (the target never appeared, the pane is dead).
+	// Undeliverable: nothing was typed (the target never appeared, the pane is dead, runs a
+	// shell, or was not ready within the wait).
 	Undeliverable Outcome = "undeliverable"
+)
+
+// Final reports whether o ends the delivery to a pane (every outcome but queued).
+func (o Outcome) Final() bool { return o != Queued && o != "" }
+
+// OK reports whether o means the message reached the agent (delivered or received).
+func (o Outcome) OK() bool { return o == Delivered || o == Received }
+
+// Paths a message takes into a pane (Receipt.Path).
+const (
+	// PathTyped: typed into the pane and submitted with Enter.
+	PathTyped = "typed"
+	// PathHook: handed over by the agent's Stop hook as its next input, nothing typed.
+	PathHook = "hook"
 )
 
 // claimState marks a receipt subject the bridge writes before it types.
@@ -49,7 +74,9 @@ type Receipt struct {
 	// EnterPresses counts the Enter keys sent (1 + retries).
 	EnterPresses int `json:"enter_presses,omitempty"`
 	// Queued is true when the agent showed it queued the input (it was busy).
-	Queued bool   `json:"queued,omitempty"`
+	Queued bool `json:"queued,omitempty"`
+	// Path is how the message went in: PathTyped or PathHook ("" before it went in).
+	Path   string `json:"path,omitempty"`
 	Reason string `json:"reason,omitempty"`
 }
 
@@ -115,8 +142,10 @@ func (c *Client) ownClaim(ctx context.Context, subj, token string) bool {
 func (c *Client) Record(ctx context.Context, r Receipt) error {
 	data, _ := json.Marshal(r)
 	key := PaneKey(r.Pane)
+	// The id makes a retried record (an answer lost in an election) a duplicate; one pane can
+	// have several outcomes (queued, then delivered, then received).
 	_, _, err := c.store(ctx, subjects.ReceiptSubjectFor(r.Priority, string(r.Outcome), r.ID, r.Host, key), data,
-		jetstream.WithMsgID("r-"+r.ID+"-"+r.Host+"-"+key))
+		jetstream.WithMsgID("r-"+string(r.Outcome)+"-"+r.ID+"-"+r.Host+"-"+key))
 	if err != nil {
 		return fmt.Errorf("recording %s of %s: %w", r.Outcome, r.ID, err)
 	}
@@ -130,7 +159,7 @@ func (c *Client) OutcomeFor(ctx context.Context, p subjects.Priority, id, host, 
 	if err != nil {
 		return nil, false, fmt.Errorf("opening stream %s: %w", subjects.ReceiptStream, err)
 	}
-	for _, o := range []Outcome{Delivered, Unconfirmed, Undeliverable} {
+	for _, o := range []Outcome{Received, Delivered, Unconfirmed, Undeliverable} {
 		m, err := st.GetLastMsgForSubject(ctx, subjects.ReceiptSubjectFor(p, string(o), id, host, PaneKey(pane)))
 		if errors.Is(err, jetstream.ErrMsgNotFound) {
 			continue
@@ -154,7 +183,7 @@ func (c *Client) OutcomeFor(ctx context.Context, p subjects.Priority, id, host, 
 	return nil, true, nil
 }
 
-// Receipts returns every outcome recorded for message id (one per pane), oldest first.
+// Receipts returns every outcome recorded for message id (queued ones included), oldest first.
 func (c *Client) Receipts(ctx context.Context, p subjects.Priority, id string) ([]Receipt, error) {
 	st, err := c.js.Stream(ctx, subjects.ReceiptStream)
 	if err != nil {
@@ -206,8 +235,8 @@ func (c *Client) attachReceipts(ctx context.Context, recs []Record) error {
 	return nil
 }
 
-// WaitOutcome waits until at least one outcome of message id is recorded and returns the
-// outcomes recorded by then. An ordered consumer brings the outcome at once; while it has
+// WaitOutcome waits until at least one final outcome of message id is recorded (queued is
+// not final) and returns the outcomes recorded by then. An ordered consumer brings the outcome at once; while it has
 // nothing (or is being re-created after a node died) the outcomes are also read directly
 // once a second, so an outcome recorded during a failover is not missed.
 func (c *Client) WaitOutcome(ctx context.Context, p subjects.Priority, id string) ([]Receipt, error) {
@@ -225,7 +254,7 @@ func (c *Client) WaitOutcome(ctx context.Context, p subjects.Priority, id string
 			actx, cancel := context.WithTimeout(ctx, min(publishAttempt, c.timeout))
 			rs, rerr := c.Receipts(actx, p, id)
 			cancel()
-			if rerr == nil && len(rs) > 0 {
+			if rerr == nil && slices.ContainsFunc(rs, func(r Receipt) bool { return r.Outcome.Final() }) {
 				return rs, nil
 			}
 			if err == nil && rerr != nil && !retryable(rerr) {

@@ -31,7 +31,11 @@ type PriorityStats struct {
 	// WhenFull is "refuse new" (critical, high) or "evict oldest".
 	WhenFull string `json:"when_full"`
 	// Delivery outcomes recorded by bridges (per message and pane), all time.
+	// Queued counts messages that had to wait for their pane to be ready (they also have a
+	// final outcome once it is known); Received counts those the agent reported itself.
+	Queued        uint64 `json:"queued"`
 	Delivered     uint64 `json:"delivered"`
+	Received      uint64 `json:"received"`
 	Unconfirmed   uint64 `json:"unconfirmed"`
 	Undeliverable uint64 `json:"undeliverable"`
 	// Typed and Submitted are latencies from publish to the text typed into the pane and
@@ -135,6 +139,12 @@ func (c *Client) deliveryStats(ctx context.Context, st jetstream.Stream, ps *Pri
 	prefix := subjects.ReceiptRoot + "." + ps.Priority.String() + "."
 	var err error
 	if ps.Delivered, err = countMatching(ctx, st, prefix+string(Delivered)+".>"); err != nil {
+		return err
+	}
+	if ps.Queued, err = countMatching(ctx, st, prefix+string(Queued)+".>"); err != nil {
+		return err
+	}
+	if ps.Received, err = countMatching(ctx, st, prefix+string(Received)+".>"); err != nil {
 		return err
 	}
 	if ps.Unconfirmed, err = countMatching(ctx, st, prefix+string(Unconfirmed)+".>"); err != nil {

@@ -91,12 +91,31 @@ func agentSendRun(ctx context.Context, o *agentSendOptions) error {
 			fmt.Fprintln(o.f.Out, describeReceipt(r))
 		}
 	}
-	for _, r := range receipts {
-		if r.Outcome != bus.Delivered {
-			return silentError{ExitNotDelivered}
-		}
+	if !reached(receipts) {
+		return silentError{ExitNotDelivered}
 	}
 	return nil
+}
+
+// reached reports whether every pane with a final outcome got the message (delivered or
+// received); queued receipts only tell why it waited.
+func reached(rs []bus.Receipt) bool {
+	final := map[string]bus.Outcome{}
+	for _, r := range rs {
+		if !r.Outcome.Final() {
+			continue
+		}
+		k := r.Host + "/" + r.Pane
+		if o, ok := final[k]; !ok || !o.OK() {
+			final[k] = r.Outcome
+		}
+	}
+	for _, o := range final {
+		if !o.OK() {
+			return false
+		}
+	}
+	return len(final) > 0
 }
 
 func printStored(f *factory, asJSON bool, id string) error {

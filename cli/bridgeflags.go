@@ -23,7 +23,7 @@ type bridgeFlags struct {
 	EnterDelay time.Duration
 	Expiry     time.Duration
 	LowBatch   time.Duration
-	TypingWait time.Duration
+	ReadyWait  time.Duration
 }
 
 func (bf *bridgeFlags) add(fs *pflag.FlagSet) {
@@ -33,7 +33,9 @@ func (bf *bridgeFlags) add(fs *pflag.FlagSet) {
 	fs.DurationVar(&bf.EnterDelay, "enter-delay", d.EnterDelay, "pause between typing a message and pressing Enter")
 	fs.DurationVar(&bf.Expiry, "expiry", d.Expiry, "how long a message waits for its target pane to appear")
 	fs.DurationVar(&bf.LowBatch, "low-batch", d.LowBatch, "low-priority messages for a pane within this window become one injection (at most 500ms)")
-	fs.DurationVar(&bf.TypingWait, "typing-wait", d.TypingWait, "how long to wait while a person types in, or scrolls, the pane")
+	fs.DurationVar(&bf.ReadyWait, "ready-wait", d.ReadyWait, "how long a message waits for its pane to be ready (a dialog open, a person's draft, copy mode, the agent starting or busy) before it is recorded undeliverable")
+	fs.DurationVar(&bf.ReadyWait, "typing-wait", d.ReadyWait, "the former name of --ready-wait")
+	_ = fs.MarkDeprecated("typing-wait", "use --ready-wait")
 }
 
 func (bf *bridgeFlags) config() (bridge.Config, error) {
@@ -44,12 +46,12 @@ func (bf *bridgeFlags) config() (bridge.Config, error) {
 		}
 	}
 	cfg := bridge.DefaultConfig(tmuxSocket(bf.Socket))
-	cfg.EnterDelay, cfg.Expiry, cfg.LowBatch, cfg.TypingWait = bf.EnterDelay, bf.Expiry, bf.LowBatch, bf.TypingWait
+	cfg.EnterDelay, cfg.Expiry, cfg.LowBatch, cfg.ReadyWait = bf.EnterDelay, bf.Expiry, bf.LowBatch, bf.ReadyWait
 	if bf.LowBatch < 0 || bf.LowBatch > 500*time.Millisecond {
 		return cfg, flagErrorf("--low-batch %s: want 0 to 500ms", bf.LowBatch)
 	}
-	if bf.EnterDelay < 0 || bf.Expiry <= 0 || bf.TypingWait < 0 {
-		return cfg, flagErrorf("--enter-delay and --typing-wait must not be negative, --expiry must be positive")
+	if bf.EnterDelay < 0 || bf.Expiry <= 0 || bf.ReadyWait < 0 {
+		return cfg, flagErrorf("--enter-delay and --ready-wait must not be negative, --expiry must be positive")
 	}
 	return cfg, cfg.Socket.Validate()
 }

@@ -76,13 +76,16 @@ func fallback(ctx context.Context, f *factory, env *subjects.Envelope, socketFla
 		Via: "fallback", Host: cfg.Host, Published: env.Timestamp}
 	if p.Dead {
 		r.Outcome, r.Reason = bus.Undeliverable, "the pane is dead (its program exited)"
-	} else if reason, err := inj.WaitReady(ctx, p.ID); err != nil {
+	} else if reason, err := inj.WaitReady(ctx, p); err != nil {
 		return nil, err
 	} else if reason != "" {
 		r.Outcome, r.Reason = bus.Undeliverable, reason
 	} else {
-		res := inj.Inject(ctx, p.ID, bridge.Render(env, bridge.DefaultMaxInline))
+		res := inj.Inject(ctx, p, bridge.Render(env, bridge.DefaultMaxInline))
 		r.Outcome, r.Typed, r.Submitted, r.EnterPresses, r.Queued, r.Reason = res.Outcome, res.Typed, res.Submitted, res.EnterPresses, res.Queued, res.Reason
+		if !res.Typed.IsZero() {
+			r.Path = bus.PathTyped
+		}
 	}
 	if err := spool.Write(dir, spool.Entry{Envelope: env, Receipt: r}); err != nil {
 		return nil, err
@@ -106,7 +109,15 @@ func describeReceipt(r bus.Receipt) string {
 		where += " (" + r.Pane + ")"
 	}
 	switch r.Outcome {
+	case bus.Queued:
+		return fmt.Sprintf("queued %s for %s: %s", r.ID, where, r.Reason)
+	case bus.Received:
+		return fmt.Sprintf("received %s in %s: the agent reported the prompt (its hook)", r.ID, where)
 	case bus.Delivered:
+		if r.Path == bus.PathHook {
+			return fmt.Sprintf("delivered %s to %s: handed over by the agent's Stop hook as its next input, %s after publishing",
+				r.ID, where, ms(r.Submitted.Sub(r.Published)))
+		}
 		s := fmt.Sprintf("delivered %s to %s: typed %s and submitted %s after publishing", r.ID, where,
 			ms(r.Typed.Sub(r.Published)), ms(r.Submitted.Sub(r.Published)))
 		if r.Queued {

@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -11,8 +13,11 @@ import (
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
 
+	"github.com/tmux-orc/tmux-orc/bridge"
+	"github.com/tmux-orc/tmux-orc/bus"
 	"github.com/tmux-orc/tmux-orc/internal/hookconf"
 	"github.com/tmux-orc/tmux-orc/monitor"
+	"github.com/tmux-orc/tmux-orc/subjects"
 )
 
 type hookOptions struct {
@@ -38,8 +43,12 @@ func newCmdHook(f *factory) *cobra.Command {
 what the agent in this tmux pane ($TMUX_PANE) does: UserPromptSubmit, PreToolUse and PostToolUse
 mean busy; Stop and StopFailure end the turn (idle; the session's management hears it);
 Notification permission_prompt means waiting for a person, idle_prompt means idle;
-SubagentStop changes nothing. The monitor then trusts this over the screen. It always exits 0,
-so that a daemon that is down never disturbs the agent.
+SubagentStop changes nothing. The monitor and the bridge then trust this over the screen. On
+UserPromptSubmit it also records the messages named in the prompt as received. On Stop, messages
+the bridge holds for this pane (it does not type into a busy agent) are handed over: it prints
+{"decision":"block","reason":"<the messages>"} and the agent takes them as its next input (not
+when stop_hook_active is set, so a hand-over never loops); that Stop is not reported as the end
+of a turn. It always exits 0, so that a daemon that is down never disturbs the agent.
 
 --install merges the hooks into Claude Code's settings.json (the user's ~/.claude/settings.json,
 or with --project DIR that of DIR/.claude), with the absolute path of this binary, keeping every
@@ -112,7 +121,7 @@ func hookRun(ctx context.Context, o *hookOptions) error {
 	case o.User || o.Project != "":
 		return flagErrorf("--user and --project go with --install or --uninstall")
 	}
-	return hookReport(ctx, o.f.In, o.f, o.Agent)
+	return hookReport(ctx, o.f.In, o)
 }
 
 // settingsPath is the settings.json --install and --uninstall edit.
@@ -171,15 +180,22 @@ func hookInstallRun(o *hookOptions) error {
 	return nil
 }
 
-// hookReport reads one hook call's JSON from in and reports what it means to the monitor.
-// Failures are logged, never returned: a hook must not disturb the agent.
-func hookReport(ctx context.Context, in io.Reader, f *factory, agent string) error {
+// hookReport reads one hook call's JSON from in and reports what it means to the monitor;
+// for Claude Code it first does the delivery part (hookDelivery). Failures are logged, never
+// returned: a hook must not disturb the agent.
+func hookReport(ctx context.Context, in io.Reader, o *hookOptions) error {
+	f := o.f
 	pane := os.Getenv("TMUX_PANE")
+	data, err := io.ReadAll(io.LimitReader(in, 4<<20))
+	if err != nil {
+		f.Log().Warn("hook not reported", zap.Error(err))
+		return nil
+	}
 	parse := monitor.ParseClaudeHook
-	if agent == "codex" {
+	if o.Agent == "codex" {
 		parse = monitor.ParseCodexHook
 	}
-	ev, ok, err := parse(in, pane, time.Now())
+	ev, ok, err := parse(bytes.NewReader(data), pane, time.Now())
 	if err != nil || !ok || pane == "" {
 		if err != nil {
 			f.Log().Warn("hook not reported", zap.Error(err))
@@ -194,6 +210,13 @@ func hookReport(ctx context.Context, in io.Reader, f *factory, agent string) err
 		return nil
 	}
 	defer c.Close()
+	if o.Agent == "claude-code" {
+		if handedOver := hookDelivery(ctx, o, c, pane, data); handedOver {
+			// The agent goes on with the messages as its next input: it stays busy, so its
+			// Stop is not reported as the end of its turn.
+			return nil
+		}
+	}
 	if err := monitor.ReportHook(ctx, c, ev); err != nil {
 		f.Log().Warn("hook not reported", zap.Error(err))
 	}
@@ -208,4 +231,50 @@ func countTrue(bs ...bool) int {
 		}
 	}
 	return n
+}
+
+// hookDelivery does the delivery part of a Claude Code hook. On UserPromptSubmit it records
+// every message named in the prompt (the "[id ...]" the bridge typed) as received in this
+// pane. On Stop (unless the agent already continues because of a Stop hook:
+// stop_hook_active, the loop guard) it asks the bridge of its host for the pane's pending
+// messages and, when there are any, prints {"decision":"block","reason":...} so that the
+// agent takes them as its next input; it reports whether it did.
+func hookDelivery(ctx context.Context, o *hookOptions, c *bus.Client, pane string, data []byte) bool {
+	var in struct {
+		Event      string `json:"hook_event_name"`
+		Prompt     string `json:"prompt"`
+		StopActive bool   `json:"stop_hook_active"`
+	}
+	if json.Unmarshal(data, &in) != nil {
+		return false
+	}
+	host := os.Getenv(subjects.EnvHost)
+	if host == "" {
+		host = c.DaemonHost(ctx)
+	}
+	host = subjects.SanitizeHost(host)
+	switch {
+	case in.Event == "UserPromptSubmit":
+		now := time.Now().UTC()
+		for _, ref := range bridge.ParseRendered(in.Prompt) {
+			r := bus.Receipt{ID: ref.ID, Priority: ref.Priority, Outcome: bus.Received, Pane: pane, Via: "hook", Host: host,
+				Submitted: now, Reason: "the agent's UserPromptSubmit hook reported the prompt"}
+			if err := c.Record(ctx, r); err != nil {
+				o.f.Log().Warn("receipt not recorded", zap.String("id", ref.ID), zap.Error(err))
+			}
+		}
+	case in.Event == "Stop" && !in.StopActive:
+		rep, err := bridge.RequestHandover(ctx, c, host, pane)
+		if err != nil {
+			o.f.Log().Debug("no hand-over", zap.Error(err))
+			return false
+		}
+		if rep.Text == "" {
+			return false
+		}
+		out, _ := json.Marshal(map[string]string{"decision": "block", "reason": rep.Text})
+		fmt.Fprintln(o.f.Out, string(out))
+		return true
+	}
+	return false
 }

@@ -198,9 +198,9 @@ func pubsubStatsRun(ctx context.Context, o *pubsubStatsOptions) error {
 	}
 	fmt.Fprintf(o.f.Out, "\nDelivery (outcomes all time; latency from publish over the last %s, ms):\n", bus.LatencyWindow)
 	w = tabwriter.NewWriter(o.f.Out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "PRIORITY\tDELIVERED\tUNCONFIRMED\tUNDELIVERABLE\tTYPED P50\tP95\tP99\tSUBMITTED P50\tP95\tP99\t")
+	fmt.Fprintln(w, "PRIORITY\tQUEUED\tDELIVERED\tRECEIVED\tUNCONFIRMED\tUNDELIVERABLE\tTYPED P50\tP95\tP99\tSUBMITTED P50\tP95\tP99\t")
 	for _, p := range st.Priorities {
-		fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t\n", p.Priority, p.Delivered, p.Unconfirmed, p.Undeliverable,
+		fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\t%d\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t\n", p.Priority, p.Queued, p.Delivered, p.Received, p.Unconfirmed, p.Undeliverable,
 			p.Typed.P50, p.Typed.P95, p.Typed.P99, p.Submitted.P50, p.Submitted.P95, p.Submitted.P99)
 	}
 	return w.Flush()

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/tmux-orc/tmux-orc/bridge"
+	"github.com/tmux-orc/tmux-orc/internal/agentstate"
 	"github.com/tmux-orc/tmux-orc/subjects"
 )
 
@@ -49,7 +49,7 @@ func (m *Monitor) envelope(now time.Time, n note) (*subjects.Envelope, error) {
 // alertNote words the alert for condition c of agent a. The bridge prefixes the priority
 // marker and label, so "PM crash detected ..." reads "🚨 CRITICAL PM crash detected ...".
 func (m *Monitor) alertNote(now time.Time, a *agent, c Condition) note {
-	t := bridge.PaneTarget(a.pane)
+	t := agentstate.PaneTarget(a.pane)
 	n := note{session: a.pane.Session, tags: []string{"monitoring", "health", string(c)},
 		context: map[string]any{"agent": t, "pane": a.pane.ID, "issue_type": string(c), "role": roleName(a.pane),
 			"command": a.pane.Command, "state": string(a.state), "since": a.since.UTC().Format(time.RFC3339)}}
@@ -97,7 +97,7 @@ func (m *Monitor) alertNote(now time.Time, a *agent, c Condition) note {
 
 // goneNote words the disappearance of agent a's pane.
 func goneNote(a *agent) note {
-	t := bridge.PaneTarget(a.pane)
+	t := agentstate.PaneTarget(a.pane)
 	n := note{session: a.pane.Session, requiresAck: true, tags: []string{"monitoring", "health", string(CondGone)},
 		context: map[string]any{"agent": t, "pane": a.pane.ID, "issue_type": string(CondGone), "role": roleName(a.pane),
 			"command": a.pane.Command, "reason": "pane closed"}}
@@ -114,7 +114,7 @@ func goneNote(a *agent) note {
 // resolvedNote words the end of condition c of agent a: what changed, and the state now,
 // which is never the condition that ended.
 func resolvedNote(a *agent, c Condition, alertID string) note {
-	t := bridge.PaneTarget(a.pane)
+	t := agentstate.PaneTarget(a.pane)
 	now := string(a.state)
 	if a.state == Waiting || a.state == Stuck {
 		now += ": " + a.stuckReason()

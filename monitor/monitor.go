@@ -12,8 +12,8 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/tmux-orc/tmux-orc/bridge"
 	"github.com/tmux-orc/tmux-orc/bus"
+	"github.com/tmux-orc/tmux-orc/internal/agentstate"
 	"github.com/tmux-orc/tmux-orc/subjects"
 	"github.com/tmux-orc/tmux-orc/tmux"
 )
@@ -368,7 +368,7 @@ func (m *Monitor) pass(ctx context.Context) error {
 			a = &agent{pm: isPM(p), profile: ProfileFor(p.Command), startCmd: starts[p.ID]}
 			m.forget(p.ID)
 			m.agents[p.ID] = a
-			m.log.Info("watching pane", zap.String("pane", p.ID), zap.String("target", bridge.PaneTarget(p)),
+			m.log.Info("watching pane", zap.String("pane", p.ID), zap.String("target", agentstate.PaneTarget(p)),
 				zap.String("role", roleName(p)), zap.String("command", p.Command))
 		}
 		a.pm = isPM(p)
@@ -379,7 +379,7 @@ func (m *Monitor) pass(ctx context.Context) error {
 			m.dirty(p.ID)
 		}
 		if a.state != prev && prev != "" {
-			m.log.Info("state", zap.String("pane", p.ID), zap.String("target", bridge.PaneTarget(p)),
+			m.log.Info("state", zap.String("pane", p.ID), zap.String("target", agentstate.PaneTarget(p)),
 				zap.String("from", string(prev)), zap.String("to", string(a.state)))
 		}
 		out = append(out, m.conditions(now, a)...)
@@ -392,7 +392,7 @@ func (m *Monitor) pass(ctx context.Context) error {
 			continue
 		}
 		if !a.gone {
-			m.log.Info("pane gone", zap.String("pane", id), zap.String("target", bridge.PaneTarget(a.pane)))
+			m.log.Info("pane gone", zap.String("pane", id), zap.String("target", agentstate.PaneTarget(a.pane)))
 			a.gone, a.state, a.since = true, Gone, now
 			// Without remain-on-exit a crashed agent's pane simply disappears: that is a
 			// crash too, unless its whole session went (someone ended it) or it was already
@@ -667,7 +667,7 @@ func (m *Monitor) edge(k edgeKey) *edge {
 }
 
 // isNone reports whether the pane opted out (@orc-role none).
-func isNone(p tmux.Pane) bool { return len(bridge.Groups(tmux.Pane{Role: p.Role})) == 0 }
+func isNone(p tmux.Pane) bool { return len(agentstate.Groups(tmux.Pane{Role: p.Role})) == 0 }
 
 // roleName is the pane's role as status shows it: its @orc-role (pm, orchestrator, ...),
 // "agent" when it has none.
@@ -678,9 +678,9 @@ func roleName(p tmux.Pane) string {
 	return "agent"
 }
 
-// isPM reports whether the pane is a PM or orchestrator, as bridge.Groups decides.
+// isPM reports whether the pane is a PM or orchestrator, as agentstate.Groups decides.
 func isPM(p tmux.Pane) bool {
-	return slices.Contains(bridge.Groups(tmux.Pane{Role: p.Role}), "management")
+	return slices.Contains(agentstate.Groups(tmux.Pane{Role: p.Role}), "management")
 }
 
 // sortedAgents returns the agents ordered by session, window and pane. Called with m.mu held.

@@ -8,7 +8,7 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/tmux-orc/tmux-orc/bridge"
+	"github.com/tmux-orc/tmux-orc/internal/agentstate"
 	"github.com/tmux-orc/tmux-orc/subjects"
 	"github.com/tmux-orc/tmux-orc/tmux"
 )
@@ -49,7 +49,7 @@ func (m *Monitor) Restart(ctx context.Context, target string, force bool) (Resta
 		m.mu.Unlock()
 		return Restarted{Pane: id}, fmt.Errorf("restarting %s (%s): %w", target, id, ErrUnknownPane)
 	}
-	res := Restarted{Pane: id, Target: bridge.PaneTarget(a.pane)}
+	res := Restarted{Pane: id, Target: agentstate.PaneTarget(a.pane)}
 	if !force && a.busy(now, &m.cfg) {
 		m.mu.Unlock()
 		m.log.Info("restart refused: agent busy", zap.String("pane", id), zap.String("target", res.Target))
@@ -64,7 +64,7 @@ func (m *Monitor) respawn(ctx context.Context, r tmux.Runner, a *agent, why stri
 	m.mu.Lock()
 	p, wasState := a.pane, a.state
 	m.mu.Unlock()
-	t := bridge.PaneTarget(p)
+	t := agentstate.PaneTarget(p)
 	// An empty command makes tmux respawn the pane's own start command, exactly as recorded
 	// (pane_start_command), without quoting it a second time.
 	if err := tmux.RespawnPane(ctx, r, p.ID, ""); err != nil {

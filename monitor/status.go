@@ -8,7 +8,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"go.uber.org/zap"
 
-	"github.com/tmux-orc/tmux-orc/bridge"
+	"github.com/tmux-orc/tmux-orc/internal/agentstate"
 	"github.com/tmux-orc/tmux-orc/subjects"
 )
 
@@ -77,7 +77,7 @@ func (m *Monitor) Status() Status {
 	defer m.mu.Unlock()
 	st := Status{Agents: []AgentStatus{}, SessionAlerts: map[string]LastAlert{}, Passes: m.passes, Reads: m.reads, At: now}
 	for _, a := range m.sortedAgents() {
-		s := AgentStatus{Pane: a.pane.ID, Target: bridge.PaneTarget(a.pane), Session: a.pane.Session, Window: a.pane.Window,
+		s := AgentStatus{Pane: a.pane.ID, Target: agentstate.PaneTarget(a.pane), Session: a.pane.Session, Window: a.pane.Window,
 			Role: roleName(a.pane), Profile: a.profile.Name, Command: a.pane.Command, StartCommand: a.startCmd,
 			State: a.state, Since: a.since, Restarts: a.restarts}
 		if a.state == Stuck || a.state == Waiting {

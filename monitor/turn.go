@@ -9,7 +9,7 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/tmux-orc/tmux-orc/bridge"
+	"github.com/tmux-orc/tmux-orc/internal/agentstate"
 	"github.com/tmux-orc/tmux-orc/subjects"
 )
 
@@ -118,7 +118,7 @@ func (t *turnNotices) stop() {
 // turnNote words the notice: low priority for a finished turn, normal for a failed one (an
 // API error the PM should know about).
 func turnNote(a *agent, n *turnNotice, window time.Duration) note {
-	t := bridge.PaneTarget(a.pane)
+	t := agentstate.PaneTarget(a.pane)
 	ev := n.last
 	nt := note{session: a.pane.Session, priority: subjects.Low,
 		tags: []string{"monitoring", "turn"},

@@ -42,6 +42,10 @@ type Pane struct {
 	Role string
 	// Group is the user option @orc-group, looked up like Role.
 	Group string
+	// Agent is the user option @orc-agent, looked up like Role: the agent kind a
+	// person declared for the pane (claude-code, codex, generic, or shell to allow
+	// typing into a shell).
+	Agent string
 }
 
 // Field separators for list-panes. Record starts with RS so that a user
@@ -59,10 +63,10 @@ const paneFormat = recordSep + "#{pane_id}" + fieldSep + "#{session_id}" + field
 	"#{window_name}" + fieldSep + "#{window_active}" + fieldSep + "#{pane_index}" + fieldSep +
 	"#{pane_active}" + fieldSep + "#{pane_dead}" + fieldSep + "#{pane_pid}" + fieldSep +
 	"#{pane_in_mode}" + fieldSep + "#{pane_current_command}" + fieldSep +
-	"#{@orc-role}" + fieldSep + "#{@orc-group}"
+	"#{@orc-agent}" + fieldSep + "#{@orc-role}" + fieldSep + "#{@orc-group}"
 
 // paneFieldCount is the number of fields in paneFormat.
-const paneFieldCount = 15
+const paneFieldCount = 16
 
 // ListPanes lists the panes of all sessions of the server.
 func ListPanes(ctx context.Context, r Runner) ([]Pane, error) {
@@ -139,8 +143,9 @@ func parsePane(rec string) (Pane, error) {
 	p.PID = num(f[10], "pane_pid")
 	p.InMode = f[11] == "1"
 	p.Command = f[12]
-	p.Role = f[13]
-	p.Group = f[14]
+	p.Agent = f[13]
+	p.Role = f[14]
+	p.Group = f[15]
 	if !validPaneID(p.ID) {
 		return Pane{}, fmt.Errorf("list-panes record has pane id %q", p.ID)
 	}

@@ -157,7 +157,7 @@ func TestListPanesOptionWithNewline(t *testing.T) {
 
 func TestParsePanes(t *testing.T) {
 	rec := func(fields ...string) string { return recordSep + strings.Join(fields, fieldSep) }
-	base := []string{"%1", "$0", "s", "@2", "3", "w", "1", "0", "1", "0", "42", "0", "bash"}
+	base := []string{"%1", "$0", "s", "@2", "3", "w", "1", "0", "1", "0", "42", "0", "bash", "claude-code"}
 	lines := []string{
 		rec(append(base, "role", "grp")...),
 		rec(append(base, "r", "multi")...),
@@ -168,7 +168,7 @@ func TestParsePanes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(panes) != 3 || panes[0].Role != "role" || panes[1].Group != "multi\nline" ||
+	if len(panes) != 3 || panes[0].Role != "role" || panes[0].Agent != "claude-code" || panes[1].Group != "multi\nline" ||
 		panes[2].Group != "g"+fieldSep+"extra" || panes[0].WindowIndex != 3 || panes[0].PID != 42 ||
 		!panes[0].WindowActive || !panes[0].Active || panes[0].Index != 0 {
 		t.Fatalf("got %+v", panes)

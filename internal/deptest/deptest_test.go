@@ -32,9 +32,13 @@ func TestDependencyDirection(t *testing.T) {
 		{"bridge", []string{"github.com/nats-io/nats-server", mod + "embedded", mod + "cli", mod + "daemon", "github.com/spf13/cobra"}},
 		{"tmux", []string{mod, "github.com/nats-io/"}},
 		{"internal/tmuxtest", []string{mod + "bus", mod + "bridge", mod + "monitor", mod + "cli", "github.com/nats-io/"}},
+		{"internal/fakeapi", []string{mod, "github.com/", "go.uber.org/", "golang.org/x/"}},
+		{"internal/claudetest", []string{mod + "bus", mod + "bridge", mod + "monitor", mod + "cli", "github.com/nats-io/"}},
 		{"metrics", []string{mod + "cli", mod + "daemon", mod + "bridge", "github.com/spf13/cobra"}},
 		{"spool", []string{"github.com/nats-io/nats-server", mod + "cli", mod + "embedded"}},
-		{"monitor", []string{"github.com/nats-io/nats-server", mod + "embedded", mod + "cli", mod + "daemon", "github.com/spf13/cobra"}},
+		{"monitor", []string{"github.com/nats-io/nats-server", mod + "embedded", mod + "cli", mod + "daemon", mod + "bridge", "github.com/spf13/cobra"}},
+		{"bridge", []string{mod + "monitor"}},
+		{"internal/agentstate", []string{mod + "bus", mod + "bridge", mod + "monitor", mod + "cli", mod + "daemon", "github.com/nats-io/"}},
 	} {
 		for _, d := range deps(t, tc.pkg) {
 			if d == mod+tc.pkg {

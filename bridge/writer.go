@@ -1,0 +1,373 @@
+package bridge
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/tmux-orc/tmux-orc/bus"
+	"github.com/tmux-orc/tmux-orc/internal/agentstate"
+	"github.com/tmux-orc/tmux-orc/subjects"
+	"github.com/tmux-orc/tmux-orc/tmux"
+)
+
+// paneWriter is the one writer of a pane: it serializes injections, orders them by
+// priority, and holds them until the pane is ready.
+type paneWriter struct {
+	id    string
+	mu    sync.Mutex
+	lanes [subjects.Low + 1][]*item
+	// left is text this bridge typed that stayed in the input box (Enter was not taken); it
+	// is submitted before the pane's next message, once the pane is otherwise ready.
+	left *leftover
+	wake chan struct{}
+	done chan struct{}
+	once sync.Once
+}
+
+type leftover struct {
+	items []*item
+	text  string
+}
+
+func (b *Bridge) writerLocked(ctx context.Context, id string) *paneWriter {
+	if w, ok := b.writers[id]; ok {
+		return w
+	}
+	w := &paneWriter{id: id, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	b.writers[id] = w
+	b.wg.Add(1)
+	go func() {
+		defer b.wg.Done()
+		b.write(ctx, w)
+	}()
+	return w
+}
+
+func (w *paneWriter) enqueue(it *item) {
+	p := it.t.env().Message.Priority
+	w.mu.Lock()
+	w.lanes[p] = append(w.lanes[p], it)
+	w.mu.Unlock()
+	w.poke()
+}
+
+func (w *paneWriter) poke() {
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// requeue puts items back at the front of their lanes (they keep their place).
+func (w *paneWriter) requeue(items []*item) {
+	w.mu.Lock()
+	for i := len(items) - 1; i >= 0; i-- {
+		p := items[i].t.env().Message.Priority
+		w.lanes[p] = append([]*item{items[i]}, w.lanes[p]...)
+	}
+	w.mu.Unlock()
+}
+
+func (w *paneWriter) close() { w.once.Do(func() { close(w.done) }) }
+
+// due reports whether work is queued and, when only low messages wait within their
+// batching window, when they are due (zero: now).
+func (w *paneWriter) due(lowBatch time.Duration) (bool, time.Time) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for p := subjects.Critical; p < subjects.Low; p++ {
+		if len(w.lanes[p]) > 0 {
+			return true, time.Time{}
+		}
+	}
+	if low := w.lanes[subjects.Low]; len(low) > 0 {
+		if due := low[0].arrived.Add(lowBatch); time.Now().Before(due) {
+			return true, due
+		}
+		return true, time.Time{}
+	}
+	return false, time.Time{}
+}
+
+// next takes the most urgent work: the oldest message of the highest non-empty priority, or
+// every queued low message.
+func (w *paneWriter) next() []*item {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for p := subjects.Critical; p < subjects.Low; p++ {
+		if len(w.lanes[p]) > 0 {
+			it := w.lanes[p][0]
+			w.lanes[p] = w.lanes[p][1:]
+			return []*item{it}
+		}
+	}
+	low := w.lanes[subjects.Low]
+	w.lanes[subjects.Low] = nil
+	return low
+}
+
+// take removes the queued items that match keep (all with nil), in priority order, at
+// most max of them (0: no limit).
+func (w *paneWriter) take(keep func(*item) bool, max int) []*item {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []*item
+	for p := range w.lanes {
+		var rest []*item
+		for _, it := range w.lanes[p] {
+			if (keep == nil || keep(it)) && (max == 0 || len(out) < max) {
+				out = append(out, it)
+			} else {
+				rest = append(rest, it)
+			}
+		}
+		w.lanes[p] = rest
+	}
+	return out
+}
+
+// queued returns the queued items, in priority order.
+func (w *paneWriter) queued() []*item {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []*item
+	for _, lane := range w.lanes {
+		out = append(out, lane...)
+	}
+	return out
+}
+
+func (b *Bridge) write(ctx context.Context, w *paneWriter) {
+	for {
+		work, due := w.due(b.cfg.LowBatch)
+		var timer <-chan time.Time
+		var changed <-chan struct{}
+		switch {
+		case work && due.IsZero():
+			// An injection in progress finishes even when the bridge is stopping, so a
+			// typed message always gets its Enter and its outcome.
+			ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+			progressed := b.step(ictx, w)
+			cancel()
+			if progressed {
+				continue
+			}
+			// Not ready: look again shortly, or at once when a hook reports.
+			timer = time.After(gatePoll)
+			if b.cfg.Tracker != nil {
+				changed = b.cfg.Tracker.Changed()
+			}
+		case work:
+			timer = time.After(time.Until(due))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-w.done:
+			return
+		case <-w.wake:
+		case <-timer:
+		case <-changed:
+		}
+	}
+}
+
+// step looks at the pane once: if it is ready, the most urgent queued work is typed; if not,
+// the queued messages are told why they wait (a queued receipt) and those that waited too
+// long are recorded undeliverable. It reports whether anything left the queue.
+func (b *Bridge) step(ctx context.Context, w *paneWriter) bool {
+	p, ok := b.pane(w.id)
+	if !ok {
+		b.giveUp(ctx, w, w.take(nil, 0), "the pane closed before the message could be typed")
+		return true
+	}
+	if b.cfg.skipGate {
+		b.deliver(ctx, w, p, w.next())
+		return true
+	}
+	rd, s, err := b.inj.Gate(ctx, p)
+	if err != nil {
+		rd = agentstate.Readiness{Blocker: agentstate.BlockNoPrompt, Reason: "the pane could not be read: " + err.Error()}
+	}
+	if rd.Ready {
+		b.deliver(ctx, w, p, w.next())
+		return true
+	}
+	if rd.Blocker == agentstate.BlockDraft && w.left != nil && agentstate.ProfileOf(agentstate.KindOf(p)).Holds(s, w.left.text) {
+		// The draft is this bridge's own text, typed while the agent was not taking Enter.
+		b.submitLeftover(ctx, w, p)
+		return true
+	}
+	return b.hold(ctx, w, p, rd)
+}
+
+// hold records why the queued messages wait and gives up on those that waited longer than
+// the wait for this blocker. It reports whether any left the queue.
+func (b *Bridge) hold(ctx context.Context, w *paneWriter, p tmux.Pane, rd agentstate.Readiness) bool {
+	for _, it := range w.queued() {
+		if !it.queued {
+			it.queued = true
+			it.pane = p
+			_ = b.record(ctx, it, &bus.Receipt{Outcome: bus.Queued, Reason: "waiting for the pane to be ready: " + rd.Reason})
+		}
+	}
+	limit := waitFor(rd.Blocker, b.cfg.ReadyWait)
+	now := time.Now()
+	old := func(it *item) bool { return now.Sub(it.arrived) >= limit }
+	if rd.Blocker == agentstate.BlockMode {
+		for _, it := range w.queued() {
+			if old(it) {
+				b.log.Info("leaving copy mode to deliver", zap.String("pane", p.ID))
+				if err := tmux.CancelMode(ctx, b.runner(), p.ID); err != nil {
+					b.log.Warn("cannot leave copy mode", zap.String("pane", p.ID), zap.Error(err))
+				}
+				return false
+			}
+		}
+		return false
+	}
+	expired := w.take(old, 0)
+	if len(expired) == 0 {
+		return false
+	}
+	b.giveUp(ctx, w, expired, notReady(rd, now.Sub(expired[0].arrived)))
+	return true
+}
+
+// giveUp records items undeliverable with reason (claiming them first, so that two bridges
+// never record different fates for one message and pane).
+func (b *Bridge) giveUp(ctx context.Context, w *paneWriter, items []*item, reason string) {
+	if p, ok := b.pane(w.id); ok {
+		for _, it := range items {
+			it.pane = p
+		}
+	}
+	for _, it := range b.claimAll(ctx, w.id, items) {
+		b.settle(ctx, it, bus.Receipt{Outcome: bus.Undeliverable, Reason: reason})
+	}
+}
+
+// deliver types one message, or a batch of low ones, into pane p, which was just found
+// ready.
+func (b *Bridge) deliver(ctx context.Context, w *paneWriter, p tmux.Pane, items []*item) {
+	if len(items) == 0 {
+		return
+	}
+	for _, it := range items {
+		it.pane = p
+	}
+	todo := b.claimAll(ctx, w.id, items)
+	if len(todo) == 0 {
+		return
+	}
+	if !b.cfg.skipGate {
+		// The claim took a store round trip: look once more right before typing (a person
+		// may have started typing, a dialog may have opened).
+		if rd, _, err := b.inj.Gate(ctx, p); err != nil || !rd.Ready {
+			for _, it := range todo {
+				it.claimed = true
+			}
+			w.requeue(todo)
+			return
+		}
+	}
+	envs := make([]*subjects.Envelope, len(todo))
+	for i, it := range todo {
+		envs[i] = it.t.env()
+	}
+	text := RenderBatch(envs, b.cfg.MaxInline)
+	res := b.inj.Inject(ctx, p, text)
+	if res.Outcome == bus.Unconfirmed && res.Left {
+		w.left = &leftover{items: todo, text: text}
+	}
+	for _, it := range todo {
+		b.settle(ctx, it, bus.Receipt{Outcome: res.Outcome, Typed: res.Typed, Submitted: res.Submitted,
+			EnterPresses: res.EnterPresses, Queued: res.Queued, Path: typedPath(res), Reason: res.Reason})
+	}
+}
+
+func typedPath(res Injection) string {
+	if res.Typed.IsZero() {
+		return ""
+	}
+	return bus.PathTyped
+}
+
+// submitLeftover presses Enter for this bridge's own text left in the input box, now that
+// the pane is otherwise ready, and records the late submission.
+func (b *Bridge) submitLeftover(ctx context.Context, w *paneWriter, p tmux.Pane) {
+	left := w.left
+	w.left = nil
+	res := b.inj.Submit(ctx, p, left.text, time.Time{})
+	if res.Outcome != bus.Delivered {
+		b.log.Warn("this bridge's own text is still in the input box; it is left there", zap.String("pane", p.ID), zap.String("reason", res.Reason))
+		return
+	}
+	for _, it := range left.items {
+		it.pane = p
+		_ = b.record(ctx, it, &bus.Receipt{Outcome: bus.Delivered, Submitted: res.Submitted, EnterPresses: res.EnterPresses,
+			Queued: res.Queued, Path: bus.PathTyped, Reason: "submitted late: the text had stayed in the input box until the agent took Enter"})
+	}
+}
+
+// claimAll claims items for pane and returns those this bridge may type. Items claimed
+// before (a redelivery) are settled here: skipped when their outcome is recorded, resumed
+// otherwise.
+func (b *Bridge) claimAll(ctx context.Context, pane string, items []*item) []*item {
+	var todo []*item
+	for _, it := range items {
+		if it.claimed {
+			todo = append(todo, it)
+			continue
+		}
+		e := it.t.env()
+		err := b.bus.Claim(ctx, e.Message.Priority, e.ID, b.cfg.Host, pane)
+		switch {
+		case err == nil:
+			it.claimed = true
+			todo = append(todo, it)
+		case errors.Is(err, bus.ErrClaimed):
+			r, _, oerr := b.bus.OutcomeFor(ctx, e.Message.Priority, e.ID, b.cfg.Host, pane)
+			if oerr == nil && r != nil {
+				b.mu.Lock()
+				it.t.remaining--
+				done := it.t.remaining <= 0
+				b.mu.Unlock()
+				if done {
+					b.ack(ctx, it.t)
+				}
+				continue
+			}
+			b.resume(ctx, pane, it)
+		default:
+			b.log.Error("claiming a delivery failed; the message will be redelivered", zap.String("id", e.ID), zap.Error(err))
+		}
+	}
+	return todo
+}
+
+// resume finishes a delivery that a previous bridge claimed but did not record (it was
+// stopped or killed mid-delivery). If the text sits unsubmitted in the input box, Enter is
+// pressed now (only while nothing else could take it); otherwise it may have been
+// submitted already, and it is not typed again.
+func (b *Bridge) resume(ctx context.Context, pane string, it *item) {
+	text := Render(it.t.env(), b.cfg.MaxInline)
+	p, ok := b.pane(pane)
+	if ok {
+		it.pane = p
+		if held, err := b.inj.Holds(ctx, p, text); err == nil && held {
+			res := b.inj.Submit(ctx, p, text, time.Time{})
+			res.Reason = strings.TrimSpace(res.Reason + " (submitted after a bridge restart)")
+			b.settle(ctx, it, bus.Receipt{Outcome: res.Outcome, Submitted: res.Submitted,
+				EnterPresses: res.EnterPresses, Queued: res.Queued, Path: bus.PathTyped, Reason: res.Reason})
+			return
+		}
+	}
+	b.settle(ctx, it, bus.Receipt{Outcome: bus.Unconfirmed,
+		Reason: "the bridge stopped while delivering this message and its text is not in the input line: it may have been submitted already; it is not typed again, to avoid a duplicate"})
+}
