@@ -35,7 +35,35 @@ type Config struct {
 	SpinnerInterval time.Duration
 	// Transcript is how many recently accepted prompts the screen shows.
 	Transcript int
+	// Style selects the screen: StyleClassic (the default) or StyleClaude,
+	// Claude Code 2.x's layout (see [Machine.Lines]).
+	Style string
+	// Width is the screen width StyleClaude draws its rules with (80 when
+	// zero); the program sets it from the terminal.
+	Width int
+	// Editing gives the composer a movable cursor, as Claude Code's input
+	// box has: Left/Right/Up/Down, Home/End (and ^A/^E) move it, text is
+	// inserted and Backspace deletes at it, ^U deletes back to the start of
+	// its line, and LF (^J) inserts a newline while only CR submits.
+	Editing bool
+	// Startup keeps the agent starting this long: nothing is drawn and the
+	// cursor stays at the top left; typed text is kept for the composer but
+	// an Enter is lost ([EventStartupEnter]), as Claude Code does. Unlike
+	// the program's -start-delay the tty is already raw.
+	Startup time.Duration
+	// PickerCommand, when set (e.g. "/model"), opens a picker like Claude
+	// Code's /model when it is submitted, instead of being accepted as a
+	// prompt. The picker takes Up/Down, a digit (picks at once), Enter
+	// (picks the highlighted entry) and Esc (cancels), each logged as an
+	// [EventPickerAnswer]; anything else is dropped ([EventModalDropped]).
+	PickerCommand string
 }
+
+// Screen styles for Config.Style.
+const (
+	StyleClassic = ""
+	StyleClaude  = "claude"
+)
 
 // DefaultConfig returns the Codex-like defaults: a burst is 3 or more
 // characters within 8 ms of each other, an Enter within 120 ms of a burst is

@@ -22,12 +22,28 @@ const (
 	tokPasteStart                  // internal: ESC[200~
 )
 
+// editKey names the editing keys a tokIgnored may carry; they move the
+// cursor only when Config.Editing is set.
+type editKey int
+
+const (
+	keyNone editKey = iota
+	keyLeft
+	keyRight
+	keyUp
+	keyDown
+	keyHome // Home, ESC[1~, ESC[7~, ESC OH, ^A
+	keyEnd  // End, ESC[4~, ESC[8~, ESC OF, ^E
+	keyLF   // ^J (LF): a newline in the composer with Config.Editing
+)
+
 // token is one decoded input unit with the time its bytes arrived.
 type token struct {
 	kind tokenKind
 	at   time.Time
 	r    rune
 	text string
+	key  editKey // for tokIgnored (and tokEnter from LF): the editing key it is, if any
 }
 
 var (
@@ -156,8 +172,14 @@ func decodeOne(b []byte) (tok token, n int, ok bool) {
 	switch {
 	case c == 0x1b:
 		return decodeEscape(b)
-	case c == '\r' || c == '\n':
+	case c == '\r':
 		return token{kind: tokEnter, r: rune(c)}, 1, true
+	case c == '\n':
+		return token{kind: tokEnter, r: rune(c), key: keyLF}, 1, true
+	case c == 0x01:
+		return token{kind: tokIgnored, key: keyHome}, 1, true
+	case c == 0x05:
+		return token{kind: tokIgnored, key: keyEnd}, 1, true
 	case c == 0x7f || c == 0x08:
 		return token{kind: tokBackspace}, 1, true
 	case c == 0x15:
@@ -194,7 +216,7 @@ func decodeEscape(b []byte) (tok token, n int, ok bool) {
 		if len(b) < 3 {
 			return token{}, 0, false
 		}
-		return token{kind: tokIgnored}, 3, true
+		return token{kind: tokIgnored, key: cursorKey(b[2])}, 3, true
 	case c == ']' || c == 'P' || c == '_' || c == '^':
 		return decodeString(b)
 	case c == 0x1b:
@@ -221,7 +243,7 @@ func decodeCSI(b []byte) (tok token, n int, ok bool) {
 			if bytes.Equal(b[:i+1], pasteStart) {
 				return token{kind: tokPasteStart}, i + 1, true
 			}
-			return token{kind: tokIgnored}, i + 1, true
+			return token{kind: tokIgnored, key: csiKey(b[2:i], c)}, i + 1, true
 		default:
 			// A malformed sequence ends before the offending byte.
 			return token{kind: tokIgnored}, i, true
@@ -241,4 +263,41 @@ func decodeString(b []byte) (tok token, n int, ok bool) {
 		}
 	}
 	return token{}, 0, false
+}
+
+// cursorKey maps the final byte of ESC[x or ESC O x to an editing key.
+func cursorKey(final byte) editKey {
+	switch final {
+	case 'A':
+		return keyUp
+	case 'B':
+		return keyDown
+	case 'C':
+		return keyRight
+	case 'D':
+		return keyLeft
+	case 'H':
+		return keyHome
+	case 'F':
+		return keyEnd
+	}
+	return keyNone
+}
+
+// csiKey maps a CSI sequence (parameters and final byte) to an editing key:
+// arrows and Home/End without modifiers, and the vt220 forms ESC[1~ ESC[4~.
+func csiKey(params []byte, final byte) editKey {
+	if final == '~' {
+		switch string(params) {
+		case "1", "7":
+			return keyHome
+		case "4", "8":
+			return keyEnd
+		}
+		return keyNone
+	}
+	if len(params) != 0 {
+		return keyNone
+	}
+	return cursorKey(final)
 }

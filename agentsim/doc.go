@@ -24,6 +24,14 @@
 // two spaces), one "Queued: text" line per queued prompt and the dialog
 // ("Do you want to proceed?", "  1. Yes", "  2. No") while modal.
 //
+// Options make it behave more like Claude Code 2.x (see claudetest's captures
+// of the real one): Config.Style StyleClaude draws the "❯ " input box between
+// two rules with the permission dialog (cursor on "❯ 1. Yes") or a /model-like
+// picker (Config.PickerCommand) in its place; Config.Editing gives drafts a
+// movable cursor and several lines (^J); Config.Startup draws nothing for a
+// while, keeping typed text but losing Enter. Every answer to a dialog or a
+// picker is logged, so a test can assert that none was ever given.
+//
 // The behaviour lives in [Machine], which is fed timestamped byte chunks and
 // needs no tty; [Main] wraps it with raw mode, signals and the log files.
 package agentsim

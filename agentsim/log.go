@@ -31,6 +31,16 @@ const (
 	EventModalAnswer = "modal-answer"
 	// EventModalDropped is text the dialog consumed (with ModalKeys).
 	EventModalDropped = "modal-dropped"
+	// EventStarted marks the end of Config.Startup: the prompt is drawn.
+	EventStarted = "started"
+	// EventStartupEnter is an Enter lost while starting; Text is the
+	// composer at that moment (it stays there, unsubmitted).
+	EventStartupEnter = "startup-enter-lost"
+	// EventPickerOpen is the picker opened by Config.PickerCommand.
+	EventPickerOpen = "picker-open"
+	// EventPickerAnswer is the picker closed by a key; Text is the picked
+	// entry or AnswerCancel.
+	EventPickerAnswer = "picker-answer"
 	// EventCrash is the simulated crash (SIGUSR2).
 	EventCrash = "crash"
 	// EventSignal is a terminating signal; Text names it.

@@ -50,8 +50,14 @@ type Machine struct {
 	cfg        Config
 	dec        decoder
 	composer   []rune
+	cur        int // cursor: rune offset into composer
 	queue      []string
 	modal      bool
+	dialogSel  int // highlighted choice of the StyleClaude dialog
+	picker     bool
+	pickerSel  int
+	starting   bool
+	startUntil time.Time
 	busyUntil  time.Time
 	history    []Prompt // the last cfg.Transcript accepted prompts
 	seq        int
@@ -70,6 +76,9 @@ type Machine struct {
 // set and with the modal dialog open if cfg.Modal is set.
 func NewMachine(cfg Config, now time.Time) *Machine {
 	m := &Machine{cfg: cfg, modal: cfg.Modal}
+	if cfg.Startup > 0 {
+		m.starting, m.startUntil = true, now.Add(cfg.Startup)
+	}
 	if cfg.StartBusy > 0 {
 		m.startBusy(now, cfg.StartBusy)
 	}
@@ -112,6 +121,7 @@ func (m *Machine) Deadline() (time.Time, bool) {
 		}
 	}
 	if !m.exited {
+		consider(m.startUntil)
 		consider(m.busyUntil)
 		consider(m.nextFrame)
 		if t, ok := m.dec.deadline(m.cfg.EscTimeout); ok {
@@ -161,6 +171,11 @@ func (m *Machine) Interrupts() int { return m.interrupts }
 // advance ends a busy period that is over at now, accepting queued prompts
 // one at a time, and steps the spinner.
 func (m *Machine) advance(now time.Time, out *Output) {
+	if m.starting && !now.Before(m.startUntil) {
+		m.starting, m.startUntil = false, time.Time{}
+		m.dirty = true
+		out.addEvent(Event{Kind: EventStarted, Time: now})
+	}
 	for !m.busyUntil.IsZero() && !now.Before(m.busyUntil) {
 		end := m.busyUntil
 		m.busyUntil = time.Time{}
@@ -187,7 +202,7 @@ func (m *Machine) advance(now time.Time, out *Output) {
 func (m *Machine) applyAll(toks []token, out *Output) {
 	defer m.flushDropped(out)
 	for _, tok := range toks {
-		if m.dialogKey(tok, out) {
+		if m.startupKey(tok, out) || m.pickerKey(tok, out) || m.dialogKey(tok, out) {
 			continue
 		}
 		m.apply(tok, out)
@@ -207,16 +222,18 @@ func (m *Machine) apply(tok token, out *Output) {
 		m.noteRune(tok.at)
 		m.insert(string(tok.r))
 	case tokEnter:
+		if m.cfg.Editing && tok.key == keyLF {
+			m.insert("\n")
+			return
+		}
 		m.enter(tok.at, out)
 	case tokBackspace:
-		if len(m.composer) > 0 {
-			m.composer = m.composer[:len(m.composer)-1]
-			m.dirty = true
-		}
+		m.backspace()
 	case tokKillLine:
-		if len(m.composer) > 0 {
-			m.composer = nil
-			m.dirty = true
+		m.killLine()
+	case tokIgnored:
+		if m.cfg.Editing && tok.key != keyNone {
+			m.move(tok.key)
 		}
 	case tokPaste:
 		m.insert(tok.text)
@@ -267,8 +284,12 @@ func (m *Machine) enter(at time.Time, out *Output) {
 	if strings.TrimSpace(text) == "" {
 		return
 	}
-	m.composer = nil
+	m.composer, m.cur = nil, 0
 	m.dirty = true
+	if m.isPickerCommand(text) && m.busyUntil.IsZero() {
+		m.openPicker(at, out)
+		return
+	}
 	if !m.busyUntil.IsZero() {
 		m.queue = append(m.queue, text)
 		out.addEvent(Event{Kind: EventQueued, Time: at, Text: text})
@@ -308,7 +329,9 @@ func (m *Machine) insert(s string) {
 	if s == "" {
 		return
 	}
-	m.composer = append(m.composer, []rune(s)...)
+	r := []rune(s)
+	m.composer = append(m.composer[:m.cur], append(r, m.composer[m.cur:]...)...)
+	m.cur += len(r)
 	m.dirty = true
 }
 

@@ -42,6 +42,10 @@ type options struct {
 //	-esc-timeout DURATION   wait for the rest of an escape sequence (10ms)
 //	-start-delay DURATION   stay unready (cooked tty, blank screen) this long
 //	-bracketed-paste     enable bracketed paste (true)
+//	-style claude        draw Claude Code 2.x's screen (❯ box between rules)
+//	-editing             a movable cursor in the composer; ^J is a newline
+//	-startup DURATION    draw nothing this long; keep typed text, lose Enter
+//	-picker-command CMD  submitting CMD (e.g. /model) opens a picker
 //
 // Signals: SIGUSR1 toggles the modal dialog, SIGUSR2 crashes (ExitCrash),
 // SIGTERM, SIGHUP and SIGINT exit with ExitOK, SIGWINCH redraws.
@@ -78,6 +82,10 @@ func parseFlags(args []string, errOut io.Writer) (options, error) {
 	fs.DurationVar(&o.cfg.EscTimeout, "esc-timeout", o.cfg.EscTimeout, "how long an ESC waits for the rest of a sequence")
 	fs.DurationVar(&o.startDelay, "start-delay", 0, "stay unready (cooked tty, nothing drawn) this long before starting")
 	fs.BoolVar(&o.bracketed, "bracketed-paste", true, "enable bracketed paste mode")
+	fs.StringVar(&o.cfg.Style, "style", "", "screen `style`: empty (classic) or claude (Claude Code 2.x: ❯ box between rules, dialogs and pickers in its place)")
+	fs.BoolVar(&o.cfg.Editing, "editing", false, "a movable cursor in the composer (arrows, Home/End, ^A/^E), ^U deletes to the line start, ^J inserts a newline")
+	fs.DurationVar(&o.cfg.Startup, "startup", 0, "start up this long (raw tty, nothing drawn): typed text is kept, Enter is lost")
+	fs.StringVar(&o.cfg.PickerCommand, "picker-command", "", "submitting `CMD` (e.g. /model) opens a picker instead of being accepted")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -87,7 +95,12 @@ func parseFlags(args []string, errOut io.Writer) (options, error) {
 		return o, err
 	}
 	c := o.cfg
-	if o.startDelay < 0 || c.Busy < 0 || c.StartBusy < 0 || c.ExitAfter < 0 || c.BurstChars < 0 ||
+	if c.Style != StyleClassic && c.Style != StyleClaude {
+		err := fmt.Errorf("unknown -style %q (want claude or nothing)", c.Style)
+		fmt.Fprintf(errOut, "agentsim: %v\n", err)
+		return o, err
+	}
+	if c.Startup < 0 || o.startDelay < 0 || c.Busy < 0 || c.StartBusy < 0 || c.ExitAfter < 0 || c.BurstChars < 0 ||
 		c.BurstGap < 0 || c.EnterWindow < 0 || c.EscTimeout < 0 {
 		err := errors.New("durations and counts must not be negative")
 		fmt.Fprintf(errOut, "agentsim: %v\n", err)

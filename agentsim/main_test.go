@@ -24,7 +24,11 @@ func TestParseFlags(t *testing.T) {
 	if o.cfg.BurstGap != 8*time.Millisecond || o.cfg.EnterWindow != 120*time.Millisecond {
 		t.Fatalf("defaults lost: %+v", o.cfg)
 	}
-	for _, args := range [][]string{{"-nope"}, {"extra"}, {"-busy", "-1s"}, {"-exit-after", "x"}} {
+	o, err = parseFlags([]string{"-style", "claude", "-editing", "-startup", "2s", "-picker-command", "/model"}, io.Discard)
+	if err != nil || o.cfg.Style != StyleClaude || !o.cfg.Editing || o.cfg.Startup != 2*time.Second || o.cfg.PickerCommand != "/model" {
+		t.Fatalf("claude options %+v, %v", o.cfg, err)
+	}
+	for _, args := range [][]string{{"-nope"}, {"extra"}, {"-busy", "-1s"}, {"-exit-after", "x"}, {"-style", "codex"}, {"-startup", "-1s"}} {
 		if _, err := parseFlags(args, io.Discard); err == nil {
 			t.Errorf("parseFlags(%q) accepted", args)
 		}

@@ -31,16 +31,14 @@ func (m *Machine) Lines() []string {
 // composer, where the cursor goes. Columns count runes, so wide characters,
 // tabs and wrapped lines put the cursor off; the screen text is unaffected.
 func (m *Machine) layout() (lines []string, row, col int) {
-	state := "idle"
-	switch {
-	case m.modal:
-		state = "modal"
-	case m.Busy():
-		state = "busy"
+	if m.starting {
+		return nil, 0, 0
+	}
+	if m.cfg.Style == StyleClaude {
+		return m.claudeLayout()
 	}
 	composer := strings.Split(string(m.composer), "\n")
-	lines = []string{fmt.Sprintf("agentsim [%s] accepted=%d queued=%d interrupts=%d composer_lines=%d",
-		state, m.seq, len(m.queue), m.interrupts, len(composer))}
+	lines = []string{m.statusLine(len(composer))}
 	for _, p := range m.history {
 		lines = append(lines, fmt.Sprintf("[#%d] %s", p.Seq, summary(p.Text)))
 	}
@@ -48,13 +46,16 @@ func (m *Machine) layout() (lines []string, row, col int) {
 		f := spinnerFrames[m.frame%len(spinnerFrames)]
 		lines = append(lines, fmt.Sprintf("%c Working... (esc to interrupt)", f))
 	}
+	cl, cc := m.cursorLineCol()
 	for i, l := range composer {
 		prefix := "  "
 		if i == 0 {
 			prefix = PromptPrefix
 		}
 		lines = append(lines, prefix+l)
-		row, col = len(lines)-1, utf8.RuneCountInString(prefix+l)
+		if i == cl {
+			row, col = len(lines)-1, utf8.RuneCountInString(prefix)+cc
+		}
 	}
 	for _, q := range m.queue {
 		lines = append(lines, QueuedMarker+": "+summary(q))
@@ -62,11 +63,38 @@ func (m *Machine) layout() (lines []string, row, col int) {
 	if m.modal {
 		lines = append(lines, ModalQuestion, "  1. Yes", "  2. No")
 	}
+	if m.picker {
+		lines = append(lines, PickerTitle)
+		for i, o := range PickerOptions {
+			mark := "  "
+			if i == m.pickerSel {
+				mark = "> "
+			}
+			lines = append(lines, fmt.Sprintf("%s%d. %s", mark, i+1, o))
+		}
+	}
 	return lines, row, col
 }
 
+// statusLine is the first screen line: state and counters.
+func (m *Machine) statusLine(composerLines int) string {
+	state := "idle"
+	switch {
+	case m.modal:
+		state = "modal"
+	case m.picker:
+		state = "picker"
+	case m.Busy():
+		state = "busy"
+	}
+	return fmt.Sprintf("agentsim [%s] accepted=%d queued=%d interrupts=%d composer_lines=%d",
+		state, m.seq, len(m.queue), m.interrupts, composerLines)
+}
+
 // Render returns terminal bytes that draw Lines from the top left corner,
-// clear everything below and leave the cursor at the end of the composer.
+// clear everything below and leave the cursor at the composer's cursor (the
+// highlighted choice of a StyleClaude dialog or picker; the top left corner
+// while starting).
 func (m *Machine) Render() []byte {
 	lines, row, col := m.layout()
 	var b strings.Builder

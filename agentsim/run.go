@@ -24,6 +24,7 @@ type session struct {
 	logs   *jsonLines
 	raw    *jsonLines
 	stdout io.Writer
+	fd     int // the terminal, for its size
 }
 
 // run sets up the terminal and logs and runs the event loop.
@@ -70,7 +71,10 @@ func run(o options, stdin *os.File, stdout io.Writer) (code int, err error) {
 	go readInput(fd, done, chunks)
 
 	now := time.Now()
-	s := &session{m: NewMachine(o.cfg, now), logs: logs, raw: raw, stdout: stdout}
+	if w := termWidth(fd); w > 0 {
+		o.cfg.Width = w
+	}
+	s := &session{m: NewMachine(o.cfg, now), logs: logs, raw: raw, stdout: stdout, fd: fd}
 	if err := logs.write(Event{Kind: EventReady, Time: now, PID: os.Getpid()}); err != nil {
 		return ExitError, err
 	}
@@ -124,6 +128,9 @@ func (s *session) signal(sig os.Signal) Output {
 	case syscall.SIGUSR1:
 		return s.m.SetModal(now, !s.m.Modal())
 	case syscall.SIGWINCH:
+		if out := s.m.SetWidth(now, termWidth(s.fd)); out.Screen != nil {
+			return out
+		}
 		return Output{Screen: s.m.Render()}
 	case syscall.SIGUSR2:
 		o := Output{Exit: true, Code: ExitCrash}

@@ -42,3 +42,12 @@ func makeRaw(fd int) (restore func() error, err error) {
 		return nil
 	}, nil
 }
+
+// termWidth returns the width of the terminal on fd, or 0 when unknown.
+func termWidth(fd int) int {
+	ws, err := unix.IoctlGetWinsize(fd, unix.TIOCGWINSZ)
+	if err != nil {
+		return 0
+	}
+	return int(ws.Col)
+}
