@@ -1,6 +1,9 @@
 package monitor_test
 
 import (
+	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -78,5 +81,41 @@ func TestHookEventsByWhatTheyMean(t *testing.T) {
 	ev, ok, err := monitor.ParseCodexHook(strings.NewReader(`{"hook_event_name":"Stop","last_assistant_message":"done"}`), "%1", time.Now())
 	if err != nil || !ok || ev.Agent != "codex" || ev.State != monitor.HookIdle || ev.LastMessage != "done" {
 		t.Fatalf("codex stop: %+v %v %v", ev, ok, err)
+	}
+}
+
+// TestRealHookPayloads parses the hook payloads recorded from the real Claude Code 2.1.328
+// (internal/claudetest/testdata/hooks).
+func TestRealHookPayloads(t *testing.T) {
+	want := map[string]string{
+		"UserPromptSubmit": monitor.HookBusy, "PreToolUse": monitor.HookBusy, "PostToolUse": monitor.HookBusy,
+		"Stop": monitor.HookIdle, "StopFailure": monitor.HookIdle, "Notification-idle_prompt": monitor.HookIdle,
+		"Notification-permission_prompt": monitor.HookWaiting, "PermissionRequest": monitor.HookWaiting,
+		"SessionStart": monitor.HookIdle, "SessionEnd": monitor.HookEnded, "SessionEnd-killed": monitor.HookEnded,
+	}
+	files, err := filepath.Glob("../internal/claudetest/testdata/hooks/*.json")
+	if err != nil || len(files) < len(want) {
+		t.Fatalf("recorded payloads: %v %v", files, err)
+	}
+	for _, f := range files {
+		name := strings.TrimSuffix(filepath.Base(f), ".json")
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev, ok, err := monitor.ParseClaudeHook(bytes.NewReader(data), "%1", time.Now())
+		if err != nil || !ok || ev.State != want[name] {
+			t.Errorf("%s: %+v ok=%v err=%v, want state %q", name, ev, ok, err, want[name])
+		}
+		switch name {
+		case "Stop":
+			if ev.LastMessage != "OK from the stand-in." {
+				t.Errorf("Stop last message %q", ev.LastMessage)
+			}
+		case "StopFailure":
+			if ev.Error != "server_error" || !strings.HasPrefix(ev.LastMessage, "API Error: 500") {
+				t.Errorf("StopFailure %+v", ev)
+			}
+		}
 	}
 }

@@ -159,11 +159,37 @@ func (m *Monitor) wait(ctx context.Context, tick <-chan time.Time) {
 		notes, done = m.ctrl.Notifications(), m.ctrl.Done()
 	}
 	m.mu.Unlock()
+	note := func(n tmux.Notification) {
+		switch {
+		case triggers[n.Kind]:
+			m.mu.Lock()
+			m.full = true
+			m.mu.Unlock()
+		case n.Kind == "subscription-changed" || n.Kind == "pane-mode-changed":
+			if n.PaneID != "" {
+				m.mu.Lock()
+				m.look[n.PaneID] = true
+				m.mu.Unlock()
+			}
+		}
+	}
 	settle := func() {
-		// Notifications come in bursts (a closing window brings several).
-		select {
-		case <-ctx.Done():
-		case <-time.After(20 * time.Millisecond):
+		// Notifications come in bursts (a closing window brings several; a new control
+		// connection one per pane): take the whole burst into one pass.
+		t := time.NewTimer(20 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				return
+			case n, ok := <-notes:
+				if !ok {
+					return
+				}
+				note(n)
+			}
 		}
 	}
 	for {
@@ -182,20 +208,13 @@ func (m *Monitor) wait(ctx context.Context, tick <-chan time.Time) {
 			}
 			m.mu.Unlock()
 			return
-		case n := <-notes:
-			switch {
-			case triggers[n.Kind]:
-				m.mu.Lock()
-				m.full = true
-				m.mu.Unlock()
-				settle()
-				return
-			case n.Kind == "subscription-changed" || n.Kind == "pane-mode-changed":
-				if n.PaneID != "" {
-					m.mu.Lock()
-					m.look[n.PaneID] = true
-					m.mu.Unlock()
-				}
+		case n, ok := <-notes:
+			if !ok {
+				notes = nil
+				continue
+			}
+			if triggers[n.Kind] || n.Kind == "subscription-changed" || n.Kind == "pane-mode-changed" {
+				note(n)
 				settle()
 				return
 			}

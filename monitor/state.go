@@ -104,8 +104,13 @@ func (a *agent) observe(now time.Time, p tmux.Pane, screen []string, c *Config) 
 	if h := a.hook; h != nil {
 		switch h.State {
 		case HookBusy:
-			hookBusy, why, reason = true, "", ""
+			hookBusy = true
 			a.briefed = true
+			if !a.reading.Dialog && !a.reading.RateLimited {
+				// Text in the box while it works is queued input, not a wait; a dialog on the
+				// screen (a tool's permission, after PreToolUse) is one.
+				why, reason = "", ""
+			}
 		case HookIdle:
 			hookIdle = true
 			if h.At.After(a.idleFrom) {
