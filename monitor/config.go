@@ -83,3 +83,8 @@ func (c Config) now() time.Time {
 	}
 	return time.Now()
 }
+
+// slack is how early a threshold may be taken as met: a twentieth of a poll, so that a pass
+// falling on a threshold by the clock is not beaten by scheduling jitter and the alert does
+// not wait a whole poll more.
+func (c Config) slack() time.Duration { return c.Poll / 20 }

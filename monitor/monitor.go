@@ -47,6 +47,7 @@ type Monitor struct {
 	// listedSec is the second of the last activity listing: output in that second may have
 	// come after the listing, so such panes are read once more at the next pass.
 	listedSec int64
+	passAt    time.Time // when the current pass listed the panes
 	turns     *turnNotices
 }
 
@@ -231,11 +232,9 @@ func (m *Monitor) dial(ctx context.Context) {
 		}
 		return
 	}
-	// tmux pushes a change of any pane's dead flag or command in the attached session (it
-	// checks once a second); other sessions are covered by the activity listing.
-	if err := ctrl.Subscribe(ctx, "orc-monitor", "%*", "#{pane_dead}/#{pane_current_command}"); err != nil {
-		m.log.Debug("subscribing to pane changes", zap.Error(err))
-	}
+	// No refresh-client -B subscription: it covers only the attached session's panes, costs
+	// tmux a pane_current_command per pane each second, and the activity listing sees a dead
+	// pane (pane_dead) or a program gone back to its shell (the prompt is output) as fast.
 	m.mu.Lock()
 	old := m.ctrl
 	m.ctrl = ctrl
@@ -259,6 +258,9 @@ type sighting struct {
 // seen before, or one named in m.look. Every FullListEvery, or after a window or session
 // came or went, it lists every field of every pane instead.
 func (m *Monitor) survey(ctx context.Context, r tmux.Runner) ([]sighting, error) {
+	m.mu.Lock()
+	m.passAt = m.cfg.now()
+	m.mu.Unlock()
 	acts, err := tmux.ListActivity(ctx, r)
 	listed := time.Now().Unix()
 	if err != nil {
@@ -367,7 +369,14 @@ func (m *Monitor) pass(ctx context.Context) error {
 			starts[id] = strings.Join(v, "\n")
 		}
 	}
-	now := m.cfg.now()
+	// The pass's time is that of its listing: passes are a poll apart however long their
+	// reads take, so a threshold is met at the pass it falls on, not one poll later.
+	m.mu.Lock()
+	now := m.passAt
+	m.mu.Unlock()
+	if now.IsZero() {
+		now = m.cfg.now()
+	}
 	var out []pending
 	var crashed []*agent
 	m.mu.Lock()
@@ -384,8 +393,10 @@ func (m *Monitor) pass(ctx context.Context) error {
 		a, ok := m.agents[p.ID]
 		if !ok || a.gone {
 			// A new pane, or a new one with the id of a pane gone before (a new tmux server).
+			if ok {
+				m.forget(p.ID)
+			}
 			a = &agent{pm: isPM(p), profile: ProfileFor(p.Command), startCmd: starts[p.ID]}
-			m.forget(p.ID)
 			m.agents[p.ID] = a
 			m.log.Info("watching pane", zap.String("pane", p.ID), zap.String("target", agentstate.PaneTarget(p)),
 				zap.String("role", roleName(p)), zap.String("command", p.Command))
@@ -467,26 +478,33 @@ type pending struct {
 
 // conditions steps every condition of agent a. Called with m.mu held.
 func (m *Monitor) conditions(now time.Time, a *agent) []pending {
-	conds := map[Condition]bool{CondCrash: a.state == Crashed}
+	type cond struct {
+		c      Condition
+		active bool
+	}
+	conds := make([]cond, 0, 5)
+	conds = append(conds, cond{CondCrash, a.state == Crashed})
 	if a.watched() {
-		conds[CondStuck] = a.state == Stuck
+		conds = append(conds, cond{CondStuck, a.state == Stuck})
 		if !a.pm {
 			fresh := a.fresh(now, &m.cfg)
-			conds[CondFresh] = fresh
 			// A fresh agent is idle because nobody briefed it: that alert says so already.
-			idle := a.idleFor(now)
-			conds[CondIdle] = idle >= m.cfg.IdleAfter && !fresh
-			conds[CondLongIdle] = idle >= m.cfg.LongIdleAfter && !fresh
+			idle := a.idleFor(now) + m.cfg.slack()
+			conds = append(conds, cond{CondFresh, fresh}, cond{CondIdle, idle >= m.cfg.IdleAfter && !fresh},
+				cond{CondLongIdle, idle >= m.cfg.LongIdleAfter && !fresh})
 		}
 	}
 	var out []pending
-	for _, c := range []Condition{CondCrash, CondStuck, CondFresh, CondIdle, CondLongIdle} {
-		active, ok := conds[c]
-		if !ok {
-			continue
-		}
+	for _, cd := range conds {
+		c, active := cd.c, cd.active
 		k := edgeKey{a.pane.ID, c}
-		e := m.edge(k)
+		e := m.edges[k]
+		if e == nil {
+			if !active {
+				continue // never raised: nothing to keep
+			}
+			e = m.edge(k)
+		}
 		switch e.step(now, active, !a.inGrace(now), m.cfg.Cooldown) {
 		case raise:
 			out = append(out, pending{key: k, act: raise, note: m.alertNote(now, a, c)})
@@ -520,7 +538,7 @@ func (m *Monitor) teamIdle(now time.Time) []pending {
 			per[a.pane.Session] = c
 		}
 		c.total++
-		if a.idleFor(now) >= m.cfg.IdleAfter && !a.fresh(now, &m.cfg) { // a fresh agent is reported as such
+		if a.idleFor(now)+m.cfg.slack() >= m.cfg.IdleAfter && !a.fresh(now, &m.cfg) { // a fresh agent is reported as such
 			c.idle++
 		}
 	}

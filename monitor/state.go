@@ -138,7 +138,7 @@ func (a *agent) observe(now time.Time, p tmux.Pane, screen []string, c *Config) 
 	switch {
 	case crashed:
 		s = Crashed
-	case a.stuckWhy != "" && now.Sub(a.stuckSince) >= c.StuckAfter:
+	case a.stuckWhy != "" && now.Sub(a.stuckSince)+c.slack() >= c.StuckAfter:
 		s = Stuck
 	case a.stuckWhy != "" && !a.typing():
 		s = Waiting
@@ -212,7 +212,7 @@ func (a *agent) stuckReason() string { return a.stuckText }
 
 // fresh reports whether the agent started FreshAfter ago or more and has not been briefed.
 func (a *agent) fresh(now time.Time, c *Config) bool {
-	return !a.briefed && a.state != Crashed && now.Sub(a.startedAt) >= c.FreshAfter
+	return !a.briefed && a.state != Crashed && now.Sub(a.startedAt)+c.slack() >= c.FreshAfter
 }
 
 // inGrace reports whether the agent was restarted within Grace.
