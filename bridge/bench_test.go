@@ -10,9 +10,13 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/tmux-orc/tmux-orc/agentsim"
+	"github.com/tmux-orc/tmux-orc/bridge"
 	"github.com/tmux-orc/tmux-orc/bus"
 	"github.com/tmux-orc/tmux-orc/subjects"
+	"github.com/tmux-orc/tmux-orc/tmux"
 )
 
 // benchEnvelope builds a message like the ones agents get (about 70 bytes typed).
@@ -61,7 +65,10 @@ func reportLatencies(b *testing.B, name string, d []time.Duration) {
 //   - submitted: from the publish call to the agent accepting the prompt (EnterDelay after
 //     the text, since the agent takes an Enter that follows typed text too fast as a newline).
 //
-// ns/op is the whole cycle, up to the recorded receipt.
+// ns/op is the whole cycle, up to the recorded receipt. The same run measures it with the
+// readiness gate (gate=on: the pane is read and checked before the claim and again before
+// typing, as in production) and without it (gate=off), one bridge after the other on the
+// same panes.
 func BenchmarkEndToEnd(b *testing.B) {
 	w := newWorld(b)
 	w.quietLog = true
@@ -71,9 +78,19 @@ func BenchmarkEndToEnd(b *testing.B) {
 		raws[p] = filepath.Join(w.dir, p.String()+".raw")
 		logs[p] = w.agent("bench:"+p.String(), "-raw", raws[p])
 	}
-	w.startBridge()
 	ctx := context.Background()
+	rawFrom := map[subjects.Priority]int{}
+	for _, gate := range []string{"on", "off"} {
+		if gate == "off" {
+			bridge.SkipGate(&w.cfg)
+		}
+		w.startBridge()
+		b.Run("gate="+gate, func(b *testing.B) { endToEnd(ctx, b, w, raws, logs, rawFrom) })
+		w.stopBridge()
+	}
+}
 
+func endToEnd(ctx context.Context, b *testing.B, w *world, raws, logs map[subjects.Priority]string, rawFroms map[subjects.Priority]int) {
 	for _, p := range subjects.Priorities {
 		b.Run(p.String(), func(b *testing.B) {
 			target, err := subjects.ParseTarget("bench:" + p.String())
@@ -82,7 +99,8 @@ func BenchmarkEndToEnd(b *testing.B) {
 			}
 			typed := make([]time.Duration, 0, b.N)
 			submitted := make([]time.Duration, 0, b.N)
-			rawFrom := 0
+			rawFrom := rawFroms[p]
+			defer func() { rawFroms[p] = rawFrom }()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				e := benchEnvelope(b, target, p, fmt.Sprintf("Agent backend-dev:%d idle 15min, please pick up the next task", i))
@@ -211,4 +229,42 @@ func later(a, b time.Time) time.Time {
 		return b
 	}
 	return a
+}
+
+// BenchmarkGate measures the readiness check itself, as the bridge runs it before typing: one
+// tmux round trip over a control connection (the pane's facts and capture-pane -e) and the
+// screen profile, on an idle agent pane (agentsim drawing Claude Code's box, read with the
+// claude-code profile, and the classic agentsim read with the generic one).
+func BenchmarkGate(b *testing.B) {
+	w := newWorld(b)
+	w.agent("g:generic")
+	w.agent("g:claude", "-style", "claude")
+	w.tmux("set-option", "-p", "-t", "g:claude", "@orc-agent", "claude-code")
+	ctx := context.Background()
+	ctrl, err := tmux.Dial(ctx, w.srv.Socket, tmux.Options{NoOutput: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ctrl.Close()
+	panes, err := tmux.ListPanes(ctx, ctrl)
+	if err != nil {
+		b.Fatal(err)
+	}
+	inj := bridge.NewInjector(w.cfg, func() tmux.Runner { return ctrl }, zap.NewNop())
+	for _, p := range panes {
+		b.Run(p.Window, func(b *testing.B) {
+			d := make([]time.Duration, 0, b.N)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				start := time.Now()
+				rd, _, err := inj.Gate(ctx, p)
+				d = append(d, time.Since(start))
+				if err != nil || !rd.Ready {
+					b.Fatalf("%s not ready: %+v %v", p.Window, rd, err)
+				}
+			}
+			b.StopTimer()
+			reportLatencies(b, "gate", d)
+		})
+	}
 }

@@ -6,9 +6,11 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/tmux-orc/tmux-orc/agentsim"
 	"github.com/tmux-orc/tmux-orc/bridge"
 	"github.com/tmux-orc/tmux-orc/bus"
 	"github.com/tmux-orc/tmux-orc/subjects"
@@ -205,5 +207,49 @@ func TestBridgeRestart(t *testing.T) {
 	slices.Sort(want)
 	if !slices.Equal(got, want) {
 		t.Fatalf("accepted %q, want each of %q once", got, want)
+	}
+}
+
+// TestAgentCrashedBackToShell: an agent started from a person's shell takes its messages;
+// once it exits and the pane is back at the shell, the next message is not typed (it would
+// run there): undeliverable, "the pane runs a shell".
+func TestAgentCrashedBackToShell(t *testing.T) {
+	w := newWorld(t)
+	w.agent("be:agent")
+	hist := filepath.Join(w.dir, "bash_history")
+	w.bashPane(hist)
+	log := filepath.Join(w.dir, "sh-agent.log")
+	w.tmux("send-keys", "-t", "be:sh", "-l", simBinary+" -log "+log)
+	w.tmux("send-keys", "-t", "be:sh", "Enter")
+	waitFor(t, "the agent started from the shell", func() bool {
+		l, err := agentsim.ReadLog(log)
+		return err == nil && l.Count("ready") > 0
+	})
+	w.startBridge()
+	e1 := w.publish("be:sh", subjects.High, "to the agent")
+	if r := w.only(e1); r.Outcome != bus.Delivered {
+		t.Fatalf("receipt %+v", r)
+	}
+	waitAccepted(t, log, 1)
+	pid := 0
+	for _, ev := range agentLog(t, log).Events {
+		if ev.Kind == agentsim.EventReady {
+			pid = ev.PID
+		}
+	}
+	if err := syscall.Kill(pid, syscall.SIGUSR2); err != nil || pid == 0 { // the agent crashes
+		t.Fatalf("crashing the agent (pid %d): %v", pid, err)
+	}
+	waitFor(t, "the shell back", func() bool { return w.format("be:sh", "#{pane_current_command}") == "bash" })
+	pwned := filepath.Join(w.dir, "pwned")
+	e2 := w.publish("be:sh", subjects.Critical, "x; touch "+pwned+" #")
+	if r := w.only(e2); r.Outcome != bus.Undeliverable || !strings.Contains(r.Reason, "runs a shell") || !r.Typed.IsZero() {
+		t.Fatalf("receipt %+v", r)
+	}
+	if _, err := os.Stat(pwned); err == nil {
+		t.Fatal("the command ran in the shell")
+	}
+	if got := accepted(t, log); len(got) != 1 || got[0] != bridge.Render(e1, bridge.DefaultMaxInline) {
+		t.Fatalf("accepted %q", got)
 	}
 }

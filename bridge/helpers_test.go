@@ -34,6 +34,8 @@ type world struct {
 	cfg    bridge.Config
 	// quietLog logs only the bridge's warnings and errors (benchmarks always print logs).
 	quietLog bool
+	// home is the daemon's data directory (for commands run in panes, such as hooks).
+	home string
 }
 
 func newWorld(t testing.TB, mutate ...func(*bridge.Config)) *world {
@@ -41,7 +43,7 @@ func newWorld(t testing.TB, mutate ...func(*bridge.Config)) *world {
 	cfg := embeddedtest.Config(t)
 	embeddedtest.Start(t, cfg)
 	c := embeddedtest.Connect(t, cfg)
-	w := &world{t: t, c: c, srv: tmuxtest.NewServer(t, "orc-bridge"), dir: t.TempDir()}
+	w := &world{t: t, c: c, srv: tmuxtest.NewServer(t, "orc-bridge"), dir: t.TempDir(), home: string(cfg.Home)}
 	w.cfg = bridge.DefaultConfig(w.srv.Socket)
 	w.cfg.Rescan = 200 * time.Millisecond
 	w.cfg.ReadyWait = 2 * time.Second

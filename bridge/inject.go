@@ -90,7 +90,7 @@ func (b *Injector) WaitReady(ctx context.Context, p tmux.Pane) (string, error) {
 		if rd.Ready {
 			return "", nil
 		}
-		if waited := time.Since(start); waited >= waitFor(rd.Blocker, b.ReadyWait) {
+		if limit := waitFor(rd.Blocker, b.ReadyWait); time.Since(start) >= limit {
 			if rd.Blocker == agentstate.BlockMode {
 				b.Log.Info("leaving copy mode to deliver", zap.String("pane", p.ID))
 				if err := tmux.CancelMode(ctx, b.Runner(), p.ID); err != nil {
@@ -99,7 +99,7 @@ func (b *Injector) WaitReady(ctx context.Context, p tmux.Pane) (string, error) {
 				start = time.Now()
 				continue
 			}
-			return notReady(rd, waited), nil
+			return notReady(rd, limit), nil
 		}
 		if !sleep(ctx, gatePoll) {
 			return "", ctx.Err()
@@ -118,12 +118,12 @@ func waitFor(blocker agentstate.Blocker, readyWait time.Duration) time.Duration 
 	return readyWait
 }
 
-// notReady says why a message was not typed after waiting.
-func notReady(rd agentstate.Readiness, waited time.Duration) string {
+// notReady says why a message was not typed after waiting (the wait for its blocker).
+func notReady(rd agentstate.Readiness, wait time.Duration) string {
 	if rd.Blocker == agentstate.BlockDead || rd.Blocker == agentstate.BlockShell {
 		return rd.Reason
 	}
-	return fmt.Sprintf("not typed: the pane was not ready for %s: %s", waited.Round(100*time.Millisecond), rd.Reason)
+	return fmt.Sprintf("not typed: the pane was not ready for %s: %s", wait, rd.Reason)
 }
 
 // Inject types text into pane p, which Gate just found ready, presses Enter after
@@ -143,17 +143,37 @@ func (b *Injector) Submit(ctx context.Context, p tmux.Pane, text string, typed t
 	res := Injection{Typed: typed}
 	prof := agentstate.ProfileOf(agentstate.KindOf(p))
 	delay := b.EnterDelay
+	var lastPress time.Time
 	for res.EnterPresses <= b.EnterRetries {
 		if !sleep(ctx, delay) {
 			res.Outcome, res.Reason, res.Left = bus.Unconfirmed, "stopped before Enter", true
 			return res
 		}
-		s, err := agentstate.ReadScreen(ctx, b.Runner(), p.ID)
-		if err != nil {
-			res.Outcome, res.Reason = bus.Unconfirmed, "reading the pane before Enter failed: "+err.Error()
-			return res
+		if res.EnterPresses > 0 {
+			// Before another Enter: a text that left the box since was taken by the last one
+			// (the agent was slow to redraw).
+			s, err := agentstate.ReadScreen(ctx, b.Runner(), p.ID)
+			if err == nil && !prof.Holds(s, text) {
+				res.Outcome, res.Submitted, res.Queued = bus.Delivered, lastPress, queuedMarker(s.Lines)
+				return res
+			}
 		}
-		if why := enterUnsafe(p, s, prof, text, res.EnterPresses == 0); why != "" {
+		// A busy machine may draw the typed text late: give it up to textShows to appear.
+		var s agentstate.Screen
+		var why string
+		for shown := time.Now().Add(textShows); ; {
+			var err error
+			s, err = agentstate.ReadScreen(ctx, b.Runner(), p.ID)
+			if err != nil {
+				res.Outcome, res.Reason = bus.Unconfirmed, "reading the pane before Enter failed: "+err.Error()
+				return res
+			}
+			why = enterUnsafe(p, s, prof, text, res.EnterPresses == 0)
+			if why != notShown || time.Now().After(shown) || !sleep(ctx, 20*time.Millisecond) {
+				break
+			}
+		}
+		if why != "" {
 			res.Outcome, res.Reason = bus.Unconfirmed, "typed, but Enter was not pressed: "+why
 			res.Left = prof.Holds(s, text)
 			return res
@@ -164,6 +184,7 @@ func (b *Injector) Submit(ctx context.Context, p tmux.Pane, text string, typed t
 		}
 		res.EnterPresses++
 		pressed := time.Now()
+		lastPress = pressed
 		// Poll the screen until the text leaves the input box or VerifyDelay passes: most
 		// agents clear it within milliseconds, and the pane is busy until we know.
 		for wait := verifyPoll; ; wait = min(wait*2, b.VerifyDelay) {
@@ -215,8 +236,14 @@ func enterUnsafe(p tmux.Pane, s agentstate.Screen, prof *agentstate.Profile, tex
 	if first && prof.Name == string(agentstate.Generic) {
 		return "" // nothing to compare with: the program does not echo what it reads
 	}
-	return "the typed text is no longer in the input box"
+	return notShown
 }
+
+// notShown is why Enter is not pressed when the typed text is not in the input box.
+const notShown = "the typed text is not in the input box"
+
+// textShows is how long typed text may take to appear in the input box before Enter.
+const textShows = time.Second
 
 // queuedMarker reports whether the agent shows typed input as queued (it was busy).
 func queuedMarker(lines []string) bool {

@@ -198,10 +198,24 @@ func (b *Bridge) step(ctx context.Context, w *paneWriter) bool {
 		b.deliver(ctx, w, p, w.next())
 		return true
 	}
-	if rd.Blocker == agentstate.BlockDraft && w.left != nil && agentstate.ProfileOf(agentstate.KindOf(p)).Holds(s, w.left.text) {
-		// The draft is this bridge's own text, typed while the agent was not taking Enter.
-		b.submitLeftover(ctx, w, p)
-		return true
+	if rd.Blocker == agentstate.BlockDraft {
+		prof := agentstate.ProfileOf(agentstate.KindOf(p))
+		if w.left != nil && prof.Holds(s, w.left.text) {
+			// The draft is this bridge's own text, typed while the agent was not taking Enter.
+			b.submitLeftover(ctx, w, p)
+			return true
+		}
+		// The draft may be a queued message's own text, typed by a bridge that was stopped
+		// before its Enter: the claim then says so, and Enter is pressed for it (resume).
+		if its := w.take(func(it *item) bool { return prof.Holds(s, Render(it.t.env(), b.cfg.MaxInline)) }, 1); len(its) > 0 {
+			its[0].pane = p
+			for _, it := range b.claimAll(ctx, w.id, its) {
+				res := b.inj.Submit(ctx, p, Render(it.t.env(), b.cfg.MaxInline), time.Time{})
+				b.settle(ctx, it, bus.Receipt{Outcome: res.Outcome, Submitted: res.Submitted, EnterPresses: res.EnterPresses,
+					Queued: res.Queued, Path: bus.PathTyped, Reason: res.Reason})
+			}
+			return true
+		}
 	}
 	return b.hold(ctx, w, p, rd)
 }
@@ -235,7 +249,7 @@ func (b *Bridge) hold(ctx context.Context, w *paneWriter, p tmux.Pane, rd agents
 	if len(expired) == 0 {
 		return false
 	}
-	b.giveUp(ctx, w, expired, notReady(rd, now.Sub(expired[0].arrived)))
+	b.giveUp(ctx, w, expired, notReady(rd, limit))
 	return true
 }
 

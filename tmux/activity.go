@@ -53,9 +53,9 @@ func PaneInfo(ctx context.Context, r Runner, id string) (Pane, error) {
 	if err != nil {
 		return Pane{}, fmt.Errorf("reading pane %s: %w", id, err)
 	}
-	panes, err := parsePanes(lines)
-	if err != nil {
-		return Pane{}, fmt.Errorf("reading pane %s: %w", id, err)
+	panes, skipped := parsePanes(lines)
+	if len(skipped) > 0 {
+		return Pane{}, fmt.Errorf("reading pane %s: %s: %q", id, skipped[0].Reason, skipped[0].Record)
 	}
 	if len(panes) != 1 || panes[0].ID != id {
 		return Pane{}, fmt.Errorf("reading pane %s: %w", id, ErrTargetNotFound)

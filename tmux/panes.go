@@ -2,9 +2,12 @@ package tmux
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
+
+	"go.uber.org/zap"
 )
 
 // Pane is one pane as listed by ListPanes.
@@ -48,43 +51,81 @@ type Pane struct {
 	Agent string
 }
 
-// Field separators for list-panes. Record starts with RS so that a user
-// option holding a newline continues its record instead of starting a new
-// one; fields are split at US. tmux escapes control characters in session
-// and window names, so neither separator can appear in them.
+// Field separators for list-panes. A record starts with RS and its fields
+// are split at US.
+//
+// No byte a program or a name holds can shift fields or start a record:
+// tmux prints pane_current_command (argv[0] of the foreground process,
+// which any program can set to anything) without escaping, so the format
+// replaces every control character in it, and in the session and window
+// names (which tmux escapes itself), with '?' (textField). The user
+// options may hold a newline, which continues the record on the next line;
+// RS and US in them become '?' (optionField). Every record is then checked
+// field by field (ids of the form %N, $N, @N, numbers, 0/1 flags); a record
+// that fails is skipped and logged, never mistaken for another pane, and
+// never stops the listing of the others.
 const (
 	recordSep = "\x1e"
 	fieldSep  = "\x1f"
 )
 
+// TextField returns a format that expands variable (a format variable
+// such as pane_current_command) with its control characters (C0, newline
+// included, and DEL) replaced by '?', so that the value cannot break a
+// line or forge fields of the output it is part of. Use it for every
+// value a program or a person chooses (argv[0], names, titles) in formats
+// read back by tmux-orc: list-panes, subscriptions, display-message.
+func TextField(variable string) string {
+	return "#{s/[\x01-\x1f\x7f]/?/:" + variable + "}"
+}
+
+// optionField is like TextField for a user option, keeping newlines (the
+// record continues on the next line) but replacing RS and US.
+func optionField(option string) string {
+	return "#{s/[\x1e\x1f]/?/:" + option + "}"
+}
+
 // paneFormat prints the fields parsed by parsePane, in order.
-const paneFormat = recordSep + "#{pane_id}" + fieldSep + "#{session_id}" + fieldSep +
-	"#{session_name}" + fieldSep + "#{window_id}" + fieldSep + "#{window_index}" + fieldSep +
-	"#{window_name}" + fieldSep + "#{window_active}" + fieldSep + "#{pane_index}" + fieldSep +
-	"#{pane_active}" + fieldSep + "#{pane_dead}" + fieldSep + "#{pane_pid}" + fieldSep +
-	"#{pane_in_mode}" + fieldSep + "#{pane_current_command}" + fieldSep +
-	"#{@orc-agent}" + fieldSep + "#{@orc-role}" + fieldSep + "#{@orc-group}"
+var paneFormat = recordSep + strings.Join([]string{
+	"#{pane_id}", "#{session_id}", TextField("session_name"), "#{window_id}", "#{window_index}",
+	TextField("window_name"), "#{window_active}", "#{pane_index}", "#{pane_active}", "#{pane_dead}",
+	"#{pane_pid}", "#{pane_in_mode}", TextField("pane_current_command"),
+	optionField("@orc-agent"), optionField("@orc-role"), optionField("@orc-group"),
+}, fieldSep)
 
 // paneFieldCount is the number of fields in paneFormat.
 const paneFieldCount = 16
 
-// ListPanes lists the panes of all sessions of the server.
+// ListPanes lists the panes of all sessions of the server. A pane whose
+// record cannot be parsed is left out and logged (as a warning, on the
+// runner's logger); the others are listed.
 func ListPanes(ctx context.Context, r Runner) ([]Pane, error) {
 	lines, err := r.Run(ctx, Cmd{"list-panes", "-a", "-F", paneFormat})
 	if err != nil {
 		return nil, fmt.Errorf("listing panes: %w", err)
 	}
-	panes, err := parsePanes(lines)
-	if err != nil {
-		return nil, fmt.Errorf("listing panes: %w", err)
+	panes, skipped := parsePanes(lines)
+	if len(skipped) > 0 {
+		log := runnerLogger(r)
+		for _, s := range skipped {
+			log.Warn("skipping a pane that list-panes printed in an unexpected form",
+				zap.String("reason", s.Reason), zap.String("record", s.Record))
+		}
 	}
 	return panes, nil
 }
 
+// skippedPane is a list-panes record parsePanes could not use.
+type skippedPane struct {
+	Record string // shortened
+	Reason string
+}
+
 // parsePanes parses list-panes output made with paneFormat. A line that
 // does not start with the record separator continues the previous record
-// (a user option value holding a newline).
-func parsePanes(lines []string) ([]Pane, error) {
+// (a user option value holding a newline). Records that do not parse, and
+// any repeated pane id, are returned as skipped.
+func parsePanes(lines []string) (panes []Pane, skipped []skippedPane) {
 	var records []string
 	for _, l := range lines {
 		if strings.HasPrefix(l, recordSep) {
@@ -92,75 +133,109 @@ func parsePanes(lines []string) ([]Pane, error) {
 			continue
 		}
 		if len(records) == 0 {
-			return nil, fmt.Errorf("unexpected list-panes line %q", shorten(l))
+			skipped = append(skipped, skippedPane{shorten(l), "line before the first record"})
+			continue
 		}
 		records[len(records)-1] += "\n" + l
 	}
-	panes := make([]Pane, 0, len(records))
+	seen := make(map[string]bool, len(records))
+	panes = make([]Pane, 0, len(records))
 	for _, rec := range records {
 		p, err := parsePane(rec)
-		if err != nil {
-			return nil, err
+		if err == nil && seen[p.ID] {
+			err = fmt.Errorf("pane id %s listed twice", p.ID)
 		}
+		if err != nil {
+			skipped = append(skipped, skippedPane{shorten(rec), err.Error()})
+			continue
+		}
+		seen[p.ID] = true
 		panes = append(panes, p)
 	}
-	return panes, nil
+	return panes, skipped
 }
 
 func parsePane(rec string) (Pane, error) {
 	f := strings.Split(rec, fieldSep)
-	if len(f) < paneFieldCount {
-		return Pane{}, fmt.Errorf("list-panes record has %d fields, want %d: %q",
-			len(f), paneFieldCount, shorten(rec))
+	if len(f) != paneFieldCount {
+		return Pane{}, fmt.Errorf("record has %d fields, want %d", len(f), paneFieldCount)
 	}
-	if len(f) > paneFieldCount {
-		// Only the trailing user options can hold a separator; keep the
-		// first field as the role and the rest as the group.
-		f = append(f[:paneFieldCount-1], strings.Join(f[paneFieldCount-1:], fieldSep))
-	}
-	var p Pane
-	var err error
-	num := func(s, name string) int {
-		if s == "" {
-			return 0
+	var errs []string
+	id := func(s, prefix, name string) string {
+		if !validID(s, prefix) {
+			errs = append(errs, fmt.Sprintf("%s %q is not %sN", name, s, prefix))
 		}
-		n, e := strconv.Atoi(s)
-		if e != nil && err == nil {
-			err = fmt.Errorf("list-panes field %s: %w", name, e)
+		return s
+	}
+	num := func(s, name string) int {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 || !allDigits(s) {
+			errs = append(errs, fmt.Sprintf("%s %q is not a number", name, s))
 		}
 		return n
 	}
-	p.ID = f[0]
-	p.SessionID = f[1]
-	p.Session = f[2]
-	p.WindowID = f[3]
-	p.WindowIndex = num(f[4], "window_index")
-	p.Window = f[5]
-	p.WindowActive = f[6] == "1"
-	p.Index = num(f[7], "pane_index")
-	p.Active = f[8] == "1"
-	p.Dead = f[9] == "1"
-	p.PID = num(f[10], "pane_pid")
-	p.InMode = f[11] == "1"
-	p.Command = f[12]
-	p.Agent = f[13]
-	p.Role = f[14]
-	p.Group = f[15]
-	if !validPaneID(p.ID) {
-		return Pane{}, fmt.Errorf("list-panes record has pane id %q", p.ID)
+	flag := func(s, name string) bool {
+		if s != "0" && s != "1" {
+			errs = append(errs, fmt.Sprintf("%s %q is not 0 or 1", name, s))
+		}
+		return s == "1"
 	}
-	return p, err
+	p := Pane{
+		ID:           id(f[0], "%", "pane_id"),
+		SessionID:    id(f[1], "$", "session_id"),
+		Session:      f[2],
+		WindowID:     id(f[3], "@", "window_id"),
+		WindowIndex:  num(f[4], "window_index"),
+		Window:       f[5],
+		WindowActive: flag(f[6], "window_active"),
+		Index:        num(f[7], "pane_index"),
+		Active:       flag(f[8], "pane_active"),
+		Dead:         flag(f[9], "pane_dead"),
+		PID:          num(f[10], "pane_pid"),
+		InMode:       flag(f[11], "pane_in_mode"),
+		Command:      f[12],
+		Agent:        f[13],
+		Role:         f[14],
+		Group:        f[15],
+	}
+	if len(errs) > 0 {
+		return Pane{}, errors.New(strings.Join(errs, "; "))
+	}
+	return p, nil
 }
 
 // validPaneID reports whether id has the form %N.
-func validPaneID(id string) bool {
-	if len(id) < 2 || id[0] != '%' {
+func validPaneID(id string) bool { return validID(id, "%") }
+
+// validID reports whether id is prefix followed by decimal digits.
+func validID(id, prefix string) bool {
+	rest, ok := strings.CutPrefix(id, prefix)
+	return ok && allDigits(rest)
+}
+
+func allDigits(s string) bool {
+	if s == "" {
 		return false
 	}
-	for i := 1; i < len(id); i++ {
-		if id[i] < '0' || id[i] > '9' {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
 			return false
 		}
 	}
 	return true
+}
+
+// runnerLogger returns the logger of a Runner of this package, or a no-op.
+func runnerLogger(r Runner) *zap.Logger {
+	var l *zap.Logger
+	switch r := r.(type) {
+	case *Control:
+		l = r.log
+	case *Exec:
+		l = r.Logger
+	}
+	if l == nil {
+		return zap.NewNop()
+	}
+	return l
 }

@@ -3,6 +3,7 @@ package agentstate
 import (
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Cell attributes kept from capture-pane -e.
@@ -19,14 +20,11 @@ func parseEscapes(lines []string) (plain []string, attrs [][]uint8) {
 	var cur uint8
 	for n, l := range lines {
 		var b strings.Builder
-		var a []uint8
+		b.Grow(len(l))
+		a := make([]uint8, 0, len(l))
 		for i := 0; i < len(l); {
 			if l[i] != 0x1b {
-				r := []rune(l[i:min(len(l), i+4)])[0]
-				size := len(string(r))
-				if r == 0xFFFD {
-					size = 1
-				}
+				_, size := utf8.DecodeRuneInString(l[i:])
 				b.WriteString(l[i : i+size])
 				a = append(a, cur)
 				i += size

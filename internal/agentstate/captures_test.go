@@ -84,3 +84,23 @@ func TestRealClaudeCodeScreens(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkAssessClaudeScreen is the Go side of the readiness check on a real 120x40 Claude
+// Code screen: parsing capture-pane -e and reading it with the claude-code profile.
+func BenchmarkAssessClaudeScreen(b *testing.B) {
+	dir := filepath.Join("..", "claudetest", "testdata", "captures")
+	raw, err := os.ReadFile(filepath.Join(dir, "draft-multiline-end.ansi.txt"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(raw), "\n"), "\n")
+	p := tmux.Pane{ID: "%1", Command: "claude"}
+	now := time.Now()
+	b.ReportAllocs()
+	for b.Loop() {
+		s := ScreenFromEscapes(lines, 2, 37, 120)
+		if r := Assess(p, s, nil, now, now); r.Blocker != BlockDraft {
+			b.Fatal(r)
+		}
+	}
+}

@@ -38,7 +38,6 @@ var (
 		`(?i)esc to (cancel|go back|exit)|enter to (confirm|select|continue)|↑/?↓ to (navigate|select)|new MCP server|` +
 		`MCP servers? found|trust (the files in )?this folder|do you trust|select model|choose (the|a) model|` +
 		`switch between .* models|would you like to`)
-	claudeRule   = regexp.MustCompile(`^\s*[─━═╌┄-]{8,}\s*$`)
 	claudePrompt = regexp.MustCompile(`^\s*(?:│\s*)?[❯>]\s?(.*?)\s*│?\s*$`)
 	numbered     = regexp.MustCompile(`^\d+\.\s`)
 	claudeOldBox = regexp.MustCompile(`^│\s*>\s?(.*?)\s*│?$`)
@@ -179,6 +178,9 @@ func genericInput(p *Profile, s Screen) Input {
 	if s.CursorY < 0 {
 		return in
 	}
+	if blank(s.Lines) {
+		return in // nothing drawn yet: starting up
+	}
 	before, after := s.cursorLine()
 	in.Found = true
 	in.Text = strings.TrimSpace(after)
@@ -204,6 +206,15 @@ func shellInput(_ *Profile, s Screen) Input {
 	return in
 }
 
+func blank(lines []string) bool {
+	for _, l := range lines {
+		if strings.TrimSpace(l) != "" {
+			return false
+		}
+	}
+	return true
+}
+
 func endsWithAny(s, chars string) bool {
 	r := []rune(s)
 	return len(r) > 0 && strings.ContainsRune(chars, r[len(r)-1])
@@ -217,17 +228,32 @@ func claudeInput(p *Profile, s Screen) Input {
 	var in Input
 	top, end := -1, -1
 	for j := len(s.Lines) - 1; j > 0 && top < 0; j-- {
-		if !claudeRule.MatchString(s.Lines[j]) {
+		if !isRule(s.Lines[j]) {
 			continue
 		}
 		for i := j - 1; i >= 0 && i >= j-30; i-- {
-			if !claudeRule.MatchString(s.Lines[i]) {
+			if !isRule(s.Lines[i]) {
 				continue
 			}
 			if i+1 < j && isBoxStart(s.Lines[i+1]) {
 				top, end = i, j
 			}
 			break
+		}
+	}
+	if top < 0 {
+		// Claude Code 2.x follows the box's "❯" with a no-break space (prompts in the
+		// scrollback have a plain one): the box even in a frame drawn without its rules.
+		for _, i := range s.bottom(Bottom) {
+			if l := strings.TrimLeftFunc(s.Lines[i], func(r rune) bool { return r == ' ' }); strings.HasPrefix(l, "❯\u00a0") {
+				text := strings.TrimSpace(strings.TrimPrefix(l, "❯"))
+				if s.placeholder(i, boxTextStart(s.Lines[i])) {
+					text = ""
+				}
+				in.Found, in.Text = true, text
+				top, end = i-1, i+1
+				break
+			}
 		}
 	}
 	if top < 0 {
@@ -274,6 +300,21 @@ func claudeInput(p *Profile, s Screen) Input {
 		}
 	}
 	return in
+}
+
+// isRule reports whether l is a horizontal rule: only rule characters, at least 8 of them.
+func isRule(l string) bool {
+	n := 0
+	for _, r := range l {
+		switch r {
+		case '─', '━', '═', '╌', '┄', '-':
+			n++
+		case ' ', '\t':
+		default:
+			return false
+		}
+	}
+	return n >= 8
 }
 
 // boxTextStart returns the index of the first rune after the prompt glyph and its spaces.

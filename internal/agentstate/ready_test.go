@@ -41,6 +41,9 @@ func TestAssess(t *testing.T) {
 		{"claude model picker under the box", claude, Screen{Lines: append(claudeScreen("❯ /model"), " Select model", " ❯ 1. Default (recommended)", "   2. Opus")}, nil, now, BlockDialog},
 		{"claude mcp approval", claude, Screen{Lines: []string{"New MCP server found in .mcp.json: files", "", "❯ 1. Use this and all future MCP servers in this project", "  2. Use this MCP server", "  3. Continue without using this MCP server", "", "Enter to confirm · Esc to reject"}}, nil, now, BlockDialog},
 		{"claude trust folder", claude, Screen{Lines: []string{"Do you trust the files in this folder?", "", "/tmp/x", "", "❯ 1. Yes, proceed", "  2. No, exit", "", "Enter to confirm · Esc to exit"}}, nil, now, BlockDialog},
+		{"claude box drawn without its rules (start-up frame)", claude, Screen{Lines: []string{" ▐▛███▛█   Claude Code v2.1.328", "", "❯\u00a0", "  ⏸ manual mode on"}}, nil, now, ""},
+		{"claude box without rules, holding text", claude, Screen{Lines: []string{" ▐▛███▛█   Claude Code v2.1.328", "", "❯\u00a0typed", "  ⏸ manual mode on"}}, nil, now, BlockDraft},
+		{"claude scrollback prompt is not the box", claude, Screen{Lines: []string{"❯ an old prompt", "", "● answer"}}, nil, now, BlockNoPrompt},
 		{"claude starting", claude, Screen{Lines: []string{"", "", ""}}, nil, now, BlockNoPrompt},
 		{"claude hook waiting, screen not changed since", claude, Screen{Lines: claudeScreen("❯ ")}, &HookState{State: HookWaiting, At: now}, now.Add(-time.Second), BlockDialog},
 		{"claude hook waiting, prompt back since", claude, Screen{Lines: claudeScreen("❯ ")}, &HookState{State: HookWaiting, At: now.Add(-2 * time.Second)}, now.Add(-time.Second), ""},
@@ -59,6 +62,7 @@ func TestAssess(t *testing.T) {
 		{"agentsim two-line draft, cursor on the empty second line", sim, Screen{Lines: []string{"agentsim [idle]", "> draft", "  "}, CursorY: 2, CursorX: 2}, nil, now, BlockDraft},
 		{"agentsim modal", sim, Screen{Lines: []string{"agentsim [modal]", "> ", "Do you want to proceed?", "  1. Yes", "  2. No"}, CursorY: 1, CursorX: 2}, nil, now, BlockDialog},
 		{"cat at a fresh line", cat, Screen{Lines: []string{"hello", "hello", ""}, CursorY: 2}, nil, now, ""},
+		{"a blank screen (starting up)", cat, Screen{Lines: []string{"", "", ""}}, nil, now, BlockNoPrompt},
 		{"cat with typed text", cat, Screen{Lines: []string{"half"}, CursorX: 4}, nil, now, BlockDraft},
 	}
 	for _, tt := range tests {
