@@ -132,6 +132,7 @@ func (m *Monitor) Run(ctx context.Context) error {
 		backoff = 0
 		m.wait(ctx, tick.C)
 	}
+	m.saveAll(ctx, true) // what only the screen times changed in, too
 	m.mu.Lock()
 	if m.ctrl != nil {
 		_ = m.ctrl.Close()

@@ -182,10 +182,15 @@ func (m *Monitor) snapshot(id string, a *agent) *savedAgent {
 	return s
 }
 
-// sig is what must be written at once when it changes: everything but the screen's times.
+// sig is what must be written at once when it changes: everything but the screen's times
+// and the busy/idle flips that follow them.
 func (s *savedAgent) sig() string {
 	c := *s
 	c.Hash, c.Activity, c.LastChange, c.IdleFrom = nil, 0, time.Time{}, time.Time{}
+	if c.State == Busy || c.State == Idle {
+		// Flips between working and not follow the screen: written with the screen times.
+		c.State, c.Since = "", time.Time{}
+	}
 	if c.Hook != nil && c.Hook.State == HookIdle {
 		c.IdleFrom = s.IdleFrom // the end of the turn is not a screen time
 	}
@@ -233,7 +238,11 @@ func (m *Monitor) dirty(who string) {
 
 // save writes the records of the dirty panes and sessions whose stored form changed, and
 // deletes those of forgotten panes and sessions.
-func (m *Monitor) save(ctx context.Context) {
+func (m *Monitor) save(ctx context.Context) { m.saveAll(ctx, false) }
+
+// saveAll is save; with force it also writes records whose screen times only changed (at
+// shutdown).
+func (m *Monitor) saveAll(ctx context.Context, force bool) {
 	st := m.store
 	if st == nil {
 		return
@@ -250,6 +259,7 @@ func (m *Monitor) save(ctx context.Context) {
 	for _, a := range m.agents {
 		sessions[a.pane.Session] = true
 	}
+	later := map[string]bool{} // written at a later pass, or at shutdown
 	for who := range st.dirty {
 		if strings.HasPrefix(who, "%") {
 			key := st.paneKey(who)
@@ -262,8 +272,9 @@ func (m *Monitor) save(ctx context.Context) {
 			}
 			s := m.snapshot(who, a)
 			sig := s.sig()
-			if r, had := st.saved[key]; had && r.sig == sig && now.Sub(r.at) < saveEvery {
-				continue // only screen times changed: written within saveEvery
+			if r, had := st.saved[key]; had && r.sig == sig && now.Sub(r.at) < saveEvery && !force {
+				later[who] = true // only screen times changed: written within saveEvery
+				continue
 			}
 			data, _ := json.Marshal(s)
 			writes = append(writes, write{key: key, data: data, sig: sig})
@@ -291,7 +302,7 @@ func (m *Monitor) save(ctx context.Context) {
 		}
 		writes = append(writes, write{key: key, data: data, sig: string(data)})
 	}
-	st.dirty = map[string]bool{}
+	st.dirty = later
 	m.mu.Unlock()
 	for _, w := range writes {
 		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
