@@ -107,6 +107,11 @@ func (b *Injector) WaitReady(ctx context.Context, p tmux.Pane) (string, error) {
 	}
 }
 
+// BusyWait is how long a message waits for an agent that its hooks report busy in a turn
+// (and whose screen keeps moving): a turn may last long, and the message is handed over by
+// its Stop hook, or typed once it is idle.
+const BusyWait = 30 * time.Minute
+
 // waitFor is how long a message waits for a pane kept from typing by blocker.
 func waitFor(blocker agentstate.Blocker, readyWait time.Duration) time.Duration {
 	switch blocker {
@@ -114,6 +119,8 @@ func waitFor(blocker agentstate.Blocker, readyWait time.Duration) time.Duration 
 		return 0
 	case agentstate.BlockShell:
 		return min(ShellWait, readyWait)
+	case agentstate.BlockBusy:
+		return max(BusyWait, readyWait)
 	}
 	return readyWait
 }

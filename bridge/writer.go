@@ -24,9 +24,13 @@ type paneWriter struct {
 	// left is text this bridge typed that stayed in the input box (Enter was not taken); it
 	// is submitted before the pane's next message, once the pane is otherwise ready.
 	left *leftover
-	wake chan struct{}
-	done chan struct{}
-	once sync.Once
+	// blocker is what kept the pane from typing at the last look, since when; a message
+	// waits the wait of the current blocker from when it began (or from its arrival).
+	blocker agentstate.Blocker
+	since   time.Time
+	wake    chan struct{}
+	done    chan struct{}
+	once    sync.Once
 }
 
 type leftover struct {
@@ -195,6 +199,7 @@ func (b *Bridge) step(ctx context.Context, w *paneWriter) bool {
 		rd = agentstate.Readiness{Blocker: agentstate.BlockNoPrompt, Reason: "the pane could not be read: " + err.Error()}
 	}
 	if rd.Ready {
+		w.blocker = ""
 		b.deliver(ctx, w, p, w.next())
 		return true
 	}
@@ -232,7 +237,16 @@ func (b *Bridge) hold(ctx context.Context, w *paneWriter, p tmux.Pane, rd agents
 	}
 	limit := waitFor(rd.Blocker, b.cfg.ReadyWait)
 	now := time.Now()
-	old := func(it *item) bool { return now.Sub(it.arrived) >= limit }
+	if rd.Blocker != w.blocker {
+		w.blocker, w.since = rd.Blocker, now
+	}
+	old := func(it *item) bool {
+		from := it.arrived
+		if w.since.After(from) {
+			from = w.since
+		}
+		return now.Sub(from) >= limit
+	}
 	if rd.Blocker == agentstate.BlockMode {
 		for _, it := range w.queued() {
 			if old(it) {

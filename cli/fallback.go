@@ -105,8 +105,10 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 // describeReceipt renders an outcome for people.
 func describeReceipt(r bus.Receipt) string {
 	where := r.PaneTarget
-	if r.Pane != "" {
+	if r.Pane != "" && where != "" {
 		where += " (" + r.Pane + ")"
+	} else if r.Pane != "" {
+		where = r.Pane
 	}
 	switch r.Outcome {
 	case bus.Queued:

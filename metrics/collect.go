@@ -60,7 +60,7 @@ var (
 	natsConsumers                        = desc("nats_jetstream_consumers", "JetStream consumers.")
 	natsMessages                         = desc("nats_jetstream_messages", "Messages in all JetStream streams (stored messages, acknowledgements and receipts).")
 	natsHealthy                          = desc("nats_healthy", "1 if the server's own health check is ok, else 0.")
-	outcomeNames                         = []bus.Outcome{bus.Delivered, bus.Unconfirmed, bus.Undeliverable}
+	outcomeNames                         = []bus.Outcome{bus.Queued, bus.Delivered, bus.Received, bus.Unconfirmed, bus.Undeliverable}
 	quantileNames                        = []string{"0.5", "0.95", "0.99"}
 	allStatsDescs                        = []*prometheus.Desc{statsUp, publishedDesc, storedDesc, storedBytesDesc, ackedDesc, pendingDesc, outcomesDesc, quantileDesc, latencySamples}
 	allNATSDescs                         = []*prometheus.Desc{natsConns, natsConnsTotal, natsInMsgs, natsOutMsgs, natsInBytes, natsOutBytes, natsSlow, natsMem, natsStore, natsMaxStore, natsMemStore, natsStreams, natsConsumers, natsMessages, natsHealthy}
@@ -98,7 +98,7 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(storedBytesDesc, prometheus.GaugeValue, float64(p.Bytes), pr)
 		ch <- prometheus.MustNewConstMetric(ackedDesc, prometheus.GaugeValue, float64(p.Acked), pr)
 		ch <- prometheus.MustNewConstMetric(pendingDesc, prometheus.GaugeValue, float64(p.Pending), pr)
-		for i, n := range []uint64{p.Delivered, p.Unconfirmed, p.Undeliverable} {
+		for i, n := range []uint64{p.Queued, p.Delivered, p.Received, p.Unconfirmed, p.Undeliverable} {
 			ch <- prometheus.MustNewConstMetric(outcomesDesc, prometheus.GaugeValue, float64(n), pr, string(outcomeNames[i]))
 		}
 		ch <- prometheus.MustNewConstMetric(latencySamples, prometheus.GaugeValue, float64(p.Typed.Count), pr)

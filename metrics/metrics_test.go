@@ -137,7 +137,7 @@ func TestScrapeShowsWhatStatsSays(t *testing.T) {
 		want["tmux_orc_acked"+l] = float64(p.Acked)
 		want["tmux_orc_pending"+l] = float64(p.Pending)
 		want["tmux_orc_delivery_latency_samples"+l] = float64(p.Typed.Count)
-		for o, n := range map[string]uint64{"delivered": p.Delivered, "unconfirmed": p.Unconfirmed, "undeliverable": p.Undeliverable} {
+		for o, n := range map[string]uint64{"queued": p.Queued, "delivered": p.Delivered, "received": p.Received, "unconfirmed": p.Unconfirmed, "undeliverable": p.Undeliverable} {
 			want[fmt.Sprintf(`tmux_orc_outcomes_recorded{outcome="%s",priority="%s"}`, o, p.Priority)] = float64(n)
 		}
 		for stage, ls := range map[string]bus.LatencyStats{"typed": p.Typed, "submitted": p.Submitted} {

@@ -104,3 +104,19 @@ func BenchmarkAssessClaudeScreen(b *testing.B) {
 		}
 	}
 }
+
+// TestMonitorReadsRealScreens: the monitor's view (plain capture-pane, no attributes) of the
+// same real screens: placeholders are not unsubmitted text, drafts are, dialogs are dialogs.
+func TestMonitorReadsRealScreens(t *testing.T) {
+	prof := ProfileFor("claude")
+	for name, want := range map[string]string{
+		"idle": "", "busy-queued": "", "api-error": "", "after-turn": "",
+		"draft-cursor-start": "text left unsubmitted", "busy-draft": "text left unsubmitted",
+		"permission-dialog": "permission dialog waiting", "mcp-dialog": "permission dialog waiting",
+	} {
+		s := capture(t, name)
+		if got := prof.Read(s.Lines).Stuck(); got != want {
+			t.Errorf("%s: %q, want %q", name, got, want)
+		}
+	}
+}

@@ -2,7 +2,6 @@ package agentstate
 
 import (
 	"path"
-	"sort"
 	"strings"
 
 	"github.com/tmux-orc/tmux-orc/tmux"
@@ -40,18 +39,6 @@ var shells = map[string]bool{"sh": true, "bash": true, "dash": true, "zsh": true
 func IsShell(command string) bool {
 	c := strings.TrimPrefix(strings.TrimSpace(command), "-")
 	return shells[path.Base(c)]
-}
-
-// ShellFormat is a tmux format that expands to 1 when the pane's foreground command is a
-// shell and 0 otherwise. Being a number, it cannot be confused by whatever bytes a program
-// puts in its name.
-func ShellFormat() string {
-	names := make([]string, 0, len(shells))
-	for s := range shells {
-		names = append(names, s)
-	}
-	sort.Strings(names)
-	return "#{m/r:^-?(.*/)?(" + strings.Join(names, "|") + ")$,#{pane_current_command}}"
 }
 
 // ParseKind reads a declared kind; ok is false for an unknown value.

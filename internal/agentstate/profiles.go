@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // Profile holds the screen heuristics of one kind of agent: where its input box is, what a
@@ -163,11 +164,16 @@ func genericInput(p *Profile, s Screen) Input {
 			if s.CursorY >= 0 && (i > s.CursorY || s.CursorY-i > 20) {
 				continue // not the composer the cursor is in
 			}
-			m := p.Prompt.FindStringSubmatch(strings.TrimRight(s.Lines[i], " "))
+			line := strings.TrimRight(s.Lines[i], " ")
+			m := p.Prompt.FindStringSubmatchIndex(line)
 			if m == nil {
 				continue
 			}
-			text := []string{strings.TrimSpace(m[1])}
+			first := strings.TrimSpace(line[m[2]:m[3]])
+			if s.placeholder(i, utf8.RuneCountInString(line[:m[2]])) {
+				first = "" // dim placeholder text (Codex's "Ask Codex to do anything"), not a draft
+			}
+			text := []string{first}
 			for j := i + 1; j < len(s.Lines) && strings.HasPrefix(s.Lines[j], "  ") && (s.CursorY < 0 || j <= s.CursorY); j++ {
 				text = append(text, strings.TrimSpace(s.Lines[j]))
 			}
@@ -274,7 +280,7 @@ func claudeInput(p *Profile, s Screen) Input {
 			l := strings.TrimSpace(s.Lines[i])
 			if i == top+1 {
 				l = strings.TrimSpace(strings.TrimLeft(l, "❯>"))
-				if s.placeholder(i, boxTextStart(s.Lines[i])) {
+				if s.placeholder(i, boxTextStart(s.Lines[i])) || (s.attrs == nil && knownPlaceholder(l)) {
 					l = "" // a dim placeholder ("Press up to edit queued messages"), not a draft
 				}
 			}
@@ -300,6 +306,20 @@ func claudeInput(p *Profile, s Screen) Input {
 		}
 	}
 	return in
+}
+
+// claudePlaceholders are the placeholders Claude Code 2.1 shows in an empty box; they are
+// recognised by their text only when the screen was read without attributes (capture-pane
+// without -e, as the monitor reads it). With attributes, any dim text is a placeholder.
+var claudePlaceholders = []string{"Press up to edit queued messages", "Resend your message to try again"}
+
+func knownPlaceholder(text string) bool {
+	for _, p := range claudePlaceholders {
+		if text == p {
+			return true
+		}
+	}
+	return false
 }
 
 // isRule reports whether l is a horizontal rule: only rule characters, at least 8 of them.

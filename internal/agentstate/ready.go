@@ -65,7 +65,10 @@ func Assess(p tmux.Pane, s Screen, hook *HookState, lastChange, now time.Time) R
 	case s.Dead || p.Dead:
 		return not(BlockDead, "the pane is dead (its program exited)")
 	case (s.Shell || kind == Shell) && !AllowsShell(p):
-		cmd := p.Command
+		cmd := s.Command
+		if cmd == "" {
+			cmd = p.Command
+		}
 		if cmd == "" {
 			cmd = "a shell"
 		}

@@ -116,3 +116,32 @@ func TestKinds(t *testing.T) {
 		t.Error("declared kind")
 	}
 }
+
+// TestPlaceholders: dim text in an input box is a placeholder, not a draft.
+func TestPlaceholders(t *testing.T) {
+	now := time.Now()
+	codex := tmux.Pane{ID: "%5", Command: "codex"}
+	dim := ScreenFromEscapes([]string{"› \x1b[2mAsk Codex to do anything\x1b[0m"}, 2, 0, 80)
+	if r := Assess(codex, dim, nil, now, now); !r.Ready {
+		t.Fatalf("codex placeholder: %+v", r)
+	}
+	draft := ScreenFromEscapes([]string{"› fix the tests"}, 15, 0, 80)
+	if r := Assess(codex, draft, nil, now, now); r.Blocker != BlockDraft {
+		t.Fatalf("codex draft: %+v", r)
+	}
+}
+
+func TestParseFacts(t *testing.T) {
+	s, err := ParseFacts("1 12 30 120 0 4242 -bash")
+	if err != nil || !s.InMode || s.CursorX != 12 || s.CursorY != 30 || s.Width != 120 || s.Dead || s.PID != 4242 || !s.Shell || s.Command != "-bash" {
+		t.Fatalf("%+v %v", s, err)
+	}
+	// A program naming itself with spaces and (replaced) control characters stays one field.
+	s, err = ParseFacts("0 2 37 120 0 99 x ? 1 2 3")
+	if err != nil || s.Command != "x ? 1 2 3" || s.Shell {
+		t.Fatalf("%+v %v", s, err)
+	}
+	if _, err := ParseFacts("0 2 x"); err == nil {
+		t.Fatal("bad facts accepted")
+	}
+}

@@ -3,6 +3,7 @@ package agentstate
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode"
 
@@ -25,12 +26,16 @@ type Screen struct {
 	Shell bool
 	// PID is the pid of the pane's first process (it changes when the pane is respawned).
 	PID int
+	// Command is the pane's foreground command (control characters replaced by '?').
+	Command string
 	// attrs holds, per line and rune, the dim and reverse attributes (from capture-pane -e).
 	attrs [][]uint8
 }
 
-// factsFormat prints only numbers (no name a program chooses), so the line cannot be forged.
-var factsFormat = "#{pane_in_mode} #{cursor_x} #{cursor_y} #{pane_width} #{pane_dead} " + ShellFormat() + " #{pane_pid}"
+// factsFormat prints numbers, then the foreground command with every control character
+// replaced (tmux.TextField), so no name a program gives itself can break the line.
+var factsFormat = "#{pane_in_mode} #{cursor_x} #{cursor_y} #{pane_width} #{pane_dead} #{pane_pid} " +
+	tmux.TextField("pane_current_command")
 
 // ReadScreen reads pane's facts and screen in one tmux round trip (about 0.05 ms over a
 // control connection).
@@ -62,11 +67,22 @@ func ScreenFromEscapes(lines []string, cursorX, cursorY, width int) Screen {
 // ParseFacts parses the facts line of ReadScreen.
 func ParseFacts(line string) (Screen, error) {
 	var s Screen
-	var mode, dead, shell int
-	if _, err := fmt.Sscanf(line, "%d %d %d %d %d %d %d", &mode, &s.CursorX, &s.CursorY, &s.Width, &dead, &shell, &s.PID); err != nil {
+	var mode, dead int
+	f := strings.SplitN(line, " ", 7)
+	if len(f) < 6 {
 		return Screen{}, fmt.Errorf("unexpected pane facts %q", line)
 	}
-	s.InMode, s.Dead, s.Shell = mode != 0, dead != 0, shell != 0
+	for i, p := range []*int{&mode, &s.CursorX, &s.CursorY, &s.Width, &dead, &s.PID} {
+		n, err := strconv.Atoi(f[i])
+		if err != nil {
+			return Screen{}, fmt.Errorf("unexpected pane facts %q", line)
+		}
+		*p = n
+	}
+	if len(f) == 7 {
+		s.Command = f[6]
+	}
+	s.InMode, s.Dead, s.Shell = mode != 0, dead != 0, IsShell(s.Command)
 	return s, nil
 }
 
