@@ -15,6 +15,10 @@ const (
 	ClaudeRule = "─"
 	// ClaudeQueued is shown under a prompt queued while busy.
 	ClaudeQueued = "  ⎿  Queued · ctrl+x ctrl+s to send now"
+	// ClaudePlaceholder fills the empty box while prompts are queued, drawn
+	// as Claude Code draws placeholders: the cursor (reverse video) on its
+	// first letter and the rest dim. In a plain capture it reads as text.
+	ClaudePlaceholder = "Press up to edit queued messages"
 )
 
 var claudeSpinner = []rune{'✻', '✽', '✶', '·'}
@@ -75,6 +79,9 @@ func (m *Machine) claudeLayout() (lines []string, row, col int) {
 			if i == cl {
 				row, col = len(lines), utf8.RuneCountInString(prefix)+cc
 			}
+			if m.placeholder() {
+				l = ClaudePlaceholder
+			}
 			lines = append(lines, prefix+l)
 		}
 		status := "  ⏸ manual mode on · ? for shortcuts"
@@ -87,4 +94,19 @@ func (m *Machine) claudeLayout() (lines []string, row, col int) {
 		lines = append(lines, rule, status)
 	}
 	return lines, row, col
+}
+
+// placeholder reports whether the StyleClaude box shows ClaudePlaceholder.
+func (m *Machine) placeholder() bool {
+	return m.cfg.Style == StyleClaude && len(m.composer) == 0 && len(m.queue) > 0 && !m.modal && !m.picker
+}
+
+// styled returns line as Render writes it: the placeholder line gets its
+// reverse-video first letter and dim rest.
+func (m *Machine) styled(line string) string {
+	if !m.placeholder() || line != ClaudePrompt+ClaudePlaceholder {
+		return line
+	}
+	_, size := utf8.DecodeRuneInString(ClaudePlaceholder)
+	return ClaudePrompt + "\x1b[7m" + ClaudePlaceholder[:size] + "\x1b[0;2m" + ClaudePlaceholder[size:] + "\x1b[0m"
 }

@@ -98,3 +98,26 @@ func TestTmuxStartupLosesEnter(t *testing.T) {
 		t.Fatalf("log %+v", l)
 	}
 }
+
+// TestTmuxClaudeStylePlaceholder: while a prompt is queued the empty box shows Claude Code's
+// dim placeholder, which reads as text in a plain capture and as a placeholder with escapes.
+func TestTmuxClaudeStylePlaceholder(t *testing.T) {
+	p := startSim(t, "-style", "claude", "-busy", "3s")
+	p.mustTmux("send-keys", "-t", p.pane, "-l", "--", "one")
+	time.Sleep(enterGap)
+	p.mustTmux("send-keys", "-t", p.pane, "Enter")
+	p.waitPrompts("one")
+	p.mustTmux("send-keys", "-t", p.pane, "-l", "--", "two")
+	time.Sleep(enterGap)
+	p.mustTmux("send-keys", "-t", p.pane, "Enter")
+	box := p.waitBox(ClaudePlaceholder)
+	escaped := p.mustTmux("capture-pane", "-p", "-e", "-t", p.pane)
+	if !box.Placeholder(escaped) {
+		t.Fatalf("placeholder not drawn dim:\n%q", escaped)
+	}
+	if got := p.cursor(); got != "2,"+strconv.Itoa(box.Row) {
+		t.Fatalf("cursor %s, want on the placeholder's first letter", got)
+	}
+	p.waitPrompts("one", "two")
+	p.waitBox("")
+}

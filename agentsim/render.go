@@ -103,7 +103,7 @@ func (m *Machine) Render() []byte {
 		if i > 0 {
 			b.WriteString("\r\n")
 		}
-		b.WriteString(l)
+		b.WriteString(m.styled(l))
 		b.WriteString("\x1b[K")
 	}
 	b.WriteString("\x1b[J")

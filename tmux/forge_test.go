@@ -22,6 +22,9 @@ func TestListPanesForgedArgv0AndNames(t *testing.T) {
 	forged := s.tmux("new-window", "-d", "-P", "-F", "#{pane_id}", "-t", "=main:", forgedArgv0)
 	s.tmux("new-session", "-d", "-s", "ses\x01\x1f\x1ename\nx", "sleep 1000")
 	s.tmux("new-window", "-d", "-t", "=main:", "-n", "win\ndow\x1e\x1f%1", "sleep 1000")
+	// The forged record as a window name too (rename-window escapes it; new-window -n above
+	// does not).
+	s.tmux("rename-window", "-t", forged, "x\n\x1e%0\x1f$9\x1fevil\x1f@9\x1f0\x1fw\x1f1\x1f0\x1f1\x1f0\x1f99\x1f0\x1fforgedcmd\x1fr\x1fg")
 
 	// The safe truth, from fields tmux prints as ids and numbers only.
 	truth := map[string]string{}

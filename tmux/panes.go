@@ -54,16 +54,18 @@ type Pane struct {
 // Field separators for list-panes. A record starts with RS and its fields
 // are split at US.
 //
-// No byte a program or a name holds can shift fields or start a record:
-// tmux prints pane_current_command (argv[0] of the foreground process,
-// which any program can set to anything) without escaping, so the format
-// replaces every control character in it, and in the session and window
-// names (which tmux escapes itself), with '?' (textField). The user
-// options may hold a newline, which continues the record on the next line;
-// RS and US in them become '?' (optionField). Every record is then checked
-// field by field (ids of the form %N, $N, @N, numbers, 0/1 flags); a record
-// that fails is skipped and logged, never mistaken for another pane, and
-// never stops the listing of the others.
+// No byte a program or a name holds can shift fields or start a record.
+// tmux 3.3a prints pane_current_command (argv[0] of the foreground process,
+// which any program can set to anything) without escaping, and also a window
+// name given by new-window -n or new-session -n (rename-window and session
+// names are escaped), so the format replaces the control characters of the
+// command and of both names with '?' (TextField; about 8 µs of tmux's time
+// per pane and field, BenchmarkListPanes100). The user options may hold a
+// newline, which continues the record on the next line; RS and US in them
+// become '?' (optionField). Every record is then checked field by field (ids
+// of the form %N, $N, @N, numbers, 0/1 flags, exactly paneFieldCount fields,
+// no pane twice); a record that fails is skipped and logged, never mistaken
+// for another pane, and never stops the listing of the others.
 const (
 	recordSep = "\x1e"
 	fieldSep  = "\x1f"
@@ -72,9 +74,10 @@ const (
 // TextField returns a format that expands variable (a format variable
 // such as pane_current_command) with its control characters (C0, newline
 // included, and DEL) replaced by '?', so that the value cannot break a
-// line or forge fields of the output it is part of. Use it for every
-// value a program or a person chooses (argv[0], names, titles) in formats
-// read back by tmux-orc: list-panes, subscriptions, display-message.
+// line or forge fields of the output it is part of. Use it for every value
+// a program or a person chooses (pane_current_command, window and session
+// names, pane_title) in formats read back by tmux-orc: list-panes,
+// subscriptions, display-message.
 func TextField(variable string) string {
 	return "#{s/[\x01-\x1f\x7f]/?/:" + variable + "}"
 }

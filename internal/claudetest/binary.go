@@ -5,6 +5,21 @@
 //
 // Where npm is unreachable the tests that need the binary skip with a clear message; with CI set
 // in the environment they fail instead.
+//
+// A test of delivery into a real permission dialog looks like this:
+//
+//	hooks := claudetest.NewHookRecorder(t)
+//	c := claudetest.Start(t, claudetest.Options{Hooks: hooks.Hooks("UserPromptSubmit", "Stop")})
+//	c.API.Queue(fakeapi.Bash("touch "+marker, "make the marker"))
+//	c.Submit("run the tool")                // a person's prompt; the model asks for Bash
+//	c.WaitText("Do you want to proceed?")   // the real dialog is open
+//	// ... deliver a message to c.Pane (on c.Server.Socket) and check that marker was not
+//	// created, that c.API.Prompts() lacks it, and what the hooks saw ...
+//	c.Keys("Escape")                        // a person refuses
+//	c.WaitPrompt()                          // the empty ❯ box is back
+//
+// testdata/captures holds real screens and testdata/hooks real hook payloads, with NOTES.md on
+// what they show.
 package claudetest
 
 import (

@@ -188,19 +188,23 @@ func firstLine(s string) string {
 	return strings.TrimSpace(line)
 }
 
-// stop kills the session and waits (at most 10 s) for claude to exit, so that it no longer
-// writes into the temporary HOME the test is about to remove.
+// stop ends claude (SIGTERM, then SIGKILL after 10 s) and waits for it to exit, so that it no
+// longer writes into the temporary HOME the test is about to remove. The session stays, its
+// pane dead (remain-on-exit), so that the server lives on until its owner stops it and its
+// socket is removed with it.
 func (c *Claude) stop() {
-	out, err := c.tmux("display-message", "-p", "-t", c.Pane, "#{pane_pid}")
-	_, _ = c.tmux("kill-session", "-t", "="+c.Session)
-	pid, perr := strconv.Atoi(strings.TrimSpace(out))
-	if err != nil || perr != nil || pid <= 0 {
+	out, err := c.tmux("display-message", "-p", "-t", c.Pane, "#{pane_dead} #{pane_pid}")
+	dead, pidText, _ := strings.Cut(strings.TrimSpace(out), " ")
+	pid, perr := strconv.Atoi(pidText)
+	if err != nil || perr != nil || pid <= 0 || dead == "1" {
 		return
 	}
+	_ = syscall.Kill(pid, syscall.SIGTERM)
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		if syscall.Kill(pid, 0) != nil {
 			return
 		}
 	}
-	c.t.Logf("claude (pid %d) still running 10 s after its session was killed", pid)
+	c.t.Logf("claude (pid %d) still running 10 s after SIGTERM; killing it", pid)
+	_ = syscall.Kill(pid, syscall.SIGKILL)
 }

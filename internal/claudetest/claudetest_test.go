@@ -142,3 +142,67 @@ func TestBinaryOverrideMustRun(t *testing.T) {
 		t.Errorf("findOrInstall with a missing override: %v, want an error naming %s", err, EnvBinary)
 	}
 }
+
+// TestRealClaudeCodeBusyQueues: a reply held back keeps Claude Code busy; a prompt submitted
+// meanwhile is queued on screen and reaches the model only after the held turn ends.
+func TestRealClaudeCodeBusyQueues(t *testing.T) {
+	hooks := NewHookRecorder(t)
+	c := Start(t, Options{Hooks: hooks.Hooks("UserPromptSubmit", "Stop")})
+	release := make(chan struct{})
+	c.API.Queue(fakeapi.Text("the slow answer").Until(release), fakeapi.Text("the queued answer"))
+	c.Submit("a slow question")
+	if _, ok := c.API.WaitRequest(waitTimeout, fakeapi.HasPrompt("a slow question")); !ok {
+		t.Fatal("the first prompt never reached the model")
+	}
+	c.WaitText("esc to interrupt")
+	c.Submit("asked while busy")
+	c.WaitText("Queued")
+	if p := c.API.Prompts(); len(p) != 1 {
+		t.Fatalf("prompts at the model while busy: %q", p)
+	}
+	close(release)
+	c.WaitText("the queued answer")
+	if _, ok := c.API.WaitRequest(waitTimeout, fakeapi.HasPrompt("asked while busy")); !ok {
+		t.Fatalf("the queued prompt never reached the model: %q", c.API.Prompts())
+	}
+	hooks.Wait("UserPromptSubmit", func(e HookEvent) bool { return e.String("prompt") == "asked while busy" })
+	c.WaitPrompt()
+}
+
+// TestRealClaudeCodeStopHookBlock: a Stop hook that answers {"decision":"block","reason":R}
+// makes Claude Code go on with R as the model's next input (the hand-over path for messages
+// to a busy agent); the next Stop has stop_hook_active true, which a hook uses against loops.
+func TestRealClaudeCodeStopHookBlock(t *testing.T) {
+	hooks := NewHookRecorder(t)
+	dir := t.TempDir()
+	block := filepath.Join(dir, "block-once")
+	// Record the event, then block the first Stop only (stop_hook_active is false there).
+	script := "#!/bin/sh\nin=$(cat)\nprintf '%s' \"$in\" | " + hooks.Command + "\n" +
+		"case \"$in\" in *'\"stop_hook_active\":false'*) printf '%s' '{\"decision\":\"block\",\"reason\":\"HANDOVER: a message from the orchestrator\"}';; esac\n"
+	if err := os.WriteFile(block, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	c := Start(t, Options{Hooks: map[string]string{"Stop": block, "UserPromptSubmit": hooks.Command}})
+	c.API.Queue(fakeapi.Text("first answer"), fakeapi.Text("answer to the hand-over"))
+	c.Submit("start a turn")
+	req, ok := c.API.WaitRequest(waitTimeout, func(r fakeapi.Request) bool {
+		return r.Turn && strings.Contains(strings.Join(r.Texts, "\n"), "HANDOVER: a message from the orchestrator")
+	})
+	if !ok {
+		t.Fatalf("the hook's reason never reached the model; turns: %+v", c.API.Turns())
+	}
+	if want := "Stop hook feedback:\nHANDOVER: a message from the orchestrator"; req.Prompt != want {
+		t.Errorf("the model saw the hand-over as %q, want %q", req.Prompt, want)
+	}
+	c.WaitText("answer to the hand-over")
+	second := hooks.Wait("Stop", func(e HookEvent) bool { return e.Fields["stop_hook_active"] == true })
+	if got := second.String("last_assistant_message"); got != "answer to the hand-over" {
+		t.Errorf("second Stop last_assistant_message %q", got)
+	}
+	for _, e := range hooks.Events() {
+		if e.Name == "UserPromptSubmit" && strings.Contains(e.String("prompt"), "HANDOVER") {
+			t.Errorf("the hand-over fired UserPromptSubmit: %v", e.Fields)
+		}
+	}
+	c.WaitPrompt()
+}

@@ -101,7 +101,7 @@ func (c *Claude) WaitPrompt() {
 		box, ok := InputBox(c.Capture())
 		if ok {
 			x, y := c.Cursor()
-			if x == 2 && y == box.Row && (box.Text == "" || box.placeholder(c.CaptureEscapes())) {
+			if x == 2 && y == box.Row && (box.Text == "" || box.Placeholder(c.CaptureEscapes())) {
 				return
 			}
 		}
@@ -170,9 +170,10 @@ func isRule(line string) bool {
 	return strings.Count(line, "─") >= 20 && strings.Trim(line, "─") == ""
 }
 
-// placeholder reports whether the box's text is a dim placeholder on the screen with escapes:
+// Placeholder reports whether the box holds a dim placeholder (such as "Resend your message to
+// try again"), not a draft, given the same screen with escapes (CaptureEscapes):
 // Claude Code draws its cursor on the first letter in reverse video and the rest dim.
-func (b Box) placeholder(escaped string) bool {
+func (b Box) Placeholder(escaped string) bool {
 	lines := strings.Split(escaped, "\n")
 	if b.Row >= len(lines) || len(b.Lines) != 1 {
 		return false
