@@ -76,6 +76,7 @@ type Client struct {
 
 	regMu      sync.Mutex
 	kv         jetstream.KeyValue // the session registry, once opened
+	monKV      jetstream.KeyValue // the monitor's state, once opened
 	daemonHost string             // once known
 }
 

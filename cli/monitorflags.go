@@ -16,6 +16,10 @@ type monitorFlags struct {
 	IdleAfter   time.Duration
 	StuckAfter  time.Duration
 	AutoRestart bool
+	// TurnFinished and TurnCoalesce: the notice to management when an agent with hooks ends
+	// a turn.
+	TurnFinished bool
+	TurnCoalesce time.Duration
 }
 
 func (mf *monitorFlags) add(fs *pflag.FlagSet) {
@@ -24,6 +28,8 @@ func (mf *monitorFlags) add(fs *pflag.FlagSet) {
 	fs.DurationVar(&mf.IdleAfter, "idle-after", d.IdleAfter, "the monitor reports an agent whose screen has not changed this long")
 	fs.DurationVar(&mf.StuckAfter, "stuck-after", d.StuckAfter, "the monitor reports a dialog, rate limit or unsubmitted text shown this long")
 	fs.BoolVar(&mf.AutoRestart, "auto-restart", false, "the monitor restarts crashed agents (with backoff, at most 3 times)")
+	fs.BoolVar(&mf.TurnFinished, "turn-finished", d.TurnFinished, "tell the session's management when an agent with hooks finishes or fails a turn (--turn-finished=false: never)")
+	fs.DurationVar(&mf.TurnCoalesce, "turn-coalesce", d.TurnCoalesce, "one turn-finished notice per agent for the turns that end within this window")
 }
 
 // config returns the monitor configuration (also with --no-monitor: `tmux-orc monitor start`
@@ -31,6 +37,7 @@ func (mf *monitorFlags) add(fs *pflag.FlagSet) {
 func (mf *monitorFlags) config(sock tmux.Socket) (*monitor.Config, error) {
 	cfg := monitor.DefaultConfig(sock)
 	cfg.IdleAfter, cfg.StuckAfter, cfg.AutoRestart = mf.IdleAfter, mf.StuckAfter, mf.AutoRestart
+	cfg.TurnFinished, cfg.TurnCoalesce = mf.TurnFinished, mf.TurnCoalesce
 	if cfg.LongIdleAfter < cfg.IdleAfter {
 		cfg.LongIdleAfter = 3 * cfg.IdleAfter
 	}

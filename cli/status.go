@@ -26,8 +26,9 @@ func newCmdStatus(f *factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "status [--json]",
 		Short: "Show sessions, agents, roles, their state and since when, the last alert, and daemon health",
-		Long: `Show what the monitor sees: every agent pane of every session, its role (agent, pm), its
-state (busy, quiet, idle, stuck, crashed) and since when, and the last alert about it; and
+		Long: `Show what the monitor sees: every agent pane of every session, its role (its @orc-role:
+pm, orchestrator, ...; agent when unset), its state (busy, idle, waiting, stuck, crashed,
+gone) and since when, and the last alert about it (marked resolved once its condition ended); and
 the daemon's health. The monitor runs inside the daemon unless it was started with
 --no-monitor. --json (or the guide's --format json) prints the whole picture for scripts.`,
 		Example: `  tmux-orc status
@@ -118,6 +119,9 @@ func printMonitor(out io.Writer, m *monitor.Status) {
 		last := "-"
 		if a.LastAlert != nil {
 			last = fmt.Sprintf("%s %s ago: %s", a.LastAlert.Priority, m.At.Sub(a.LastAlert.At).Round(time.Second), a.LastAlert.Body)
+			if r := a.LastAlert.Resolved; r != nil {
+				last += fmt.Sprintf(" (resolved %s ago)", m.At.Sub(*r).Round(time.Second))
+			}
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s ago\t%s\n", a.Target, a.Pane, a.Role, a.Command, state,
 			m.At.Sub(a.Since).Round(time.Second), last)

@@ -76,7 +76,8 @@ func (c *Config) tlsBlock(verify bool) string {
 // own host's (orc.<p>.H.>) or a message for a group everywhere (orc.<p>.~.>): the server
 // puts a single filter in the API subject, so the permission matches it, and the forms
 // without a filter are not allowed. It records receipts, publishes its alerts to its own
-// host's sessions and registers its own host's sessions.
+// host's sessions, registers its own host's sessions and keeps its monitor's state (keys of
+// ORC_MONITOR starting with its host).
 var agentPublish = []string{
 	"orc.critical.>", "orc.high.>", "orc.normal.>", "orc.low.>",
 	"orc.ack.>", "orc.sys.status", "orc.sys.status.*", "orc.sys.monitor.>",
@@ -89,7 +90,10 @@ var agentPublish = []string{
 func bridgePublish(host string) []string {
 	return []string{
 		"orc.*." + host + ".>", "orc.receipt.>", "orc.sys.status", "orc.sys.status.*",
-		"$KV.ORC_SESSIONS.*." + host,
+		"$KV.ORC_SESSIONS.*." + host, "$KV.ORC_MONITOR." + host + ".>",
+		"$JS.API.CONSUMER.CREATE.KV_ORC_MONITOR.*.$KV.ORC_MONITOR." + host + ".>",
+		"$JS.API.CONSUMER.DELETE.KV_ORC_MONITOR.*",
+		"$JS.API.DIRECT.GET.KV_ORC_MONITOR.$KV.ORC_MONITOR." + host + ".>",
 		"$JS.API.INFO", "$JS.API.STREAM.INFO.*", "$JS.API.STREAM.NAMES",
 		"$JS.API.CONSUMER.CREATE.*.*.orc.*." + host + ".>",
 		"$JS.API.CONSUMER.CREATE.*.*.orc.*.~.>",

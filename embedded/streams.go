@@ -97,12 +97,23 @@ func (c *Config) RegistryConfig() jetstream.KeyValueConfig {
 		Storage: jetstream.FileStorage, Replicas: c.Replicas()}
 }
 
+// MonitorStateConfig is the bucket of the monitors' state, with as many replicas as the
+// streams. Entries have no age limit: a monitor deletes those of panes it forgets.
+func (c *Config) MonitorStateConfig() jetstream.KeyValueConfig {
+	return jetstream.KeyValueConfig{Bucket: subjects.MonitorBucket,
+		Description: "tmux-orc: each host's monitor's view of its agents", History: 1,
+		Storage: jetstream.FileStorage, Replicas: c.Replicas()}
+}
+
 func (s *Server) provisionAll(ctx context.Context, js jetstream.JetStream) error {
 	if err := Provision(ctx, js, s.cfg.StreamConfigs(s.cfg.Replicas())); err != nil {
 		return err
 	}
 	if _, err := js.CreateOrUpdateKeyValue(ctx, s.cfg.RegistryConfig()); err != nil {
 		return fmt.Errorf("provisioning the session registry: %w", err)
+	}
+	if _, err := js.CreateOrUpdateKeyValue(ctx, s.cfg.MonitorStateConfig()); err != nil {
+		return fmt.Errorf("provisioning the monitor's state bucket: %w", err)
 	}
 	return nil
 }

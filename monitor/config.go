@@ -40,6 +40,11 @@ type Config struct {
 	AutoRestart    bool
 	MaxRestarts    int
 	RestartBackoff time.Duration
+	// TurnFinished tells the session's management group, at low priority, when an agent with
+	// hooks finishes a turn (normal when it fails one), coalescing the turn ends of one pane
+	// within TurnCoalesce into one message.
+	TurnFinished bool
+	TurnCoalesce time.Duration
 	// Host is this tmux server's host: alerts go to the management group of the session on
 	// it, and it is recorded as their source host.
 	Host string
@@ -51,7 +56,8 @@ type Config struct {
 func DefaultConfig(sock tmux.Socket) Config {
 	return Config{Socket: sock, Poll: time.Second, BusyWindow: 3 * time.Second, IdleAfter: 5 * time.Minute,
 		LongIdleAfter: 15 * time.Minute, FreshAfter: 2 * time.Minute, FreshSettle: 10 * time.Second, StuckAfter: 30 * time.Second, Cooldown: 5 * time.Minute,
-		Grace: 3 * time.Minute, EscalateAfter: 2 * time.Minute, MaxRestarts: 3, RestartBackoff: 10 * time.Second}
+		Grace: 3 * time.Minute, EscalateAfter: 2 * time.Minute, MaxRestarts: 3, RestartBackoff: 10 * time.Second,
+		TurnFinished: true, TurnCoalesce: 2 * time.Second}
 }
 
 // Validate says what is wrong with the configuration.
@@ -61,6 +67,9 @@ func (c Config) Validate() error {
 		if d <= 0 {
 			return fmt.Errorf("monitor: %s must be positive, got %s", name, d)
 		}
+	}
+	if c.TurnFinished && c.TurnCoalesce <= 0 {
+		return fmt.Errorf("monitor: turn coalesce must be positive, got %s", c.TurnCoalesce)
 	}
 	if c.FreshSettle < 0 || c.Cooldown < 0 || c.Grace < 0 || c.RestartBackoff < 0 || c.MaxRestarts < 0 {
 		return fmt.Errorf("monitor: cooldown, grace, restart backoff and max restarts must not be negative")
@@ -74,3 +83,8 @@ func (c Config) now() time.Time {
 	}
 	return time.Now()
 }
+
+// slack is how early a threshold may be taken as met: a twentieth of a poll, so that a pass
+// falling on a threshold by the clock is not beaten by scheduling jitter and the alert does
+// not wait a whole poll more.
+func (c Config) slack() time.Duration { return c.Poll / 20 }

@@ -51,7 +51,7 @@ func (m *Monitor) envelope(now time.Time, n note) (*subjects.Envelope, error) {
 func (m *Monitor) alertNote(now time.Time, a *agent, c Condition) note {
 	t := agentstate.PaneTarget(a.pane)
 	n := note{session: a.pane.Session, tags: []string{"monitoring", "health", string(c)},
-		context: map[string]any{"agent": t, "pane": a.pane.ID, "issue_type": string(c), "role": roleName(a),
+		context: map[string]any{"agent": t, "pane": a.pane.ID, "issue_type": string(c), "role": roleName(a.pane),
 			"command": a.pane.Command, "state": string(a.state), "since": a.since.UTC().Format(time.RFC3339)}}
 	switch c {
 	case CondCrash:
@@ -80,7 +80,7 @@ func (m *Monitor) alertNote(now time.Time, a *agent, c Condition) note {
 		n.context["started"] = a.startedAt.UTC().Format(time.RFC3339)
 		n.body = fmt.Sprintf("Fresh agent %s started %s ago and has not been briefed - send it its task", t, minutes(now.Sub(a.startedAt)))
 	case CondIdle, CondLongIdle:
-		idle := now.Sub(a.lastChange)
+		idle := a.idleFor(now)
 		n.context["idle_duration"] = idle.Round(time.Second).String()
 		n.tags[2] = "idle"
 		if c == CondLongIdle {
@@ -99,7 +99,7 @@ func (m *Monitor) alertNote(now time.Time, a *agent, c Condition) note {
 func goneNote(a *agent) note {
 	t := agentstate.PaneTarget(a.pane)
 	n := note{session: a.pane.Session, requiresAck: true, tags: []string{"monitoring", "health", string(CondGone)},
-		context: map[string]any{"agent": t, "pane": a.pane.ID, "issue_type": string(CondGone), "role": roleName(a),
+		context: map[string]any{"agent": t, "pane": a.pane.ID, "issue_type": string(CondGone), "role": roleName(a.pane),
 			"command": a.pane.Command, "reason": "pane closed"}}
 	if a.pm {
 		n.priority = subjects.Critical
@@ -111,32 +111,32 @@ func goneNote(a *agent) note {
 	return n
 }
 
-// resolvedNote words the end of condition c of agent a.
+// resolvedNote words the end of condition c of agent a: what changed, and the state now,
+// which is never the condition that ended.
 func resolvedNote(a *agent, c Condition, alertID string) note {
 	t := agentstate.PaneTarget(a.pane)
-	body := fmt.Sprintf("Resolved: agent %s is no longer %s (now %s)", t, adjective(c), a.state)
+	now := string(a.state)
+	if a.state == Waiting || a.state == Stuck {
+		now += ": " + a.stuckReason()
+	}
+	var what string
+	switch c {
+	case CondCrash:
+		what = "is running again"
+	case CondStuck:
+		what = "is no longer stuck"
+	case CondFresh:
+		what = "got its first task"
+	default: // idle
+		what = "is working again"
+		if a.state != Busy {
+			what = "worked again since the idle alert"
+		}
+	}
+	body := fmt.Sprintf("Resolved: agent %s %s (now %s)", t, what, now)
 	return note{session: a.pane.Session, priority: subjects.Normal, body: body, correlation: alertID,
 		tags:    []string{"monitoring", "health", string(c), "resolved"},
 		context: map[string]any{"agent": t, "pane": a.pane.ID, "issue_type": string(c), "state": string(a.state)}}
-}
-
-func adjective(c Condition) string {
-	switch c {
-	case CondCrash:
-		return "crashed"
-	case CondLongIdle:
-		return "idle"
-	case CondFresh:
-		return "waiting for a briefing"
-	}
-	return string(c)
-}
-
-func roleName(a *agent) string {
-	if a.pm {
-		return "pm"
-	}
-	return "agent"
 }
 
 func clip(s string, n int) string {

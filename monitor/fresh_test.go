@@ -38,7 +38,7 @@ func TestFreshAgentIsReportedOnceThenResolvedWhenBriefed(t *testing.T) {
 	time.Sleep(200 * time.Millisecond)
 	w.tmux("send-keys", "-t", "=alpha:dev", "Enter")
 	res := w.waitAlerts("alpha", "resolved", 1)
-	if !strings.Contains(res[0].Message.Content.Body, "no longer waiting for a briefing") || res[0].Metadata.CorrelationID != a.ID {
+	if !strings.Contains(res[0].Message.Content.Body, "got its first task") || res[0].Metadata.CorrelationID != a.ID {
 		t.Fatalf("resolved%s", describe(res))
 	}
 }

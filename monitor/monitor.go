@@ -21,10 +21,12 @@ import (
 // Monitor watches the panes of one tmux server. Run starts it; Status and Restart may be
 // called at any time.
 type Monitor struct {
-	cfg  Config
-	log  *zap.Logger
-	bus  *bus.Client
-	exec *tmux.Exec
+	cfg   Config
+	log   *zap.Logger
+	bus   *bus.Client
+	exec  *tmux.Exec
+	store *stateStore // nil: the monitor's view is not kept across restarts
+	wake  chan struct{}
 
 	mu     sync.Mutex
 	ctrl   *tmux.Control
@@ -34,12 +36,34 @@ type Monitor struct {
 	// troubled marks sessions with a crashed or stuck agent at the last pass.
 	troubled map[string]bool
 	passes   uint64
+	reads    uint64
+	// look names the panes to read at the next pass although tmux reported no output for
+	// them (a hook event came, a subscription changed).
+	look map[string]bool
+	// full asks for a full listing of the panes at the next pass (a window or session came
+	// or went); fullAt is when the last one was made.
+	full   bool
+	fullAt time.Time
+	// listedSec is the second of the last activity listing: output in that second may have
+	// come after the listing, so such panes are read once more at the next pass.
+	listedSec int64
+	passAt    time.Time // when the current pass listed the panes
+	turns     *turnNotices
 }
+
+// FullListEvery is how often the monitor lists every field of every pane (names, roles,
+// commands) even when tmux reported nothing: between two, a pane is read only when its
+// window had output, its pid or dead flag changed, or a hook or notification says so.
+const FullListEvery = 30 * time.Second
 
 // New creates a monitor that publishes with c.
 func New(cfg Config, c *bus.Client, log *zap.Logger) *Monitor {
-	return &Monitor{cfg: cfg, log: log, bus: c, exec: &tmux.Exec{Socket: cfg.Socket, Logger: log},
-		agents: map[string]*agent{}, edges: map[edgeKey]*edge{}, last: map[string]LastAlert{}, troubled: map[string]bool{}}
+	m := &Monitor{cfg: cfg, log: log, bus: c, exec: &tmux.Exec{Socket: cfg.Socket, Logger: log},
+		wake:   make(chan struct{}, 1),
+		agents: map[string]*agent{}, edges: map[edgeKey]*edge{}, last: map[string]LastAlert{}, troubled: map[string]bool{},
+		look: map[string]bool{}, full: true}
+	m.turns = newTurnNotices(m)
+	return m
 }
 
 // runner is the control connection when it is up, else a spawned tmux per command.
@@ -56,28 +80,59 @@ func (m *Monitor) runner() tmux.Runner {
 	return m.exec
 }
 
+// poke makes the monitor run a pass now instead of at the next tick.
+func (m *Monitor) poke() {
+	select {
+	case m.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Backoff bounds while no tmux server runs: the monitor retries after 100 ms, doubling up to
+// 5 s, instead of spinning.
+const (
+	minBackoff = 100 * time.Millisecond
+	maxBackoff = 5 * time.Second
+)
+
 // Run watches until ctx ends. It keeps one tmux control connection, dialled again when it
-// ends, and answers status and restart requests on the bus.
+// ends, and answers status and restart requests on the bus. With a bus it loads its view of
+// the agents from the store first and keeps it there.
 func (m *Monitor) Run(ctx context.Context) error {
 	if err := m.cfg.Validate(); err != nil {
 		return err
+	}
+	if m.bus != nil {
+		m.store = m.openStore(ctx)
 	}
 	stop, err := m.serve()
 	if err != nil {
 		return err
 	}
 	defer stop()
+	defer m.turns.stop()
 	m.log.Info("monitor starting", zap.String("socket", m.cfg.Socket.String()), zap.Stringer("poll", m.cfg.Poll),
-		zap.Stringer("idle_after", m.cfg.IdleAfter), zap.Stringer("stuck_after", m.cfg.StuckAfter), zap.Bool("auto_restart", m.cfg.AutoRestart))
+		zap.Stringer("idle_after", m.cfg.IdleAfter), zap.Stringer("stuck_after", m.cfg.StuckAfter),
+		zap.Bool("auto_restart", m.cfg.AutoRestart), zap.Bool("turn_finished", m.cfg.TurnFinished))
 	tick := time.NewTicker(m.cfg.Poll)
 	defer tick.Stop()
+	var backoff time.Duration
 	for ctx.Err() == nil {
 		if m.runner() == m.exec {
 			m.dial(ctx)
 		}
-		m.pass(ctx)
+		if err := m.pass(ctx); errors.Is(err, errNoServer) {
+			backoff = min(max(2*backoff, minBackoff), maxBackoff)
+			select {
+			case <-ctx.Done():
+			case <-time.After(backoff):
+			}
+			continue
+		}
+		backoff = 0
 		m.wait(ctx, tick.C)
 	}
+	m.saveAll(ctx, true) // what only the screen times changed in, too
 	m.mu.Lock()
 	if m.ctrl != nil {
 		_ = m.ctrl.Close()
@@ -87,14 +142,17 @@ func (m *Monitor) Run(ctx context.Context) error {
 	return nil
 }
 
-// triggers are the tmux notifications after which the monitor looks at once instead of at the
-// next poll: panes and windows closing or appearing, a pane entering or leaving a mode, and the
-// subscription on every pane's pane_dead and pane_current_command.
-var triggers = map[string]bool{"subscription-changed": true, "window-close": true, "unlinked-window-close": true,
-	"window-add": true, "unlinked-window-add": true, "sessions-changed": true, "pane-mode-changed": true}
+// errNoServer is what a pass returns when no tmux server (or no session) is there.
+var errNoServer = errors.New("no tmux server")
 
-// wait returns at the next poll tick, or shortly after a tmux notification that something
-// changed (event-driven where tmux allows it; the poll is the fallback).
+// triggers are the tmux notifications after which the monitor lists every pane at once
+// instead of at the next poll: panes and windows closing or appearing, sessions changing.
+var triggers = map[string]bool{"window-close": true, "unlinked-window-close": true,
+	"window-add": true, "unlinked-window-add": true, "sessions-changed": true}
+
+// wait returns at the next poll tick, shortly after a tmux notification that something
+// changed, or when poked (a hook event). Event-driven where tmux allows it; the poll is the
+// fallback.
 func (m *Monitor) wait(ctx context.Context, tick <-chan time.Time) {
 	m.mu.Lock()
 	var notes <-chan tmux.Notification
@@ -103,21 +161,63 @@ func (m *Monitor) wait(ctx context.Context, tick <-chan time.Time) {
 		notes, done = m.ctrl.Notifications(), m.ctrl.Done()
 	}
 	m.mu.Unlock()
+	note := func(n tmux.Notification) {
+		switch {
+		case triggers[n.Kind]:
+			m.mu.Lock()
+			m.full = true
+			m.mu.Unlock()
+		case n.Kind == "subscription-changed" || n.Kind == "pane-mode-changed":
+			if n.PaneID != "" {
+				m.mu.Lock()
+				m.look[n.PaneID] = true
+				m.mu.Unlock()
+			}
+		}
+	}
+	settle := func() {
+		// Notifications come in bursts (a closing window brings several; a new control
+		// connection one per pane): take the whole burst into one pass.
+		t := time.NewTimer(20 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				return
+			case n, ok := <-notes:
+				if !ok {
+					return
+				}
+				note(n)
+			}
+		}
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick:
 			return
-		case <-done:
+		case <-m.wake:
 			return
-		case n := <-notes:
-			if triggers[n.Kind] {
-				// Notifications come in bursts (a closing window brings several).
-				select {
-				case <-ctx.Done():
-				case <-time.After(20 * time.Millisecond):
-				}
+		case <-done:
+			m.mu.Lock()
+			if m.ctrl != nil {
+				_ = m.ctrl.Close()
+				m.ctrl = nil
+			}
+			m.mu.Unlock()
+			return
+		case n, ok := <-notes:
+			if !ok {
+				notes = nil
+				continue
+			}
+			if triggers[n.Kind] || n.Kind == "subscription-changed" || n.Kind == "pane-mode-changed" {
+				note(n)
+				settle()
 				return
 			}
 		}
@@ -133,80 +233,182 @@ func (m *Monitor) dial(ctx context.Context) {
 		}
 		return
 	}
-	// tmux pushes a change of any pane's dead flag or command in the attached session (it
-	// checks once a second); other sessions are covered by the poll. The command is argv[0],
-	// which any program sets at will: TextField keeps a newline in it from splitting the
-	// notification line of the control protocol.
-	if err := ctrl.Subscribe(ctx, "orc-monitor", "%*", "#{pane_dead}/"+tmux.TextField("pane_current_command")); err != nil {
-		m.log.Debug("subscribing to pane changes", zap.Error(err))
-	}
+	// No refresh-client -B subscription: it covers only the attached session's panes, costs
+	// tmux a pane_current_command per pane each second, and the activity listing sees a dead
+	// pane (pane_dead) or a program gone back to its shell (the prompt is output) as fast.
 	m.mu.Lock()
 	old := m.ctrl
 	m.ctrl = ctrl
+	m.full = true
 	m.mu.Unlock()
 	if old != nil {
 		_ = old.Close()
 	}
 }
 
-// pass lists the panes, reads each agent's screen, updates the states and publishes what
-// changed.
-func (m *Monitor) pass(ctx context.Context) {
-	r := m.runner()
-	panes, err := tmux.ListPanes(ctx, r)
+// sighting is what one pass learnt about one pane: its fields, and its screen when it was
+// read (nil: unchanged, dead, or the capture failed).
+type sighting struct {
+	pane     tmux.Pane
+	activity int64
+	screen   []string
+}
+
+// survey lists the panes cheaply (ListActivity) and reads in full only those that may have
+// changed: output in their window since the last look, a new pid or dead flag, a pane not
+// seen before, or one named in m.look. Every FullListEvery, or after a window or session
+// came or went, it lists every field of every pane instead.
+func (m *Monitor) survey(ctx context.Context, r tmux.Runner) ([]sighting, error) {
+	m.mu.Lock()
+	m.passAt = m.cfg.now()
+	m.mu.Unlock()
+	acts, err := tmux.ListActivity(ctx, r)
+	listed := time.Now().Unix()
 	if err != nil {
-		if !errors.Is(err, tmux.ErrNoServer) && !errors.Is(err, tmux.ErrNoSessions) {
-			m.log.Warn("listing panes failed; skipping this pass", zap.Error(err))
-			return
+		if errors.Is(err, tmux.ErrNoServer) || errors.Is(err, tmux.ErrNoSessions) {
+			return nil, errNoServer
 		}
-		panes = nil
+		return nil, err
 	}
-	screens := make(map[string][]string, len(panes))
-	var fresh []string
-	for _, p := range panes {
-		if isNone(p) || p.Dead {
-			continue
+	m.mu.Lock()
+	full := m.full || time.Since(m.fullAt) >= FullListEvery
+	prevSec := m.listedSec
+	m.listedSec = listed
+	look := m.look
+	m.look = map[string]bool{}
+	type known struct {
+		pane     tmux.Pane
+		activity int64
+	}
+	have := make(map[string]known, len(m.agents))
+	for id, a := range m.agents {
+		if !a.gone {
+			have[id] = known{a.pane, a.activity}
 		}
-		lines, err := tmux.CapturePane(ctx, r, p.ID)
+	}
+	m.mu.Unlock()
+	var all map[string]tmux.Pane
+	if !full {
+		for _, pa := range acts {
+			if _, ok := have[pa.ID]; !ok {
+				full = true // a pane we have not seen: list its names and role with the rest
+				break
+			}
+		}
+	}
+	if full {
+		panes, err := tmux.ListPanes(ctx, r)
 		if err != nil {
-			m.log.Debug("capture failed", zap.String("pane", p.ID), zap.Error(err))
-			continue
+			if errors.Is(err, tmux.ErrNoServer) || errors.Is(err, tmux.ErrNoSessions) {
+				return nil, errNoServer
+			}
+			return nil, err
 		}
-		screens[p.ID] = lines
+		all = make(map[string]tmux.Pane, len(panes))
+		for _, p := range panes {
+			all[p.ID] = p
+		}
 		m.mu.Lock()
-		_, known := m.agents[p.ID]
+		m.full, m.fullAt = false, time.Now()
 		m.mu.Unlock()
-		if !known {
-			fresh = append(fresh, p.ID)
+	}
+	out := make([]sighting, 0, len(acts))
+	for _, pa := range acts {
+		k, ok := have[pa.ID]
+		changed := !ok || pa.Activity != k.activity || pa.Activity >= prevSec || pa.Dead != k.pane.Dead ||
+			pa.PID != k.pane.PID || look[pa.ID]
+		var s sighting
+		switch p, listed := all[pa.ID]; {
+		case listed:
+			s.pane = p
+		case changed:
+			p, err := tmux.PaneInfo(ctx, r, pa.ID)
+			if err != nil {
+				continue // gone since the listing: the next pass says so
+			}
+			s.pane = p
+		default:
+			s.pane = k.pane
+		}
+		s.pane.Dead, s.pane.PID = pa.Dead, pa.PID
+		s.activity = pa.Activity
+		if changed && !s.pane.Dead && !isNone(s.pane) {
+			lines, err := tmux.CapturePane(ctx, r, pa.ID)
+			if err != nil {
+				m.log.Debug("capture failed", zap.String("pane", pa.ID), zap.Error(err))
+			} else {
+				s.screen = lines
+				m.mu.Lock()
+				m.reads++
+				m.mu.Unlock()
+			}
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// pass surveys the panes, updates the states and publishes what changed.
+func (m *Monitor) pass(ctx context.Context) error {
+	r := m.runner()
+	seenPanes, err := m.survey(ctx, r)
+	if err != nil && !errors.Is(err, errNoServer) {
+		m.log.Warn("listing panes failed; skipping this pass", zap.Error(err))
+		return err
+	}
+	var fresh []string
+	m.mu.Lock()
+	for _, s := range seenPanes {
+		if a, ok := m.agents[s.pane.ID]; !isNone(s.pane) && (!ok || a.gone) {
+			fresh = append(fresh, s.pane.ID)
 		}
 	}
+	m.mu.Unlock()
 	starts := map[string]string{}
 	for _, id := range fresh {
 		if v, err := r.Run(ctx, tmux.Cmd{"display-message", "-p", "-t", id, "#{pane_start_command}"}); err == nil {
 			starts[id] = strings.Join(v, "\n")
 		}
 	}
-	now := m.cfg.now()
+	// The pass's time is that of its listing: passes are a poll apart however long their
+	// reads take, so a threshold is met at the pass it falls on, not one poll later.
+	m.mu.Lock()
+	now := m.passAt
+	m.mu.Unlock()
+	if now.IsZero() {
+		now = m.cfg.now()
+	}
 	var out []pending
 	var crashed []*agent
 	m.mu.Lock()
 	m.passes++
 	seen := map[string]bool{}
-	for _, p := range panes {
+	live := map[string]bool{}
+	for _, s := range seenPanes {
+		p := s.pane
+		live[p.Session] = true
 		if isNone(p) {
 			continue
 		}
 		seen[p.ID] = true
 		a, ok := m.agents[p.ID]
-		if !ok {
+		if !ok || a.gone {
+			// A new pane, or a new one with the id of a pane gone before (a new tmux server).
+			if ok {
+				m.forget(p.ID)
+			}
 			a = &agent{pm: isPM(p), profile: ProfileFor(p.Command), startCmd: starts[p.ID]}
 			m.agents[p.ID] = a
 			m.log.Info("watching pane", zap.String("pane", p.ID), zap.String("target", agentstate.PaneTarget(p)),
-				zap.String("role", roleName(a)), zap.String("command", p.Command))
+				zap.String("role", roleName(p)), zap.String("command", p.Command))
 		}
 		a.pm = isPM(p)
-		prev := a.state
-		a.observe(now, p, screens[p.ID], &m.cfg) // nil screen: dead, or the capture failed
+		a.activity = s.activity
+		prev, prevPID, prevDead := a.state, a.pane.PID, a.pane.Dead
+		a.observe(now, p, s.screen, &m.cfg) // nil screen: unchanged, dead, or the capture failed
+		if s.screen != nil || a.state != prev || p.PID != prevPID || p.Dead != prevDead {
+			m.dirty(p.ID)
+		}
 		if a.state != prev && prev != "" {
 			m.log.Info("state", zap.String("pane", p.ID), zap.String("target", agentstate.PaneTarget(p)),
 				zap.String("from", string(prev)), zap.String("to", string(a.state)))
@@ -216,26 +418,31 @@ func (m *Monitor) pass(ctx context.Context) {
 			crashed = append(crashed, a)
 		}
 	}
-	live := map[string]bool{}
-	for _, p := range panes {
-		live[p.Session] = true
-	}
 	for id, a := range m.agents {
-		if !seen[id] {
+		if seen[id] {
+			continue
+		}
+		if !a.gone {
 			m.log.Info("pane gone", zap.String("pane", id), zap.String("target", agentstate.PaneTarget(a.pane)))
+			a.gone, a.state, a.since = true, Gone, now
 			// Without remain-on-exit a crashed agent's pane simply disappears: that is a
 			// crash too, unless its whole session went (someone ended it) or it was already
 			// reported crashed.
 			if e := m.edges[edgeKey{id, CondCrash}]; live[a.pane.Session] && (e == nil || !e.announced) {
-				out = append(out, pending{key: edgeKey{id, CondGone}, act: raise, note: goneNote(a)})
+				a.goneAlert = true
 			}
-			delete(m.agents, id)
-			delete(m.last, id)
-			for k := range m.edges {
-				if k.who == id {
-					delete(m.edges, k)
-				}
-			}
+		}
+		// The agent is kept until its gone alert went out and, when it needs an ack, was
+		// acknowledged or escalated; then it is forgotten.
+		e := m.edges[edgeKey{id, CondGone}]
+		switch {
+		case a.goneAlert && (e == nil || !e.announced):
+			m.edge(edgeKey{id, CondGone})
+			out = append(out, pending{key: edgeKey{id, CondGone}, act: raise, note: goneNote(a)})
+		case a.goneAlert && !e.escalateAt.IsZero():
+			// waiting for the ack or the escalation
+		default:
+			m.forget(id)
 		}
 	}
 	out = append(out, m.teamIdle(now)...)
@@ -245,6 +452,20 @@ func (m *Monitor) pass(ctx context.Context) {
 	m.publishAll(ctx, now, out)
 	if m.cfg.AutoRestart {
 		m.autoRestart(ctx, now, crashed)
+	}
+	m.save(ctx)
+	return err
+}
+
+// forget drops everything about pane id. Called with m.mu held.
+func (m *Monitor) forget(id string) {
+	m.dirty(id)
+	delete(m.agents, id)
+	delete(m.last, id)
+	for k := range m.edges {
+		if k.who == id {
+			delete(m.edges, k)
+		}
 	}
 }
 
@@ -258,25 +479,33 @@ type pending struct {
 
 // conditions steps every condition of agent a. Called with m.mu held.
 func (m *Monitor) conditions(now time.Time, a *agent) []pending {
-	conds := map[Condition]bool{CondCrash: a.state == Crashed}
+	type cond struct {
+		c      Condition
+		active bool
+	}
+	conds := make([]cond, 0, 5)
+	conds = append(conds, cond{CondCrash, a.state == Crashed})
 	if a.watched() {
-		conds[CondStuck] = a.state == Stuck
+		conds = append(conds, cond{CondStuck, a.state == Stuck})
 		if !a.pm {
 			fresh := a.fresh(now, &m.cfg)
-			conds[CondFresh] = fresh
 			// A fresh agent is idle because nobody briefed it: that alert says so already.
-			conds[CondIdle] = a.state == Idle && !fresh
-			conds[CondLongIdle] = a.state == Idle && !fresh && now.Sub(a.lastChange) >= m.cfg.LongIdleAfter
+			idle := a.idleFor(now) + m.cfg.slack()
+			conds = append(conds, cond{CondFresh, fresh}, cond{CondIdle, idle >= m.cfg.IdleAfter && !fresh},
+				cond{CondLongIdle, idle >= m.cfg.LongIdleAfter && !fresh})
 		}
 	}
 	var out []pending
-	for _, c := range []Condition{CondCrash, CondStuck, CondFresh, CondIdle, CondLongIdle} {
-		active, ok := conds[c]
-		if !ok {
-			continue
-		}
+	for _, cd := range conds {
+		c, active := cd.c, cd.active
 		k := edgeKey{a.pane.ID, c}
-		e := m.edge(k)
+		e := m.edges[k]
+		if e == nil {
+			if !active {
+				continue // never raised: nothing to keep
+			}
+			e = m.edge(k)
+		}
 		switch e.step(now, active, !a.inGrace(now), m.cfg.Cooldown) {
 		case raise:
 			out = append(out, pending{key: k, act: raise, note: m.alertNote(now, a, c)})
@@ -301,7 +530,7 @@ func (m *Monitor) teamIdle(now time.Time) []pending {
 	type count struct{ idle, total int }
 	per := map[string]*count{}
 	for _, a := range m.agents {
-		if a.pm || !a.watched() {
+		if a.pm || a.gone || !a.watched() {
 			continue
 		}
 		c := per[a.pane.Session]
@@ -310,7 +539,7 @@ func (m *Monitor) teamIdle(now time.Time) []pending {
 			per[a.pane.Session] = c
 		}
 		c.total++
-		if a.state == Idle && !a.fresh(now, &m.cfg) { // a fresh agent is reported as such
+		if a.idleFor(now)+m.cfg.slack() >= m.cfg.IdleAfter && !a.fresh(now, &m.cfg) { // a fresh agent is reported as such
 			c.idle++
 		}
 	}
@@ -331,6 +560,7 @@ func (m *Monitor) teamIdle(now time.Time) []pending {
 	for k := range m.edges {
 		if k.cond == CondTeamIdle && per[k.who] == nil {
 			delete(m.edges, k)
+			m.dirty(k.who)
 		}
 	}
 	return out
@@ -343,7 +573,7 @@ func (m *Monitor) allHealthy(now time.Time) []pending {
 	type count struct{ trouble, active, idle int }
 	per := map[string]*count{}
 	for _, a := range m.agents {
-		if !a.watched() {
+		if a.gone || !a.watched() {
 			continue
 		}
 		c := per[a.pane.Session]
@@ -364,6 +594,9 @@ func (m *Monitor) allHealthy(now time.Time) []pending {
 	for session, c := range per {
 		was := m.troubled[session]
 		m.troubled[session] = c.trouble > 0
+		if was != (c.trouble > 0) {
+			m.dirty(session)
+		}
 		if was && c.trouble == 0 {
 			out = append(out, pending{key: edgeKey{session, CondHealthy}, act: resolve, note: note{session: session, priority: subjects.Normal,
 				body:    fmt.Sprintf("All agents healthy - %d active, %d idle, monitoring stable", c.active, c.idle),
@@ -374,6 +607,7 @@ func (m *Monitor) allHealthy(now time.Time) []pending {
 	for s := range m.troubled {
 		if per[s] == nil {
 			delete(m.troubled, s)
+			m.dirty(s)
 		}
 	}
 	return out
@@ -387,6 +621,7 @@ func (m *Monitor) dueEscalations(now time.Time) []pending {
 			continue
 		}
 		e.escalateAt = time.Time{} // once
+		m.dirty(k.who)
 		orig := e.alert
 		n := note{session: orig.Target.Session, priority: higher(orig.Message.Priority), requiresAck: true,
 			body:        fmt.Sprintf("ESCALATED (no acknowledgement in %s): %s", m.cfg.EscalateAfter, orig.Message.Content.Body),
@@ -428,8 +663,18 @@ func (m *Monitor) publishAll(ctx context.Context, now time.Time, out []pending) 
 				e.resolved()
 			}
 		}
-		m.last[p.key.who] = LastAlert{ID: env.ID, Priority: env.Message.Priority.String(), Condition: string(p.key.cond),
-			Body: env.Message.Content.Body, At: now}
+		// The last alert column shows alerts; a resolution marks the alert it resolves.
+		switch l, ok := m.last[p.key.who]; {
+		case p.act == resolve && p.key.cond != CondHealthy:
+			if ok && l.Condition == string(p.key.cond) {
+				l.Resolved = &now
+				m.last[p.key.who] = l
+			}
+		case p.act == raise:
+			m.last[p.key.who] = LastAlert{ID: env.ID, Priority: env.Message.Priority.String(), Condition: string(p.key.cond),
+				Body: env.Message.Content.Body, At: now}
+		}
+		m.dirty(p.key.who)
 		m.mu.Unlock()
 	}
 }
@@ -461,6 +706,15 @@ func (m *Monitor) edge(k edgeKey) *edge {
 
 // isNone reports whether the pane opted out (@orc-role none).
 func isNone(p tmux.Pane) bool { return len(agentstate.Groups(tmux.Pane{Role: p.Role})) == 0 }
+
+// roleName is the pane's role as status shows it: its @orc-role (pm, orchestrator, ...),
+// "agent" when it has none.
+func roleName(p tmux.Pane) string {
+	if r := strings.TrimSpace(p.Role); r != "" {
+		return r
+	}
+	return "agent"
+}
 
 // isPM reports whether the pane is a PM or orchestrator, as agentstate.Groups decides.
 func isPM(p tmux.Pane) bool {

@@ -77,10 +77,11 @@ func (m *Monitor) respawn(ctx context.Context, r tmux.Runner, a *agent, why stri
 	a.graceUntil = now.Add(m.cfg.Grace)
 	a.lastChange = now // starting up counts as working until the next passes say otherwise
 	n := a.restarts
+	m.dirty(p.ID)
 	m.mu.Unlock()
 	m.log.Info("restarted agent", zap.String("pane", p.ID), zap.String("target", t), zap.String("why", why),
 		zap.String("was", string(wasState)), zap.Bool("force", force), zap.Int("restarts", n))
-	body := fmt.Sprintf("Recovery: restarted %s %s (%s, was %s; restart %d)", roleName(a), t, why, wasState, n)
+	body := fmt.Sprintf("Recovery: restarted %s %s (%s, was %s; restart %d)", roleName(p), t, why, wasState, n)
 	_, err := m.publish(ctx, now, note{session: p.Session, priority: subjects.Normal, body: body,
 		tags: []string{"monitoring", "recovery"},
 		context: map[string]any{"agent": t, "pane": p.ID, "issue_type": "recovery", "reason": why,

@@ -11,18 +11,23 @@ import (
 // State is what an agent is doing, as the monitor sees it.
 type State string
 
-// States, most urgent first.
+// States, most urgent first. These are all the states status shows.
 const (
 	// Crashed: the pane is dead, or its command went back to a shell.
 	Crashed State = "crashed"
-	// Stuck: the screen shows a dialog, a rate-limit notice or unsubmitted text for StuckAfter.
+	// Stuck: waiting (below) for StuckAfter or longer.
 	Stuck State = "stuck"
-	// Idle: the screen has not changed for IdleAfter.
-	Idle State = "idle"
-	// Busy: the screen changed within BusyWindow.
+	// Waiting: the agent waits for a person: a permission dialog or question (from its hooks
+	// or its screen), a rate-limit notice, or text left unsubmitted in its input box.
+	Waiting State = "waiting"
+	// Busy: the agent works: its hooks say so (a prompt submitted, a tool running), or its
+	// screen changed within BusyWindow.
 	Busy State = "busy"
-	// Quiet: alive, not busy, not yet idle.
-	Quiet State = "quiet"
+	// Gone: the pane closed while its session lives on; shown until its alert is dealt with.
+	Gone State = "gone"
+	// Idle: the agent does not work: its turn ended (Stop, StopFailure), or its screen has
+	// been still for BusyWindow. The idle alert comes after IdleAfter of it.
+	Idle State = "idle"
 )
 
 // agent is what the monitor remembers about one pane.
@@ -41,12 +46,17 @@ type agent struct {
 	stuckText  string // the reason as alerts and status say it
 	stuckSince time.Time
 	hook       *HookEvent // the last hook event for the current process
+	idleFrom   time.Time  // since when the agent has not worked: its last screen change, or the end of its turn
 
 	state      State
 	since      time.Time
 	graceUntil time.Time
 	restarts   int
 	crashedAt  time.Time
+
+	activity  int64 // window_activity when last read
+	gone      bool  // the pane closed; kept until its alert is dealt with
+	goneAlert bool  // its closing is reported (its session lives on)
 
 	startedAt time.Time // first seen, or respawned
 	briefed   bool      // work seen since startedAt: a prompt hook, or the screen changing after start-up
@@ -89,17 +99,30 @@ func (a *agent) observe(now time.Time, p tmux.Pane, screen []string, c *Config) 
 		why += ": " + a.reading.Unsubmitted // new text starts a new wait
 	}
 	// Hook state, when hooks report the agent, wins over the screen.
-	idleFrom, hookBusy := a.lastChange, false
+	a.idleFrom = a.lastChange
+	hookBusy, hookIdle := false, false
 	if h := a.hook; h != nil {
 		switch h.State {
 		case HookBusy:
-			hookBusy, why, reason = true, "", ""
+			hookBusy = true
 			a.briefed = true
+			if !a.reading.Dialog && !a.reading.RateLimited {
+				// Text in the box while it works is queued input, not a wait; a dialog on the
+				// screen (a tool's permission, after PreToolUse) is one.
+				why, reason = "", ""
+			}
 		case HookIdle:
-			if h.At.After(idleFrom) {
-				idleFrom = h.At
+			hookIdle = true
+			if h.At.After(a.idleFrom) {
+				a.idleFrom = h.At
 			}
 		case HookWaiting:
+			if a.lastChange.After(h.At) && screen != nil && !a.reading.Dialog {
+				// The dialog was answered (the screen moved on and shows none): the next hook
+				// will say what the agent does; until then the screen does.
+				a.hook = nil
+				break
+			}
 			reason = "waiting for the user"
 			if h.Message != "" {
 				reason += ": " + h.Message
@@ -115,16 +138,18 @@ func (a *agent) observe(now time.Time, p tmux.Pane, screen []string, c *Config) 
 	switch {
 	case crashed:
 		s = Crashed
-	case a.stuckWhy != "" && now.Sub(a.stuckSince) >= c.StuckAfter:
+	case a.stuckWhy != "" && now.Sub(a.stuckSince)+c.slack() >= c.StuckAfter:
 		s = Stuck
+	case a.stuckWhy != "" && !a.typing():
+		s = Waiting
 	case hookBusy:
 		s = Busy
-	case now.Sub(idleFrom) >= c.IdleAfter:
+	case hookIdle: // the turn ended; the screen may still settle (a redraw, a clock)
 		s = Idle
 	case now.Sub(a.lastChange) < c.BusyWindow:
 		s = Busy
 	default:
-		s = Quiet
+		s = Idle
 	}
 	if s != a.state {
 		if s == Crashed {
@@ -132,6 +157,44 @@ func (a *agent) observe(now time.Time, p tmux.Pane, screen []string, c *Config) 
 		}
 		a.state, a.since = s, now
 	}
+}
+
+// typing reports whether the only thing the agent waits for is text in its input box: that
+// is someone typing (or the bridge) until it has stood there for StuckAfter.
+func (a *agent) typing() bool {
+	h := a.hook
+	return a.reading.Unsubmitted != "" && !a.reading.Dialog && !a.reading.RateLimited && (h == nil || h.State != HookWaiting)
+}
+
+// idleFor is how long the agent has been idle, 0 when it is not.
+func (a *agent) idleFor(now time.Time) time.Duration {
+	if a.state != Idle {
+		return 0
+	}
+	return now.Sub(a.idleFrom)
+}
+
+// applyHook records hook event ev. An idle_prompt notification, which comes about a minute
+// after the turn ended, does not move the start of idleness; the end of a session hands the
+// state back to the screen and the process.
+func (a *agent) applyHook(ev *HookEvent) {
+	switch {
+	case ev.State == HookEnded:
+		a.hook = nil
+		return
+	case ev.State == HookIdle && ev.Event == "Notification":
+		if a.hook != nil && a.hook.State == HookIdle {
+			return // idle since the Stop
+		}
+		e := *ev
+		if !a.lastChange.IsZero() && a.lastChange.Before(e.At) {
+			e.At = a.lastChange
+		}
+		a.hook = &e
+		return
+	}
+	e := *ev
+	a.hook = &e
 }
 
 // busy reports whether the agent is working: its screen changed within BusyWindow, or it was
@@ -149,7 +212,7 @@ func (a *agent) stuckReason() string { return a.stuckText }
 
 // fresh reports whether the agent started FreshAfter ago or more and has not been briefed.
 func (a *agent) fresh(now time.Time, c *Config) bool {
-	return !a.briefed && a.state != Crashed && now.Sub(a.startedAt) >= c.FreshAfter
+	return !a.briefed && a.state != Crashed && now.Sub(a.startedAt)+c.slack() >= c.FreshAfter
 }
 
 // inGrace reports whether the agent was restarted within Grace.

@@ -34,6 +34,8 @@ type LastAlert struct {
 	Condition string    `json:"condition"`
 	Body      string    `json:"body"`
 	At        time.Time `json:"at"`
+	// Resolved is when the condition of the alert ended, nil while it lasts.
+	Resolved *time.Time `json:"resolved,omitempty"`
 }
 
 // AgentStatus is one watched pane.
@@ -62,7 +64,10 @@ type Status struct {
 	// SessionAlerts are the last session-wide messages (team idle), by session.
 	SessionAlerts map[string]LastAlert `json:"session_alerts,omitempty"`
 	Passes        uint64               `json:"passes"`
-	At            time.Time            `json:"at"`
+	// Reads counts the screens read (capture-pane): only panes that had output or whose
+	// state needs a look are read, so quiet panes add nothing per pass.
+	Reads uint64    `json:"reads"`
+	At    time.Time `json:"at"`
 }
 
 // Status returns the current picture.
@@ -70,12 +75,12 @@ func (m *Monitor) Status() Status {
 	now := m.cfg.now()
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	st := Status{Agents: []AgentStatus{}, SessionAlerts: map[string]LastAlert{}, Passes: m.passes, At: now}
+	st := Status{Agents: []AgentStatus{}, SessionAlerts: map[string]LastAlert{}, Passes: m.passes, Reads: m.reads, At: now}
 	for _, a := range m.sortedAgents() {
 		s := AgentStatus{Pane: a.pane.ID, Target: agentstate.PaneTarget(a.pane), Session: a.pane.Session, Window: a.pane.Window,
-			Role: roleName(a), Profile: a.profile.Name, Command: a.pane.Command, StartCommand: a.startCmd,
+			Role: roleName(a.pane), Profile: a.profile.Name, Command: a.pane.Command, StartCommand: a.startCmd,
 			State: a.state, Since: a.since, Restarts: a.restarts}
-		if a.state == Stuck {
+		if a.state == Stuck || a.state == Waiting {
 			s.Reason = a.stuckReason()
 		}
 		if a.hook != nil {

@@ -28,6 +28,10 @@ const (
 	SessionsBucket = "ORC_SESSIONS"
 	// SessionTTL is how long a registry entry lives unless its bridge puts it again.
 	SessionTTL = 90 * time.Second
+	// MonitorBucket is the KV bucket in which each host's monitor keeps its view of the
+	// agents (briefed or not, last alert, escalation), so that it survives a restart; keys
+	// start with the host.
+	MonitorBucket = "ORC_MONITOR"
 )
 
 // ReceiptSubjectFor is where a delivery claim or outcome of message id in one pane is

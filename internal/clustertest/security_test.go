@@ -149,6 +149,24 @@ func TestSecureClusterRefusesWhatItShould(t *testing.T) {
 			t.Errorf("%s: unexpected error %v", name, err)
 		}
 	}
+
+	// Its monitor keeps its state under its own host's keys of ORC_MONITOR, and only there.
+	mctx, mcancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer mcancel()
+	if err := bridge.PutMonitorState(mctx, "n1.p1", []byte(`{"briefed":true}`)); err != nil {
+		t.Errorf("bridge n1 storing its monitor's state: %v", err)
+	}
+	if got, err := bridge.LoadMonitorState(mctx, "n1.>"); err != nil || string(got["n1.p1"]) != `{"briefed":true}` {
+		t.Errorf("bridge n1 loading its monitor's state: %q %v", got, err)
+	}
+	if err := bridge.DeleteMonitorState(mctx, "n1.p1"); err != nil {
+		t.Errorf("bridge n1 deleting its monitor's state: %v", err)
+	}
+	sctx, scancel := context.WithTimeout(context.Background(), time.Second)
+	defer scancel()
+	if err := bridge.PutMonitorState(sctx, "n2.p1", []byte(`{}`)); err == nil {
+		t.Error("bridge n1 wrote host n2's monitor state")
+	}
 }
 
 // intruder runs a fourth node for a few seconds with a server certificate from ca2 and the
