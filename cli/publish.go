@@ -3,8 +3,10 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -116,9 +118,9 @@ func (o *PublishOptions) buildEnvelope(ctx context.Context, in io.Reader, now ti
 	if id == "" {
 		id = subjects.NewID(now)
 	}
-	from := o.From
+	from, pane := o.From, ""
 	if from == "" {
-		from = o.f.Sender(ctx)
+		from, pane = o.f.Sender(ctx), os.Getenv("TMUX_PANE")
 	}
 	subject := o.Subject
 	if subject == "" {
@@ -126,7 +128,7 @@ func (o *PublishOptions) buildEnvelope(ctx context.Context, in io.Reader, now ti
 	}
 	env := &subjects.Envelope{
 		ID: id, Timestamp: now.UTC(),
-		Source: subjects.Source{Type: "cli", Identifier: from, Host: hostname()},
+		Source: subjects.Source{Type: "cli", Identifier: from, Host: subjects.LocalHost(), Pane: pane},
 		Target: addr,
 		Message: subjects.Message{Type: o.Type, Category: o.Category, Priority: p,
 			Content: subjects.Content{Subject: subject, Body: body, Context: ctxFields}},
@@ -193,8 +195,50 @@ func publishRun(ctx context.Context, o *PublishOptions) error {
 		return err
 	}
 	if o.JSON {
-		return json.NewEncoder(o.f.Out).Encode(stored)
+		err = json.NewEncoder(o.f.Out).Encode(stored)
+	} else {
+		_, err = fmt.Fprintln(o.f.Out, stored.ID)
 	}
-	_, err = fmt.Fprintln(o.f.Out, stored.ID)
-	return err
+	if err != nil {
+		return err
+	}
+	return recordAckMessage(ctx, o.f, c, env)
+}
+
+// recordAckMessage turns a message to the management group that acknowledges an alert into
+// the acknowledgement itself: the guide's "PM ACK: <id> - <note>" in the body, or
+// --correlation-id <id>. The message is stored either way; an id that names no stored
+// message is an error (exit 1), and a message tagged acknowledgment that names no id gets
+// a hint.
+func recordAckMessage(ctx context.Context, f *factory, c *bus.Client, env *subjects.Envelope) error {
+	if env.Target.Kind != subjects.KindGroup || env.Target.Group != "management" {
+		return nil
+	}
+	body := env.Message.Content.Body
+	id, note, ok := subjects.AckReference(body)
+	if !ok && env.Metadata.CorrelationID != "" {
+		id, note, ok = env.Metadata.CorrelationID, body, true
+	}
+	if !ok {
+		if env.HasTag("acknowledgment") || env.HasTag("acknowledgement") {
+			fmt.Fprintf(f.Err, "tmux-orc: note: this acknowledgment names no message id, so nothing was acknowledged; write \"PM ACK: <id> - ...\", add --correlation-id <id>, or run tmux-orc ack <id> (ids: tmux-orc inbox --unacked)\n")
+		}
+		return nil
+	}
+	if note == "" {
+		note = body
+	}
+	rec, already, err := c.Ack(ctx, id, env.Source.Identifier, note)
+	if errors.Is(err, bus.ErrNotFound) || errors.Is(err, subjects.ErrID) {
+		return fmt.Errorf("message %s stored, but it acknowledges %q, which is not a stored message id: nothing was acknowledged (ids: tmux-orc inbox --unacked)", env.ID, id)
+	}
+	if err != nil {
+		return fmt.Errorf("message %s stored, but recording the acknowledgement of %s failed: %w", env.ID, id, err)
+	}
+	if already {
+		fmt.Fprintf(f.Err, "tmux-orc: %s was already acknowledged by %s\n", rec.ID, rec.By)
+	} else {
+		fmt.Fprintf(f.Err, "tmux-orc: acknowledged %s as %s\n", rec.ID, rec.By)
+	}
+	return nil
 }
