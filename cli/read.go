@@ -151,7 +151,7 @@ func (o *ReadOptions) query(now time.Time) (bus.Query, error) {
 func compileFilter(expr string) (*regexp.Regexp, error) {
 	re, err := subjects.CompileFilter(expr)
 	if err != nil {
-		return nil, &flagError{fmt.Errorf("--filter: %w", err)}
+		return nil, &flagError{fmt.Errorf("--filter %w", err)}
 	}
 	return re, nil
 }

@@ -32,7 +32,7 @@ func CompileFilter(expr string) (*regexp.Regexp, error) {
 	}
 	re, err := regexp.Compile(src)
 	if err != nil {
-		return nil, fmt.Errorf("%w %q: not a valid regular expression: %v", ErrFilter, expr, err)
+		return nil, fmt.Errorf("%q is not a valid regular expression (%w): %v", expr, ErrFilter, err)
 	}
 	return re, nil
 }
