@@ -85,7 +85,7 @@ func exitCode(ctx context.Context, err error) int {
 		return ExitUnavailable
 	case errors.Is(err, subjects.ErrEnvelope), errors.Is(err, subjects.ErrTarget), errors.Is(err, subjects.ErrGroup),
 		errors.Is(err, subjects.ErrPriority), errors.Is(err, subjects.ErrTag), errors.Is(err, subjects.ErrID),
-		errors.Is(err, embedded.ErrConfig), errors.Is(err, bus.ErrAmbiguous):
+		errors.Is(err, embedded.ErrConfig), errors.Is(err, bus.ErrAmbiguous), errors.Is(err, subjects.ErrFilter):
 		return ExitUsage
 	case ctx.Err() != nil:
 		return ExitInterrupted

@@ -36,6 +36,7 @@ type PublishOptions struct {
 	JSON          bool
 	TmuxSocket    string
 	Args          []string
+	Schedule      scheduleFlags
 }
 
 func newCmdPublish(f *factory, runF func(context.Context, *PublishOptions) error) *cobra.Command {
@@ -74,6 +75,11 @@ The body is at most 32 KiB of UTF-8 text. Priorities: critical, high, normal (de
 	fl.StringVar(&opts.From, "from", "", "sender identifier (default: the tmux window this runs in, else user@host)")
 	fl.BoolVar(&opts.JSON, "json", false, "print the stored message's id, subject, stream and sequence as JSON")
 	fl.StringVar(&opts.TmuxSocket, "tmux-socket", "", "tmux server for the fallback when the daemon is unreachable")
+	fl.DurationVar(&opts.Schedule.In, "in", 0, "publish it this long from now (30m, 2h): stored now, delivered then")
+	fl.StringVar(&opts.Schedule.At, "at", "", "publish it at this time: HH:MM (today, or tomorrow once passed) or RFC 3339")
+	fl.DurationVar(&opts.Schedule.Every, "every", 0, "publish it again at this interval (bounded by --count or --until; default count 24)")
+	fl.IntVar(&opts.Schedule.Count, "count", 0, "with --every: how many times in all (at most 1000)")
+	fl.StringVar(&opts.Schedule.Until, "until", "", "with --every: no occurrence after this time (HH:MM or RFC 3339)")
 	return cmd
 }
 
@@ -172,9 +178,17 @@ func parseContext(kvs []string) (map[string]any, error) {
 }
 
 func publishRun(ctx context.Context, o *PublishOptions) error {
-	env, err := o.buildEnvelope(ctx, o.f.In, time.Now())
+	now := time.Now()
+	times, err := o.Schedule.times(now)
 	if err != nil {
 		return err
+	}
+	env, err := o.buildEnvelope(ctx, o.f.In, now)
+	if err != nil {
+		return err
+	}
+	if times != nil {
+		return scheduleRun(ctx, o, env, times)
 	}
 	c, fr, err := connectOrFallback(ctx, o.f, env, o.TmuxSocket)
 	if err != nil {
@@ -203,6 +217,37 @@ func publishRun(ctx context.Context, o *PublishOptions) error {
 		return err
 	}
 	return recordAckMessage(ctx, o.f, c, env)
+}
+
+// scheduleRun stores env as a schedule (no fallback: a scheduled message needs the daemon).
+func scheduleRun(ctx context.Context, o *PublishOptions, env *subjects.Envelope, times []time.Time) error {
+	c, err := o.f.Connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	sid, err := c.Schedule(ctx, env, times)
+	if err != nil {
+		return err
+	}
+	if o.JSON {
+		type occ struct {
+			ID  string    `json:"id"`
+			Due time.Time `json:"due"`
+		}
+		var occs []occ
+		for i, t := range times {
+			occs = append(occs, occ{subjects.OccurrenceID(sid, i+1), t.UTC().Truncate(time.Second)})
+		}
+		return json.NewEncoder(o.f.Out).Encode(struct {
+			Schedule    string `json:"schedule"`
+			Occurrences []occ  `json:"occurrences"`
+		}{sid, occs})
+	}
+	fmt.Fprintln(o.f.Out, sid)
+	fmt.Fprintf(o.f.Err, "tmux-orc: scheduled %s for %s: %s (ids %s-1...); list: tmux-orc schedule ls; cancel: tmux-orc schedule rm %s\n",
+		sid, env.Target, describeTimes(times, o.Schedule.Every), sid, sid)
+	return nil
 }
 
 // recordAckMessage turns a message to the management group that acknowledges an alert into

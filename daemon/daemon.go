@@ -106,9 +106,17 @@ func Run(ctx context.Context, cfg embedded.Config, o Options, log *zap.Logger, r
 	} else {
 		bridgeDone <- nil
 	}
+	fctx, stopForward := context.WithCancel(context.Background())
+	forwardDone := make(chan struct{})
+	go func() {
+		defer close(forwardDone)
+		forwardSchedules(fctx, c, log.Named("schedule"))
+	}()
 	ready(srv.ClientURLs())
 	<-ctx.Done()
 	log.Info("stopping")
+	stopForward()
+	<-forwardDone
 	stopMonitor()
 	stopBridge()
 	if err := <-bridgeDone; err != nil {
@@ -127,6 +135,24 @@ func Run(ctx context.Context, cfg embedded.Config, o Options, log *zap.Logger, r
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// forwardSchedules moves due scheduled messages into their priority streams until ctx ends
+// (every daemon of a cluster does, on one shared durable consumer), starting again after an
+// error such as a leader election.
+func forwardSchedules(ctx context.Context, c *bus.Client, log *zap.Logger) {
+	for {
+		err := c.ForwardDue(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		log.Warn("moving due scheduled messages stopped; starting again", zap.Error(err))
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second):
+		}
+	}
 }
 
 // serveMetrics starts the metrics server unless it is off, and records its URL in the
