@@ -13,7 +13,7 @@ import (
 
 // Recipient names the pane (or window) whose inbox a query selects: the messages addressed
 // to its window, plus those for its session as a whole and for every group it was in, as
-// far as a receipt says they were typed into it. Receipts are written when a message is
+// far as a receipt says they were typed into it, plus the group messages it sent itself. Receipts are written when a message is
 // delivered, so a group message counts for the panes that were in the group then.
 type Recipient struct {
 	// Host is the host of the tmux server; "" matches every host.
@@ -58,6 +58,23 @@ func (r *Recipient) direct(e *subjects.Envelope) bool {
 	return t.Kind == subjects.KindSession && t.Session == r.Session && r.sameHost(t.Host) && r.window(t.Window)
 }
 
+// sent reports whether e is a group message the recipient sent itself (the bridge does not
+// type it back into its sender's pane, but it belongs in the sender's inbox: the guide's
+// connectivity test publishes to management and reads it back).
+func (r *Recipient) sent(e *subjects.Envelope) bool {
+	if e.Target.Kind != subjects.KindGroup || !r.sameHost(e.Source.Host) {
+		return false
+	}
+	if r.Pane != "" && e.Source.Pane == r.Pane {
+		return true
+	}
+	s, w, ok := strings.Cut(e.Source.Identifier, ":")
+	return ok && s == r.Session && r.window(w)
+}
+
+// mine is direct or sent: in the inbox without a receipt.
+func (r *Recipient) mine(e *subjects.Envelope) bool { return r.direct(e) || r.sent(e) }
+
 // received reports whether a receipt says the message was typed into the recipient.
 func (r *Recipient) received(rc Receipt) bool {
 	if rc.Outcome == Undeliverable || !r.sameHost(rc.Host) {
@@ -76,7 +93,7 @@ func (r *Recipient) received(rc Receipt) bool {
 }
 
 func (r *Recipient) got(rec Record) bool {
-	if r.direct(rec.Envelope) {
+	if r.mine(rec.Envelope) {
 		return true
 	}
 	for _, rc := range rec.Receipts {
@@ -136,7 +153,7 @@ func (c *Client) followInbox(ctx context.Context, q Query, cur cursor, fn func(R
 			if err != nil {
 				return
 			}
-			if rec, ok := decodeRecord(m.Subject(), m.Data(), meta); ok && r.direct(rec.Envelope) && q.matches(rec.Envelope) {
+			if rec, ok := decodeRecord(m.Subject(), m.Data(), meta); ok && r.mine(rec.Envelope) && q.matches(rec.Envelope) {
 				send(rec)
 			}
 		})
@@ -168,7 +185,7 @@ func (c *Client) followInbox(ctx context.Context, q Query, cur cursor, fn func(R
 		}
 		seen[rc.ID] = true
 		rec, err := c.Get(ctx, rc.ID)
-		if err != nil || r.direct(rec.Envelope) || !q.matches(rec.Envelope) || !q.wants(rec.Message.Priority) {
+		if err != nil || r.mine(rec.Envelope) || !q.matches(rec.Envelope) || !q.wants(rec.Message.Priority) {
 			return
 		}
 		send(rec)

@@ -22,7 +22,10 @@ func TestInboxHoldsDirectAndDeliveredGroupMessages(t *testing.T) {
 	everywhere := env(t, "group:management", subjects.Normal, "management everywhere")
 	notDelivered := env(t, "group:management@pm", subjects.Normal, "still queued")
 	elsewhere := env(t, "group:agents@pm", subjects.Normal, "for the agents pane")
-	for _, e := range []*subjects.Envelope{own, other, alert, everywhere, notDelivered, elsewhere} {
+	// Sent by the pm window itself to its group: not typed back, but in its inbox.
+	sent := env(t, "group:management@pm", subjects.Normal, "PM connectivity test")
+	sent.Source.Identifier = "pm:1"
+	for _, e := range []*subjects.Envelope{own, other, alert, everywhere, notDelivered, elsewhere, sent} {
 		publish(t, c, e)
 	}
 	for _, x := range []struct {
@@ -46,7 +49,7 @@ func TestInboxHoldsDirectAndDeliveredGroupMessages(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := []string{"for the pm window", "HIGH alert for management", "management everywhere"}
+		want := []string{"for the pm window", "HIGH alert for management", "management everywhere", "PM connectivity test"}
 		if got := ids(recs); !slices.Equal(got, want) {
 			t.Errorf("%s: inbox = %q, want %q", tc.name, got, want)
 		}

@@ -16,6 +16,9 @@ type monitorFlags struct {
 	IdleAfter   time.Duration
 	StuckAfter  time.Duration
 	AutoRestart bool
+	// EscalateAfter: an alert that needs an acknowledgement and has none this long is sent
+	// again one priority higher.
+	EscalateAfter time.Duration
 }
 
 func (mf *monitorFlags) add(fs *pflag.FlagSet) {
@@ -24,6 +27,7 @@ func (mf *monitorFlags) add(fs *pflag.FlagSet) {
 	fs.DurationVar(&mf.IdleAfter, "idle-after", d.IdleAfter, "the monitor reports an agent whose screen has not changed this long")
 	fs.DurationVar(&mf.StuckAfter, "stuck-after", d.StuckAfter, "the monitor reports a dialog, rate limit or unsubmitted text shown this long")
 	fs.BoolVar(&mf.AutoRestart, "auto-restart", false, "the monitor restarts crashed agents (with backoff, at most 3 times)")
+	fs.DurationVar(&mf.EscalateAfter, "escalate-after", d.EscalateAfter, "an alert that needs an acknowledgement and has none this long is sent again, one priority higher")
 }
 
 // config returns the monitor configuration (also with --no-monitor: `tmux-orc monitor start`
@@ -31,6 +35,12 @@ func (mf *monitorFlags) add(fs *pflag.FlagSet) {
 func (mf *monitorFlags) config(sock tmux.Socket) (*monitor.Config, error) {
 	cfg := monitor.DefaultConfig(sock)
 	cfg.IdleAfter, cfg.StuckAfter, cfg.AutoRestart = mf.IdleAfter, mf.StuckAfter, mf.AutoRestart
+	if mf.EscalateAfter != 0 {
+		cfg.EscalateAfter = mf.EscalateAfter
+	}
+	if cfg.EscalateAfter < 0 {
+		return nil, flagErrorf("--escalate-after %s: want a positive duration", cfg.EscalateAfter)
+	}
 	if cfg.LongIdleAfter < cfg.IdleAfter {
 		cfg.LongIdleAfter = 3 * cfg.IdleAfter
 	}
