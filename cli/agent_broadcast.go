@@ -77,5 +77,9 @@ func agentBroadcastRun(ctx context.Context, o *agentBroadcastOptions) error {
 	if _, err := c.Publish(ctx, env); err != nil {
 		return err
 	}
-	return printStored(o.f, o.JSON, env.ID)
+	if err := printStored(o.f, o.JSON, env.ID); err != nil {
+		return err
+	}
+	warnTarget(ctx, o.f, c, env)
+	return nil
 }

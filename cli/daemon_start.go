@@ -202,6 +202,11 @@ func daemonStartRun(ctx context.Context, o *DaemonStartOptions) error {
 	if _, err := o.monitorFlags.config(tmuxSocket(o.bridgeFlags.Socket)); err != nil {
 		return err
 	}
+	if !o.NoBridge {
+		if p := tmuxServerProblem(ctx, tmuxSocket(o.bridgeFlags.Socket)); p != "" {
+			fmt.Fprintf(o.f.Err, "tmux-orc: warning: %s; the daemon's bridge keeps trying and starts delivering once that server runs (wrong name? --tmux-socket or $TMUX_ORC_TMUX_SOCKET takes a -L name or a socket path)\n", p)
+		}
+	}
 	if o.Foreground {
 		return o.runForeground(ctx, cfg)
 	}

@@ -216,6 +216,7 @@ func publishRun(ctx context.Context, o *PublishOptions) error {
 	if err != nil {
 		return err
 	}
+	warnTarget(ctx, o.f, c, env)
 	return recordAckMessage(ctx, o.f, c, env)
 }
 

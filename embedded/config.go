@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -99,6 +100,19 @@ type Limits struct {
 	DiscardNew *bool         `yaml:"discard_new"`
 }
 
+// DefaultNATSContext names the nats CLI context a daemon writes: "tmux-orc" for the
+// default data directory (~/.tmux-orchestrator), else "tmux-orc-<parent>-<dir>" from the
+// data directory's last two path elements (e.g. tmux-orc-n1-home for /tmp/orc/n1/home), so
+// that daemons on other data directories do not overwrite each other's.
+func DefaultNATSContext(dir home.Dir) string {
+	if h, err := os.UserHomeDir(); err == nil && filepath.Clean(string(dir)) == filepath.Join(h, ".tmux-orchestrator") {
+		return "tmux-orc"
+	}
+	d := filepath.Clean(string(dir))
+	name := sanitizeName(filepath.Base(filepath.Dir(d))) + "-" + sanitizeName(filepath.Base(d))
+	return "tmux-orc-" + strings.Trim(name, "_-")
+}
+
 // DefaultConfig is the single-host default.
 func DefaultConfig(dir home.Dir) Config {
 	yes, no := true, false
@@ -118,7 +132,7 @@ func DefaultConfig(dir home.Dir) Config {
 			"low":      {MaxMsgs: 100_000, MaxBytes: 256 << 20, MaxAge: 7 * 24 * time.Hour, DiscardNew: &no},
 		},
 		AckLimits:     Limits{MaxMsgs: 1_000_000, MaxBytes: 512 << 20, MaxAge: 30 * 24 * time.Hour, DiscardNew: &no},
-		NATSContext:   "tmux-orc",
+		NATSContext:   DefaultNATSContext(dir),
 		MetricsListen: DefaultMetricsListen,
 	}
 }
