@@ -172,10 +172,10 @@ func TestScrapeShowsWhatStatsSays(t *testing.T) {
 			t.Errorf("%s = %v, want > 0", k, got[k])
 		}
 	}
-	// The six streams and the session registry's (made by the publish, which looked up the
-	// host of backend-dev).
-	if got["tmux_orc_nats_jetstream_streams"] != 7 {
-		t.Errorf("streams = %v, want 7", got["tmux_orc_nats_jetstream_streams"])
+	// The seven streams (ORC_SCHEDULES the seventh) and the session registry's (made by
+	// the publish, which looked up the host of backend-dev).
+	if got["tmux_orc_nats_jetstream_streams"] != 8 {
+		t.Errorf("streams = %v, want 8", got["tmux_orc_nats_jetstream_streams"])
 	}
 }
 

@@ -35,6 +35,7 @@ func TestDependencyDirection(t *testing.T) {
 		{"metrics", []string{mod + "cli", mod + "daemon", mod + "bridge", "github.com/spf13/cobra"}},
 		{"spool", []string{"github.com/nats-io/nats-server", mod + "cli", mod + "embedded"}},
 		{"monitor", []string{"github.com/nats-io/nats-server", mod + "embedded", mod + "cli", mod + "daemon", "github.com/spf13/cobra"}},
+		{"internal/notify", []string{"github.com/nats-io/nats-server", mod + "embedded", mod + "cli", mod + "daemon", mod + "bridge", mod + "monitor", "github.com/spf13/cobra"}},
 	} {
 		for _, d := range deps(t, tc.pkg) {
 			if d == mod+tc.pkg {
