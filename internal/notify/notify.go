@@ -204,8 +204,12 @@ func (n *Notifier) tmux(ctx context.Context, a Alert) error {
 	if err != nil {
 		return fmt.Errorf("listing tmux clients: %w", err)
 	}
-	// display-message expands #{...} formats: a literal '#' is written '##'.
-	text := strings.ReplaceAll(a.Text, "#", "##")
+	// The status line is as wide as the client: the ack command first, so that a narrow
+	// one cuts the subject rather than the id. display-message expands #{...} formats: a
+	// literal '#' is written '##'.
+	p, _ := subjects.ParsePriority(a.Priority)
+	short := fmt.Sprintf("%s %s %s: %s", p.Marker(), a.Label, a.AckCommand, a.Subject)
+	text := strings.ReplaceAll(short, "#", "##")
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		control, client, ok := strings.Cut(line, " ")
 		if !ok || control == "1" { // control-mode clients (the bridge's own) show nothing
