@@ -146,8 +146,11 @@ func (c *Client) ForwardDue(ctx context.Context) error {
 		Description:   "tmux-orc daemons: moves due scheduled messages to their priority streams",
 		FilterSubject: subjects.DueSubjects,
 		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       PublishWithin + 5*time.Second,
-		MaxDeliver:    -1,
+		// Short: a due occurrence handed to a daemon that just died (its pull request was
+		// still open on the consumer) is redelivered to another after this long. A live
+		// forwarder extends it while it publishes (an election can take seconds).
+		AckWait:    forwardAckWait,
+		MaxDeliver: -1,
 	})
 	if err != nil {
 		return fmt.Errorf("consuming due schedules: %w", err)
@@ -163,7 +166,22 @@ func (c *Client) ForwardDue(ctx context.Context) error {
 			_ = m.Term()
 			return
 		}
-		if _, err := c.Publish(ctx, env); err != nil {
+		stopProgress := make(chan struct{})
+		go func() {
+			tick := time.NewTicker(forwardAckWait / 3)
+			defer tick.Stop()
+			for {
+				select {
+				case <-stopProgress:
+					return
+				case <-tick.C:
+					_ = m.InProgress()
+				}
+			}
+		}()
+		_, err = c.Publish(ctx, env)
+		close(stopProgress)
+		if err != nil {
 			if retryable(err) || errors.Is(err, ErrNotStored) || ctx.Err() != nil {
 				c.log.Warn("a due scheduled message could not be stored yet; retrying", zap.String("id", env.ID), zap.Error(err))
 				_ = m.NakWithDelay(time.Second)
@@ -178,11 +196,21 @@ func (c *Client) ForwardDue(ctx context.Context) error {
 		if err := m.DoubleAck(ctx); err == nil {
 			_ = st.DeleteMsg(ctx, meta.Sequence.Stream)
 		}
-	})
+	}, jetstream.PullExpiry(forwardAckWait), jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+		c.log.Debug("consuming due schedules", zap.Error(err))
+	}))
 	if err != nil {
 		return fmt.Errorf("consuming due schedules: %w", err)
 	}
-	<-ctx.Done()
-	cc.Stop()
-	return nil
+	select {
+	case <-ctx.Done():
+		cc.Stop()
+		return nil
+	case <-cc.Closed():
+		return errors.New("the consumer of due schedules stopped")
+	}
 }
+
+// forwardAckWait bounds how late a due occurrence can be when the daemon it was handed to
+// dies before moving it.
+const forwardAckWait = 5 * time.Second

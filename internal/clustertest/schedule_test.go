@@ -18,7 +18,7 @@ func TestScheduleSurvivesFailover(t *testing.T) {
 	c.Start()
 	cl := c.Connect(bus.Options{Creds: c.AgentCreds})
 	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 
 	e := envelope("sched", 0)
@@ -32,6 +32,30 @@ func TestScheduleSurvivesFailover(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The agent role may also list and cancel schedules, and list the consumers that
+	// pubsub stats sums into its queue depth.
+	later := envelope("sched", 1)
+	lsid, err := cl.Schedule(ctx, later, []time.Time{time.Now().Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ls, err := cl.Schedules(ctx); err != nil || len(ls) != len(times)+1 {
+		t.Fatalf("schedules as the agent role: %d, %v", len(ls), err)
+	}
+	if n, err := cl.CancelSchedule(ctx, lsid); err != nil || n != 1 {
+		t.Fatalf("cancelling as the agent role: %d, %v", n, err)
+	}
+	t.Logf("listed and cancelled %s after the schedule", time.Since(first.Add(-4*time.Second)).Round(time.Millisecond))
+	st, err := cl.Stats(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range st.Priorities {
+		if p.QueueDepth < 0 {
+			t.Errorf("queue depth of %s unknown to the agent role", p.Priority)
+		}
+	}
+	t.Logf("stats %s after the schedule", time.Since(first.Add(-4*time.Second)).Round(time.Millisecond))
 	admin := c.Connect(bus.Options{})
 	defer admin.Close()
 	leader := leaderOf(t, c, admin, subjects.ScheduleStream)
@@ -39,10 +63,15 @@ func TestScheduleSurvivesFailover(t *testing.T) {
 	c.Kill(leader)
 
 	deadline := time.Now().Add(90 * time.Second)
+	last := time.Now()
 	for n := 1; n <= len(times); n++ {
 		id := subjects.OccurrenceID(sid, n)
 		for {
-			r, err := cl.Get(ctx, id)
+			// Each attempt with its own bound: a request in flight on the connection to the
+			// killed node is never answered.
+			gctx, gcancel := context.WithTimeout(ctx, 2*time.Second)
+			r, err := cl.Get(gctx, id)
+			gcancel()
 			if err == nil {
 				due := times[n-1].Truncate(time.Second)
 				if r.Stored.Before(due) {
@@ -52,7 +81,14 @@ func TestScheduleSurvivesFailover(t *testing.T) {
 				break
 			}
 			if time.Now().After(deadline) {
+				ls, lerr := admin.Schedules(context.Background())
+				_, aerr := admin.Get(context.Background(), id)
+				t.Logf("waiting: %d %v; admin get: %v; agent on %s %v", len(ls), lerr, aerr, cl.Conn().ConnectedServerName(), cl.Conn().Status())
 				t.Fatalf("occurrence %d (%s) never stored: %v", n, id, err)
+			}
+			if time.Since(last) > 10*time.Second {
+				t.Logf("occurrence %d: %v", n, err)
+				last = time.Now()
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
@@ -63,7 +99,9 @@ func TestScheduleSurvivesFailover(t *testing.T) {
 			t.Errorf("occurrence %d stored %d times", n, got)
 		}
 	}
-	if ls, err := cl.Schedules(ctx); err != nil || len(ls) != 0 {
+	lctx, lcancel := context.WithTimeout(ctx, 10*time.Second)
+	defer lcancel()
+	if ls, err := cl.Schedules(lctx); err != nil || len(ls) != 0 {
 		t.Errorf("still waiting after all were due: %+v, %v", ls, err)
 	}
 }
