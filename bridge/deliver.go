@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -121,14 +122,17 @@ func (b *Bridge) rerouteWaitingLocked(ctx context.Context) {
 
 // withoutSender leaves the sender's own pane out of a group message's panes: a PM's
 // message to management is not typed back into the PM. The sender is known by the pane id
-// and host its envelope names.
+// its envelope names, on this host (its source host), or in the window its identifier
+// names ("pm:1", as the CLI writes it) when the sender's host name differs from the bridge's.
 func withoutSender(panes []tmux.Pane, e *subjects.Envelope, host string) ([]tmux.Pane, bool) {
-	if e.Target.Kind != subjects.KindGroup || e.Source.Pane == "" || e.Source.Host != host {
+	if e.Target.Kind != subjects.KindGroup || e.Source.Pane == "" {
 		return panes, false
 	}
 	out := panes[:0:0]
 	for _, p := range panes {
-		if p.ID != e.Source.Pane {
+		sender := p.ID == e.Source.Pane &&
+			(e.Source.Host == host || e.Source.Identifier == p.Session+":"+strconv.Itoa(p.WindowIndex))
+		if !sender {
 			out = append(out, p)
 		}
 	}

@@ -188,6 +188,16 @@ func TestGroupMessageSkipsItsSender(t *testing.T) {
 	if r := w.only(ack); r.PaneTarget != "be:1.0" || r.Outcome != bus.Delivered {
 		t.Fatalf("receipt %+v, want delivered to be:1.0 only", r)
 	}
+	// A sender whose host name differs from the bridge's is still known by its pane and the
+	// window its identifier names.
+	other := w.envelope("group:management@be", subjects.Normal, "PM ACK: y - handled")
+	other.Source.Pane, other.Source.Host, other.Source.Identifier = pane("be:pm2"), "laptop", "be:1"
+	if _, err := w.c.Publish(t.Context(), other); err != nil {
+		t.Fatal(err)
+	}
+	if r := w.only(other); r.PaneTarget != "be:0.0" || r.Outcome != bus.Delivered {
+		t.Fatalf("receipt %+v, want delivered to be:0.0 only", r)
+	}
 	solo := from(w.envelope("group:management@solo", subjects.Normal, "note to self"), "solo:lead")
 	// A later message to the same pane arrives, so the first one was handled before it.
 	after := w.publish("solo:lead", subjects.Normal, "after")
@@ -201,8 +211,9 @@ func TestGroupMessageSkipsItsSender(t *testing.T) {
 	if as := w.alerts("solo", solo.ID); len(as) != 0 {
 		t.Errorf("alerts about the sender-only group message: %+v", as)
 	}
-	if got := accepted(t, pm1); len(got) != 0 {
-		t.Errorf("the sender's pane got %q", got)
+	if got := accepted(t, pm1); len(got) != 1 || !strings.Contains(got[0], "PM ACK: y") {
+		t.Errorf("be:pm1 accepted %q, want only the other PM's ack", got)
 	}
 	waitAccepted(t, pm2, 1)
+	waitAccepted(t, pm1, 1)
 }
