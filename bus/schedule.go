@@ -72,7 +72,9 @@ func (c *Client) Schedule(ctx context.Context, env *subjects.Envelope, times []t
 	return sid, nil
 }
 
-// Schedules lists the waiting occurrences, the soonest first.
+// Schedules lists the waiting occurrences, the soonest first. It reads through a consumer
+// (served by the stream's leader), not direct gets, which a replica that lags may answer
+// without what was just scheduled.
 func (c *Client) Schedules(ctx context.Context) ([]Scheduled, error) {
 	ctx, cancel := c.withTimeout(ctx)
 	defer cancel()
@@ -80,29 +82,48 @@ func (c *Client) Schedules(ctx context.Context) ([]Scheduled, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening stream %s: %w", subjects.ScheduleStream, err)
 	}
+	cons, err := st.CreateConsumer(ctx, jetstream.ConsumerConfig{AckPolicy: jetstream.AckNonePolicy,
+		FilterSubject: subjects.ScheduleSubjects(""), InactiveThreshold: 10 * time.Second, MemoryStorage: true})
+	if err != nil {
+		return nil, fmt.Errorf("reading the schedules: %w", err)
+	}
+	defer func() {
+		dctx, dcancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer dcancel()
+		_ = st.DeleteConsumer(dctx, cons.CachedInfo().Name)
+	}()
 	var out []Scheduled
-	for seq := uint64(1); ; {
-		m, err := st.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(subjects.ScheduleSubjects("")))
-		if errors.Is(err, jetstream.ErrMsgNotFound) {
-			break
-		}
+	for pending := cons.CachedInfo().NumPending; pending > 0; {
+		batch, err := cons.Fetch(int(min(pending, 1000)), jetstream.FetchMaxWait(2*time.Second))
 		if err != nil {
 			return nil, fmt.Errorf("reading the schedules: %w", err)
 		}
-		seq = m.Sequence + 1
-		sid, n, err := subjects.ParseScheduleSubject(m.Subject)
-		if err != nil {
-			continue
+		n := 0
+		for m := range batch.Messages() {
+			n++
+			if meta, err := m.Metadata(); err == nil {
+				pending = meta.NumPending
+			}
+			sid, occ, err := subjects.ParseScheduleSubject(m.Subject())
+			if err != nil {
+				continue
+			}
+			env, err := subjects.Decode(m.Data())
+			if err != nil {
+				continue
+			}
+			due, err := time.Parse(time.RFC3339, strings.TrimPrefix(m.Headers().Get(hdrSchedule), "@at "))
+			if err != nil {
+				continue
+			}
+			out = append(out, Scheduled{Schedule: sid, Occurrence: occ, ID: env.ID, Due: due, Envelope: env})
 		}
-		env, err := subjects.Decode(m.Data)
-		if err != nil {
-			continue
+		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) {
+			return nil, fmt.Errorf("reading the schedules: %w", err)
 		}
-		due, err := time.Parse(time.RFC3339, strings.TrimPrefix(m.Header.Get(hdrSchedule), "@at "))
-		if err != nil {
-			continue
+		if n == 0 {
+			break
 		}
-		out = append(out, Scheduled{Schedule: sid, Occurrence: n, ID: env.ID, Due: due, Envelope: env})
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Due.Before(out[j].Due) })
 	return out, nil
