@@ -47,10 +47,21 @@ func newCmdPublish(f *factory, runF func(context.Context, *PublishOptions) error
 		Long: `Store a message durably on the bus. The message id is printed only after the daemon has
 stored it. "-" reads the message from standard input.
 
-The body is at most 32 KiB of UTF-8 text. Priorities: critical, high, normal (default), low.`,
+The body is at most 32 KiB of UTF-8 text. Priorities: critical, high, normal (default), low.
+
+A message to the management group that names an id as the guide writes it ("PM ACK: <id> -
+note"), or with --correlation-id <id>, also records the acknowledgement of that id.
+
+--in, --at and --every schedule the message instead (stored now, delivered then; --every is
+bounded by --count, default 24, or --until); tmux-orc schedule ls|rm lists and cancels.
+
+A target whose session no host has (or whose host no bridge serves) gets a warning on stderr:
+the message is stored and waits up to the bridge's --expiry for it.`,
 		Example: `  tmux-orc publish --session backend-dev:2 --priority high --tag monitoring --tag idle "Agent backend-dev:2 idle 15min"
   tmux-orc publish --group management --tag acknowledgment "PM ACK: daemon-health-1234 - investigated agent, all healthy"
-  echo "a long body" | tmux-orc publish --session pm:1 -`,
+  echo "a long body" | tmux-orc publish --session pm:1 -
+  tmux-orc publish --session backend-dev:2 --in 30m "CHECK-IN: how far are you?"
+  tmux-orc publish --session backend-dev:2 --every 1h --count 8 "CHECK-IN: hourly status"`,
 		Args: argsBetween(1, -1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Args = args
