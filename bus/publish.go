@@ -86,7 +86,16 @@ func (c *Client) storeMsg(ctx context.Context, m *nats.Msg, opts ...jetstream.Pu
 	wait := 50 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		actx, cancel := context.WithTimeout(ctx, min(publishAttempt, c.timeout))
-		ack, err := c.js.PublishMsg(actx, m, opts...)
+		// A fresh message each attempt, as a plain publish makes one: PublishMsg writes its
+		// options into the headers.
+		try := &nats.Msg{Subject: m.Subject, Data: m.Data}
+		if m.Header != nil {
+			try.Header = nats.Header{}
+			for k, v := range m.Header {
+				try.Header[k] = append([]string(nil), v...)
+			}
+		}
+		ack, err := c.js.PublishMsg(actx, try, opts...)
 		cancel()
 		if err == nil {
 			if attempt > 1 {
