@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -61,7 +62,15 @@ func byStored(x, y *tracked) int {
 
 // route hands t to the writers of its panes, or parks it until they appear or it expires.
 func (b *Bridge) route(ctx context.Context, t *tracked) {
-	panes := Resolve(b.snapshot(), t.session, t.env().Target)
+	panes, skipped := withoutSender(Resolve(b.snapshot(), t.session, t.env().Target), t.env(), b.cfg.Host)
+	if len(panes) == 0 && skipped {
+		// The sender was the group's only pane: nothing to type.
+		b.mu.Lock()
+		delete(b.waiting, t)
+		b.mu.Unlock()
+		b.ack(ctx, t)
+		return
+	}
 	b.mu.Lock()
 	if len(panes) == 0 || b.closing {
 		// Parked until its pane appears; a closing bridge gives parked messages back.
@@ -112,6 +121,25 @@ func (b *Bridge) rerouteWaitingLocked(ctx context.Context) {
 		}
 		b.route(ctx, t)
 	}
+}
+
+// withoutSender leaves the sender's own pane out of a group message's panes: a PM's
+// message to management is not typed back into the PM. The sender is known by the pane id
+// its envelope names, on this host (its source host), or in the window its identifier
+// names ("pm:1", as the CLI writes it) when the sender's host name differs from the bridge's.
+func withoutSender(panes []tmux.Pane, e *subjects.Envelope, host string) ([]tmux.Pane, bool) {
+	if e.Target.Kind != subjects.KindGroup || e.Source.Pane == "" {
+		return panes, false
+	}
+	out := panes[:0:0]
+	for _, p := range panes {
+		sender := p.ID == e.Source.Pane &&
+			(e.Source.Host == host || e.Source.Identifier == p.Session+":"+strconv.Itoa(p.WindowIndex))
+		if !sender {
+			out = append(out, p)
+		}
+	}
+	return out, len(out) < len(panes)
 }
 
 // expire records that no pane for t appeared within the expiry. A message for a group in

@@ -253,3 +253,59 @@ func TestAgentCrashedBackToShell(t *testing.T) {
 		t.Fatalf("accepted %q", got)
 	}
 }
+
+// TestGroupMessageSkipsItsSender: a PM's message to management reaches the other PM but is
+// not typed back into the PM's own pane; when the sender is the group's only pane the
+// message is done (acknowledged, no outcome, no alert), not left to expire.
+func TestGroupMessageSkipsItsSender(t *testing.T) {
+	w := newWorld(t)
+	pm1 := w.agent("be:pm1")
+	pm2 := w.agent("be:pm2")
+	w.tmux("set-option", "-w", "-t", "be:pm1", "@orc-role", "pm")
+	w.tmux("set-option", "-w", "-t", "be:pm2", "@orc-role", "pm")
+	w.agent("solo:lead")
+	w.tmux("set-option", "-w", "-t", "solo:lead", "@orc-role", "pm")
+	w.startBridge()
+	pane := func(target string) string {
+		return strings.TrimSpace(w.tmux("display-message", "-p", "-t", target, "#{pane_id}"))
+	}
+	from := func(e *subjects.Envelope, target string) *subjects.Envelope {
+		e.Source.Pane, e.Source.Host = pane(target), subjects.LocalHost()
+		if _, err := w.c.Publish(t.Context(), e); err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	ack := from(w.envelope("group:management@be", subjects.Normal, "PM ACK: x - handled"), "be:pm1")
+	if r := w.only(ack); r.PaneTarget != "be:1.0" || r.Outcome != bus.Delivered {
+		t.Fatalf("receipt %+v, want delivered to be:1.0 only", r)
+	}
+	// A sender whose host name differs from the bridge's is still known by its pane and the
+	// window its identifier names.
+	other := w.envelope("group:management@be", subjects.Normal, "PM ACK: y - handled")
+	other.Source.Pane, other.Source.Host, other.Source.Identifier = pane("be:pm2"), "laptop", "be:1"
+	if _, err := w.c.Publish(t.Context(), other); err != nil {
+		t.Fatal(err)
+	}
+	if r := w.only(other); r.PaneTarget != "be:0.0" || r.Outcome != bus.Delivered {
+		t.Fatalf("receipt %+v, want delivered to be:0.0 only", r)
+	}
+	solo := from(w.envelope("group:management@solo", subjects.Normal, "note to self"), "solo:lead")
+	// A later message to the same pane arrives, so the first one was handled before it.
+	after := w.publish("solo:lead", subjects.Normal, "after")
+	if r := w.only(after); r.Outcome != bus.Delivered {
+		t.Fatalf("after: %+v", r)
+	}
+	quiet(500 * time.Millisecond)
+	if rs, _ := w.c.Receipts(t.Context(), solo.Message.Priority, solo.ID); len(rs) != 0 {
+		t.Errorf("the sender-only group message has outcomes %+v", rs)
+	}
+	if as := w.alerts("solo", solo.ID); len(as) != 0 {
+		t.Errorf("alerts about the sender-only group message: %+v", as)
+	}
+	if got := accepted(t, pm1); len(got) != 1 || !strings.Contains(got[0], "PM ACK: y") {
+		t.Errorf("be:pm1 accepted %q, want only the other PM's ack", got)
+	}
+	waitAccepted(t, pm2, 1)
+	waitAccepted(t, pm1, 1)
+}

@@ -19,6 +19,10 @@ type AckRecord struct {
 	By       string            `json:"acked_by"`
 	At       time.Time         `json:"acked_at"`
 	Note     string            `json:"note,omitempty"`
+	// Via is the message whose acknowledgement this one follows from: the alert or
+	// escalation of the same correlation chain that was acknowledged ("" when this message
+	// was acknowledged itself).
+	Via string `json:"via,omitempty"`
 }
 
 // Get returns the stored message with the given id.
@@ -59,22 +63,85 @@ func (c *Client) Get(ctx context.Context, id string) (Record, error) {
 // Ack records that by has acknowledged message id, with an optional note. Acknowledging a
 // message twice is harmless: the first acknowledgement stands and is returned with
 // already = true.
+//
+// An alert and its escalations form one correlation chain (an escalation's correlation id
+// is the alert's id): acknowledging any of them acknowledges the others that require an
+// acknowledgement, with Via naming id.
 func (c *Client) Ack(ctx context.Context, id, by, note string) (rec AckRecord, already bool, err error) {
 	r, err := c.Get(ctx, id)
 	if err != nil {
 		return AckRecord{}, false, err
 	}
 	if r.Ack != nil {
-		return *r.Ack, true, nil
+		rec, already = *r.Ack, true
+	} else {
+		rec = AckRecord{ID: id, Priority: r.Message.Priority, By: by, At: time.Now().UTC(), Note: note}
+		if err := c.storeAck(ctx, rec); err != nil {
+			return AckRecord{}, false, err
+		}
 	}
-	rec = AckRecord{ID: id, Priority: r.Message.Priority, By: by, At: time.Now().UTC(), Note: note}
+	if err := c.ackChain(ctx, r, by, note); err != nil {
+		return rec, already, err
+	}
+	return rec, already, nil
+}
+
+func (c *Client) storeAck(ctx context.Context, rec AckRecord) error {
 	data, _ := json.Marshal(rec)
 	// The message id de-duplicates concurrent acknowledgements within the duplicate window.
-	if _, _, err := c.store(ctx, subjects.AckSubject(r.Message.Priority, id), data,
-		jetstream.WithMsgID("ack-"+id), jetstream.WithExpectStream(subjects.AckStream)); err != nil {
-		return AckRecord{}, false, fmt.Errorf("storing acknowledgement of %s: %w", id, err)
+	if _, _, err := c.store(ctx, subjects.AckSubject(rec.Priority, rec.ID), data,
+		jetstream.WithMsgID("ack-"+rec.ID), jetstream.WithExpectStream(subjects.AckStream)); err != nil {
+		return fmt.Errorf("storing acknowledgement of %s: %w", rec.ID, err)
 	}
-	return rec, false, nil
+	return nil
+}
+
+// maxChain bounds how far an acknowledgement follows correlation ids.
+const maxChain = 8
+
+// ackChain acknowledges the rest of r's correlation chain: the messages it correlates to
+// (upwards) and those correlated to any of them (escalations), that require an
+// acknowledgement and have none.
+func (c *Client) ackChain(ctx context.Context, r Record, by, note string) error {
+	chain := []Record{r}
+	seen := map[string]bool{r.ID: true}
+	for up := r; up.Metadata.CorrelationID != "" && len(chain) < maxChain; {
+		next, err := c.Get(ctx, up.Metadata.CorrelationID)
+		if errors.Is(err, ErrNotFound) || errors.Is(err, subjects.ErrID) {
+			break // a correlation id that names no stored message (e.g. "session-123")
+		}
+		if err != nil {
+			return err
+		}
+		if seen[next.ID] {
+			break
+		}
+		seen[next.ID] = true
+		chain = append(chain, next)
+		up = next
+	}
+	for i := 0; i < len(chain) && len(chain) < maxChain; i++ {
+		down, err := c.Query(ctx, Query{Address: chain[i].Target, Since: chain[i].Stored, CorrelationID: chain[i].ID})
+		if err != nil {
+			return fmt.Errorf("finding the escalations of %s: %w", chain[i].ID, err)
+		}
+		for _, d := range down {
+			if !seen[d.ID] {
+				seen[d.ID] = true
+				chain = append(chain, d)
+			}
+		}
+	}
+	for _, m := range chain[1:] {
+		if m.Ack != nil || !m.Metadata.RequiresAck {
+			continue
+		}
+		a := AckRecord{ID: m.ID, Priority: m.Message.Priority, By: by, At: time.Now().UTC(), Note: note, Via: r.ID}
+		if err := c.storeAck(ctx, a); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // AckOf returns the acknowledgement of message id of priority p, nil when there is none.

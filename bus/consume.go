@@ -74,14 +74,38 @@ func (c *Client) ConsumeEverywhere(ctx context.Context, host string, since time.
 		subjects.EverywhereSubjects, since, handle)
 }
 
+// ConsumeAlerts consumes, for the notifier of host, the messages at or above priority min
+// for host's sessions and for groups everywhere, with durable consumers notify-<host> (so
+// alerts raised while the daemon was down are still seen). New consumers start now.
+func (c *Client) ConsumeAlerts(ctx context.Context, host string, min subjects.Priority, handle func(*Delivery)) (stop func(), err error) {
+	if err := subjects.ValidateHost(host); err != nil {
+		return nil, err
+	}
+	var ps []subjects.Priority
+	for _, p := range subjects.Priorities {
+		if p <= min {
+			ps = append(ps, p)
+		}
+	}
+	return c.consumeFilters(ctx, "notify-"+host, "tmux-orc notifier of host "+host, ps,
+		func(p subjects.Priority) []string {
+			return []string{subjects.Root + "." + p.String() + "." + host + ".>", subjects.EverywhereSubjects(p)}
+		}, time.Now(), handle)
+}
+
 func (c *Client) consume(ctx context.Context, durable, desc string, filter func(subjects.Priority) string, since time.Time, handle func(*Delivery)) (stop func(), err error) {
+	return c.consumeFilters(ctx, durable, desc, subjects.Priorities,
+		func(p subjects.Priority) []string { return []string{filter(p)} }, since, handle)
+}
+
+func (c *Client) consumeFilters(ctx context.Context, durable, desc string, priorities []subjects.Priority, filters func(subjects.Priority) []string, since time.Time, handle func(*Delivery)) (stop func(), err error) {
 	var stops []func()
 	stopAll := func() {
 		for _, s := range stops {
 			s()
 		}
 	}
-	for _, p := range subjects.Priorities {
+	for _, p := range priorities {
 		st, err := c.js.Stream(ctx, p.Stream())
 		if err != nil {
 			stopAll()
@@ -90,10 +114,9 @@ func (c *Client) consume(ctx context.Context, durable, desc string, filter func(
 		cons, err := st.Consumer(ctx, durable)
 		if err != nil {
 			start := since
-			cons, err = st.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
+			cfg := jetstream.ConsumerConfig{
 				Durable:           durable,
 				Description:       desc,
-				FilterSubject:     filter(p),
 				AckPolicy:         jetstream.AckExplicitPolicy,
 				AckWait:           AckWait,
 				MaxDeliver:        -1,
@@ -101,7 +124,15 @@ func (c *Client) consume(ctx context.Context, durable, desc string, filter func(
 				DeliverPolicy:     jetstream.DeliverByStartTimePolicy,
 				OptStartTime:      &start,
 				InactiveThreshold: 7 * 24 * time.Hour,
-			})
+			}
+			// One filter goes in FilterSubject, which the server puts in the create API
+			// subject, where a bridge's permissions can match it.
+			if fs := filters(p); len(fs) == 1 {
+				cfg.FilterSubject = fs[0]
+			} else {
+				cfg.FilterSubjects = fs
+			}
+			cons, err = st.CreateOrUpdateConsumer(ctx, cfg)
 			if err != nil {
 				stopAll()
 				return nil, fmt.Errorf("%s at %s: %w", desc, p, err)

@@ -73,6 +73,11 @@ func (c *Client) Publish(ctx context.Context, env *subjects.Envelope) (Stored, e
 // answer until PublishWithin (or the end of ctx, if it has a deadline). Every retry sends
 // the same message, so the caller's message id (or expected sequence) makes it idempotent.
 func (c *Client) store(ctx context.Context, subj string, data []byte, opts ...jetstream.PublishOpt) (*jetstream.PubAck, int, error) {
+	return c.storeMsg(ctx, &nats.Msg{Subject: subj, Data: data}, opts...)
+}
+
+// storeMsg is store for a message that may have headers.
+func (c *Client) storeMsg(ctx context.Context, m *nats.Msg, opts ...jetstream.PublishOpt) (*jetstream.PubAck, int, error) {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, PublishWithin)
@@ -81,18 +86,27 @@ func (c *Client) store(ctx context.Context, subj string, data []byte, opts ...je
 	wait := 50 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		actx, cancel := context.WithTimeout(ctx, min(publishAttempt, c.timeout))
-		ack, err := c.js.Publish(actx, subj, data, opts...)
+		// A fresh message each attempt, as a plain publish makes one: PublishMsg writes its
+		// options into the headers.
+		try := &nats.Msg{Subject: m.Subject, Data: m.Data}
+		if m.Header != nil {
+			try.Header = nats.Header{}
+			for k, v := range m.Header {
+				try.Header[k] = append([]string(nil), v...)
+			}
+		}
+		ack, err := c.js.PublishMsg(actx, try, opts...)
 		cancel()
 		if err == nil {
 			if attempt > 1 {
-				c.log.Info("stored after retrying", zap.String("subject", subj), zap.Int("attempts", attempt))
+				c.log.Info("stored after retrying", zap.String("subject", m.Subject), zap.Int("attempts", attempt))
 			}
 			return ack, attempt, nil
 		}
 		if !retryable(err) || ctx.Err() != nil {
 			return nil, attempt, err
 		}
-		c.log.Debug("publish not answered; retrying", zap.String("subject", subj), zap.Error(err))
+		c.log.Debug("publish not answered; retrying", zap.String("subject", m.Subject), zap.Error(err))
 		select {
 		case <-ctx.Done():
 			return nil, attempt, err

@@ -30,6 +30,10 @@ type Query struct {
 	Tail int
 	// Unacked keeps only messages that have no acknowledgement.
 	Unacked bool
+	// CorrelationID keeps only messages whose correlation id is this one.
+	CorrelationID string
+	// Inbox, when set, replaces Address: what one pane or window was sent (see Recipient).
+	Inbox *Recipient
 }
 
 // Record is a stored message with its place in the store and its acknowledgement.
@@ -56,6 +60,9 @@ func (q *Query) priorities() []subjects.Priority {
 }
 
 func (q *Query) matches(e *subjects.Envelope) bool {
+	if q.CorrelationID != "" && e.Metadata.CorrelationID != q.CorrelationID {
+		return false
+	}
 	for _, t := range q.Tags {
 		if !e.HasTag(t) {
 			return false
@@ -84,6 +91,12 @@ func (c *Client) query(ctx context.Context, q Query) ([]Record, cursor, error) {
 		all = append(all, recs...)
 	}
 	sort.SliceStable(all, func(i, j int) bool { return all[i].Stored.Before(all[j].Stored) })
+	if q.Inbox != nil {
+		var err error
+		if all, err = c.keepInbox(ctx, q.Inbox, all); err != nil {
+			return nil, nil, err
+		}
+	}
 	if q.Unacked {
 		if err := c.attachAcks(ctx, all); err != nil {
 			return nil, nil, err
@@ -104,8 +117,10 @@ func (c *Client) query(ctx context.Context, q Query) ([]Record, cursor, error) {
 			return nil, nil, err
 		}
 	}
-	if err := c.attachReceipts(ctx, all); err != nil {
-		return nil, nil, err
+	if q.Inbox == nil { // keepInbox attached them
+		if err := c.attachReceipts(ctx, all); err != nil {
+			return nil, nil, err
+		}
 	}
 	return all, cur, nil
 }
@@ -120,7 +135,7 @@ func (c *Client) scan(ctx context.Context, p subjects.Priority, q Query) ([]Reco
 	last := st.CachedInfo().State.LastSeq
 	cfg := jetstream.ConsumerConfig{
 		AckPolicy:         jetstream.AckNonePolicy,
-		FilterSubjects:    subjects.Filters(p, q.Address),
+		FilterSubjects:    q.filters(p),
 		InactiveThreshold: 30 * time.Second,
 		MemoryStorage:     true,
 		DeliverPolicy:     jetstream.DeliverAllPolicy,
@@ -214,12 +229,15 @@ func (c *Client) QueryAndFollow(ctx context.Context, q Query, fn func(Record) er
 }
 
 func (c *Client) follow(ctx context.Context, q Query, cur cursor, fn func(Record) error) error {
+	if q.Inbox != nil {
+		return c.followInbox(ctx, q, cur, fn)
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	recs := make(chan Record, 256)
 	for _, p := range q.priorities() {
 		cons, err := c.js.OrderedConsumer(ctx, p.Stream(), jetstream.OrderedConsumerConfig{
-			FilterSubjects: subjects.Filters(p, q.Address),
+			FilterSubjects: q.filters(p),
 			DeliverPolicy:  jetstream.DeliverByStartSequencePolicy,
 			OptStartSeq:    cur[p.Stream()] + 1,
 		})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -42,6 +43,10 @@ type PriorityStats struct {
 	// to the Enter that submitted it, over deliveries in the last LatencyWindow.
 	Typed     LatencyStats `json:"typed_latency"`
 	Submitted LatencyStats `json:"submitted_latency"`
+	// QueueDepth is what the bridges' consumers have not finished yet: messages not yet
+	// handed to a bridge plus those a bridge holds (queued for a pane, waiting for its pane
+	// to appear, being typed). -1 when the consumers could not be listed.
+	QueueDepth int64 `json:"queue_depth"`
 }
 
 // LatencyWindow is how far back pubsub stats looks for delivery latencies.
@@ -90,9 +95,29 @@ func (c *Client) Stats(ctx context.Context) (Stats, error) {
 		if err := c.deliveryStats(ctx, receipts, &ps); err != nil {
 			return Stats{}, err
 		}
+		ps.QueueDepth = queueDepth(ctx, st)
 		out.Priorities = append(out.Priorities, ps)
 	}
 	return out, nil
+}
+
+// BridgeConsumerPrefix starts the name of every durable consumer of a bridge.
+const BridgeConsumerPrefix = "bridge-"
+
+// queueDepth sums what the bridges' durable consumers of st have pending or unacknowledged;
+// -1 when they cannot be listed (a role without the right).
+func queueDepth(ctx context.Context, st jetstream.Stream) int64 {
+	var n int64
+	l := st.ListConsumers(ctx)
+	for ci := range l.Info() {
+		if strings.HasPrefix(ci.Name, BridgeConsumerPrefix) {
+			n += int64(ci.NumPending) + int64(ci.NumAckPending)
+		}
+	}
+	if l.Err() != nil {
+		return -1
+	}
+	return n
 }
 
 // countMatching counts the messages of st on subjects matching filter, without reading them.

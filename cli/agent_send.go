@@ -66,7 +66,17 @@ func agentSendRun(ctx context.Context, o *agentSendOptions) error {
 			return err
 		}
 		if o.NoWait {
-			return printStored(o.f, o.JSON, env.ID)
+			if err := printStored(o.f, o.JSON, env.ID); err != nil {
+				return err
+			}
+			warnTarget(ctx, o.f, c, env)
+			return nil
+		}
+		// Waiting for an outcome that cannot come helps nobody: say why at once.
+		if p := targetProblem(ctx, c, env.Target, registryGrace); p != "" {
+			fmt.Fprintf(o.f.Out, "stored %s; not delivered: %s (it waits up to the bridge's --expiry, 10 minutes by default, for %s to appear; see tmux-orc read --id %s)\n",
+				env.ID, p, env.Target, env.ID)
+			return silentError{ExitNotDelivered}
 		}
 		wctx, cancel := context.WithTimeout(ctx, o.Timeout)
 		receipts, err = c.WaitOutcome(wctx, env.Message.Priority, env.ID)

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/spf13/cobra"
 
@@ -47,6 +48,9 @@ func bridgeRun(ctx context.Context, o *bridgeOptions) error {
 		return err
 	}
 	o.f.LogInfo()
+	if p := tmuxServerProblem(ctx, cfg.Socket); p != "" {
+		fmt.Fprintf(o.f.Err, "tmux-orc: warning: %s; the bridge keeps trying and starts delivering once that server runs (wrong name? --tmux-socket takes a -L name or a socket path)\n", p)
+	}
 	c, err := o.f.Connect(ctx)
 	if err != nil {
 		return err

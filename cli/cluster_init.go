@@ -428,8 +428,10 @@ func printClusterNextSteps(o *ClusterInitOptions, nodes []clusterNode) {
 	if o.Loopback {
 		fmt.Fprintf(w, "\nNext steps: start the nodes on this machine, each with its own data directory (TMUX_ORC_HOME):\n")
 		for _, n := range nodes {
-			fmt.Fprintf(w, "  TMUX_ORC_HOME=%s tmux-orc daemon start --no-bridge --config %s\n",
-				filepath.Join(n.PKIDir, "home"), filepath.Join(n.PKIDir, "cluster.yaml"))
+			// The ports as flags: an exported TMUX_ORC_PORT or TMUX_ORC_METRICS_LISTEN would
+			// otherwise override the file's and put every node on the same port.
+			fmt.Fprintf(w, "  TMUX_ORC_HOME=%s tmux-orc daemon start --no-bridge --config %s --port %d --metrics-listen 127.0.0.1:%d\n",
+				filepath.Join(n.PKIDir, "home"), filepath.Join(n.PKIDir, "cluster.yaml"), n.ClientPort, n.MetricsPort)
 		}
 		fmt.Fprintf(w, "then check:\n  TMUX_ORC_HOME=%s tmux-orc pubsub status\n", filepath.Join(first.PKIDir, "home"))
 		printBridgeHostSteps(o, nodes)

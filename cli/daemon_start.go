@@ -21,6 +21,7 @@ import (
 	"github.com/tmux-orc/tmux-orc/embedded"
 	"github.com/tmux-orc/tmux-orc/home"
 	"github.com/tmux-orc/tmux-orc/subjects"
+	"github.com/tmux-orc/tmux-orc/tmux"
 )
 
 // Environment variables that configure the daemon (between the config file and flags).
@@ -57,6 +58,7 @@ type DaemonStartOptions struct {
 	WebsocketListen string
 	bridgeFlags
 	monitorFlags
+	notifyFlags
 
 	flags *pflag.FlagSet
 }
@@ -108,6 +110,7 @@ the default address is taken, a free port is used instead. pubsub status shows t
 	fl.StringVar(&opts.MetricsListen, "metrics-listen", "", `serve /metrics and /healthz on this loopback host:port (default `+embedded.DefaultMetricsListen+`; "off" disables)`)
 	opts.bridgeFlags.add(fl)
 	opts.monitorFlags.add(fl)
+	opts.notifyFlags.add(fl)
 	return cmd
 }
 
@@ -172,6 +175,7 @@ func (o *DaemonStartOptions) config(dir home.Dir) (embedded.Config, error) {
 	if o.WebsocketListen != "" {
 		cfg.Websocket.Listen = o.WebsocketListen
 	}
+	o.notifyFlags.apply(&cfg.Notify)
 	return cfg, cfg.Validate()
 }
 
@@ -197,6 +201,11 @@ func daemonStartRun(ctx context.Context, o *DaemonStartOptions) error {
 	}
 	if _, err := o.monitorFlags.config(tmuxSocket(o.bridgeFlags.Socket)); err != nil {
 		return err
+	}
+	if !o.NoBridge {
+		if p := tmuxServerProblem(ctx, tmuxSocket(o.bridgeFlags.Socket)); p != "" {
+			fmt.Fprintf(o.f.Err, "tmux-orc: warning: %s; the daemon's bridge keeps trying and starts delivering once that server runs (wrong name? --tmux-socket or $TMUX_ORC_TMUX_SOCKET takes a -L name or a socket path)\n", p)
+		}
 	}
 	if o.Foreground {
 		return o.runForeground(ctx, cfg)
@@ -241,6 +250,11 @@ func (o *DaemonStartOptions) runForeground(ctx context.Context, cfg embedded.Con
 		return err
 	}
 	dopts.Monitor, dopts.MonitorOff = mcfg, o.NoMonitor
+	var sock *tmux.Socket
+	if dopts.Bridge != nil {
+		sock = &dopts.Bridge.Socket
+	}
+	dopts.Notify = notifyConfig(cfg.Notify, sock)
 	err = daemon.Run(ctx, cfg, dopts, log, func(urls []string) {
 		msg := strings.Join(urls, ",")
 		if notify != nil {

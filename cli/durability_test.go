@@ -17,13 +17,17 @@ import (
 	"github.com/tmux-orc/tmux-orc/subjects"
 )
 
+// runBin runs the binary and returns its stdout (notes and warnings on stderr, such as
+// publish's about a target no bridge serves, are only shown when it fails).
 func runBin(t *testing.T, env []string, args ...string) string {
 	t.Helper()
 	cmd := exec.Command(binary(), args...)
 	cmd.Env = append(os.Environ(), env...)
-	out, err := cmd.CombinedOutput()
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("tmux-orc %s: %v\n%s", strings.Join(args, " "), err, out)
+		t.Fatalf("tmux-orc %s: %v\n%s%s", strings.Join(args, " "), err, out, stderr.String())
 	}
 	return string(out)
 }

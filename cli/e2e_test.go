@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -60,6 +63,19 @@ func TestScripts(t *testing.T) {
 			// Scripts that need tmux start a server on this socket path (never the default).
 			sock := filepath.Join(env.WorkDir, "tmux.sock")
 			env.Setenv("TMUX_SOCK", sock)
+			// A real HTTP receiver on 127.0.0.1 for webhook notifications: every POST body
+			// is appended, one line each, to $WORK/hook.log.
+			hookLog := filepath.Join(env.WorkDir, "hook.log")
+			hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				b, _ := io.ReadAll(r.Body)
+				f, err := os.OpenFile(hookLog, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+				if err == nil {
+					fmt.Fprintf(f, "%s %s\n", r.Method, bytes.ReplaceAll(b, []byte("\n"), []byte(" ")))
+					f.Close()
+				}
+			}))
+			env.Defer(hook.Close)
+			env.Setenv("HOOK_URL", hook.URL)
 			env.Defer(func() {
 				if _, err := os.Stat(sock); err == nil {
 					_ = exec.Command("tmux", "-S", sock, "kill-server").Run()

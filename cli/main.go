@@ -33,10 +33,32 @@ const (
 	ExitInterrupted = 130
 )
 
-// Main runs the command line and returns the exit code.
+// errInterrupt is the cause of a context ended by SIGINT (Ctrl-C); errTerminated by SIGTERM.
+var (
+	errInterrupt  = errors.New("interrupted")
+	errTerminated = errors.New("terminated")
+)
+
+// Main runs the command line and returns the exit code. SIGINT and SIGTERM end the
+// command's context; Ctrl-C (SIGINT) exits 130 whatever the command, while SIGTERM (how
+// services are stopped) lets a service such as the bridge exit 0 after a clean stop.
 func Main(args []string) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	go func() {
+		select {
+		case s := <-sigs:
+			if s == os.Interrupt {
+				cancel(errInterrupt)
+			} else {
+				cancel(errTerminated)
+			}
+		case <-ctx.Done():
+		}
+	}()
 	return Run(ctx, args, IO{In: os.Stdin, Out: os.Stdout, Err: os.Stderr})
 }
 
@@ -58,6 +80,9 @@ func Run(ctx context.Context, args []string, streams IO) int {
 	err := root.ExecuteContext(ctx)
 	f.closeLog()
 	if err == nil {
+		if errors.Is(context.Cause(ctx), errInterrupt) {
+			return ExitInterrupted // Ctrl-C: 130 even for a command that stopped cleanly
+		}
 		return ExitOK
 	}
 	var silent silentError
@@ -85,9 +110,9 @@ func exitCode(ctx context.Context, err error) int {
 		return ExitUnavailable
 	case errors.Is(err, subjects.ErrEnvelope), errors.Is(err, subjects.ErrTarget), errors.Is(err, subjects.ErrGroup),
 		errors.Is(err, subjects.ErrPriority), errors.Is(err, subjects.ErrTag), errors.Is(err, subjects.ErrID),
-		errors.Is(err, embedded.ErrConfig), errors.Is(err, bus.ErrAmbiguous):
+		errors.Is(err, embedded.ErrConfig), errors.Is(err, bus.ErrAmbiguous), errors.Is(err, subjects.ErrFilter):
 		return ExitUsage
-	case ctx.Err() != nil:
+	case ctx.Err() != nil, errors.Is(err, context.Canceled):
 		return ExitInterrupted
 	}
 	return ExitError

@@ -20,6 +20,9 @@ type monitorFlags struct {
 	// a turn.
 	TurnFinished bool
 	TurnCoalesce time.Duration
+	// EscalateAfter: an alert that needs an acknowledgement and has none this long is sent
+	// again one priority higher.
+	EscalateAfter time.Duration
 }
 
 func (mf *monitorFlags) add(fs *pflag.FlagSet) {
@@ -30,6 +33,7 @@ func (mf *monitorFlags) add(fs *pflag.FlagSet) {
 	fs.BoolVar(&mf.AutoRestart, "auto-restart", false, "the monitor restarts crashed agents (with backoff, at most 3 times)")
 	fs.BoolVar(&mf.TurnFinished, "turn-finished", d.TurnFinished, "tell the session's management when an agent with hooks finishes or fails a turn (--turn-finished=false: never)")
 	fs.DurationVar(&mf.TurnCoalesce, "turn-coalesce", d.TurnCoalesce, "one turn-finished notice per agent for the turns that end within this window")
+	fs.DurationVar(&mf.EscalateAfter, "escalate-after", d.EscalateAfter, "an alert that needs an acknowledgement and has none this long is sent again, one priority higher")
 }
 
 // config returns the monitor configuration (also with --no-monitor: `tmux-orc monitor start`
@@ -38,6 +42,12 @@ func (mf *monitorFlags) config(sock tmux.Socket) (*monitor.Config, error) {
 	cfg := monitor.DefaultConfig(sock)
 	cfg.IdleAfter, cfg.StuckAfter, cfg.AutoRestart = mf.IdleAfter, mf.StuckAfter, mf.AutoRestart
 	cfg.TurnFinished, cfg.TurnCoalesce = mf.TurnFinished, mf.TurnCoalesce
+	if mf.EscalateAfter != 0 {
+		cfg.EscalateAfter = mf.EscalateAfter
+	}
+	if cfg.EscalateAfter < 0 {
+		return nil, flagErrorf("--escalate-after %s: want a positive duration", cfg.EscalateAfter)
+	}
 	if cfg.LongIdleAfter < cfg.IdleAfter {
 		cfg.LongIdleAfter = 3 * cfg.IdleAfter
 	}

@@ -3,8 +3,10 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -34,6 +36,7 @@ type PublishOptions struct {
 	JSON          bool
 	TmuxSocket    string
 	Args          []string
+	Schedule      scheduleFlags
 }
 
 func newCmdPublish(f *factory, runF func(context.Context, *PublishOptions) error) *cobra.Command {
@@ -44,10 +47,21 @@ func newCmdPublish(f *factory, runF func(context.Context, *PublishOptions) error
 		Long: `Store a message durably on the bus. The message id is printed only after the daemon has
 stored it. "-" reads the message from standard input.
 
-The body is at most 32 KiB of UTF-8 text. Priorities: critical, high, normal (default), low.`,
+The body is at most 32 KiB of UTF-8 text. Priorities: critical, high, normal (default), low.
+
+A message to the management group that names an id as the guide writes it ("PM ACK: <id> -
+note"), or with --correlation-id <id>, also records the acknowledgement of that id.
+
+--in, --at and --every schedule the message instead (stored now, delivered then; --every is
+bounded by --count, default 24, or --until); tmux-orc schedule ls|rm lists and cancels.
+
+A target whose session no host has (or whose host no bridge serves) gets a warning on stderr:
+the message is stored and waits up to the bridge's --expiry for it.`,
 		Example: `  tmux-orc publish --session backend-dev:2 --priority high --tag monitoring --tag idle "Agent backend-dev:2 idle 15min"
   tmux-orc publish --group management --tag acknowledgment "PM ACK: daemon-health-1234 - investigated agent, all healthy"
-  echo "a long body" | tmux-orc publish --session pm:1 -`,
+  echo "a long body" | tmux-orc publish --session pm:1 -
+  tmux-orc publish --session backend-dev:2 --in 30m "CHECK-IN: how far are you?"
+  tmux-orc publish --session backend-dev:2 --every 1h --count 8 "CHECK-IN: hourly status"`,
 		Args: argsBetween(1, -1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Args = args
@@ -72,6 +86,11 @@ The body is at most 32 KiB of UTF-8 text. Priorities: critical, high, normal (de
 	fl.StringVar(&opts.From, "from", "", "sender identifier (default: the tmux window this runs in, else user@host)")
 	fl.BoolVar(&opts.JSON, "json", false, "print the stored message's id, subject, stream and sequence as JSON")
 	fl.StringVar(&opts.TmuxSocket, "tmux-socket", "", "tmux server for the fallback when the daemon is unreachable")
+	fl.DurationVar(&opts.Schedule.In, "in", 0, "publish it this long from now (30m, 2h): stored now, delivered then")
+	fl.StringVar(&opts.Schedule.At, "at", "", "publish it at this time: HH:MM (today, or tomorrow once passed) or RFC 3339")
+	fl.DurationVar(&opts.Schedule.Every, "every", 0, "publish it again at this interval (bounded by --count or --until; default count 24)")
+	fl.IntVar(&opts.Schedule.Count, "count", 0, "with --every: how many times in all (at most 1000)")
+	fl.StringVar(&opts.Schedule.Until, "until", "", "with --every: no occurrence after this time (HH:MM or RFC 3339)")
 	return cmd
 }
 
@@ -116,9 +135,9 @@ func (o *PublishOptions) buildEnvelope(ctx context.Context, in io.Reader, now ti
 	if id == "" {
 		id = subjects.NewID(now)
 	}
-	from := o.From
+	from, pane := o.From, ""
 	if from == "" {
-		from = o.f.Sender(ctx)
+		from, pane = o.f.Sender(ctx), os.Getenv("TMUX_PANE")
 	}
 	subject := o.Subject
 	if subject == "" {
@@ -126,7 +145,7 @@ func (o *PublishOptions) buildEnvelope(ctx context.Context, in io.Reader, now ti
 	}
 	env := &subjects.Envelope{
 		ID: id, Timestamp: now.UTC(),
-		Source: subjects.Source{Type: "cli", Identifier: from, Host: hostname()},
+		Source: subjects.Source{Type: "cli", Identifier: from, Host: subjects.LocalHost(), Pane: pane},
 		Target: addr,
 		Message: subjects.Message{Type: o.Type, Category: o.Category, Priority: p,
 			Content: subjects.Content{Subject: subject, Body: body, Context: ctxFields}},
@@ -170,9 +189,17 @@ func parseContext(kvs []string) (map[string]any, error) {
 }
 
 func publishRun(ctx context.Context, o *PublishOptions) error {
-	env, err := o.buildEnvelope(ctx, o.f.In, time.Now())
+	now := time.Now()
+	times, err := o.Schedule.times(now)
 	if err != nil {
 		return err
+	}
+	env, err := o.buildEnvelope(ctx, o.f.In, now)
+	if err != nil {
+		return err
+	}
+	if times != nil {
+		return scheduleRun(ctx, o, env, times)
 	}
 	c, fr, err := connectOrFallback(ctx, o.f, env, o.TmuxSocket)
 	if err != nil {
@@ -193,8 +220,82 @@ func publishRun(ctx context.Context, o *PublishOptions) error {
 		return err
 	}
 	if o.JSON {
-		return json.NewEncoder(o.f.Out).Encode(stored)
+		err = json.NewEncoder(o.f.Out).Encode(stored)
+	} else {
+		_, err = fmt.Fprintln(o.f.Out, stored.ID)
 	}
-	_, err = fmt.Fprintln(o.f.Out, stored.ID)
-	return err
+	if err != nil {
+		return err
+	}
+	warnTarget(ctx, o.f, c, env)
+	return recordAckMessage(ctx, o.f, c, env)
+}
+
+// scheduleRun stores env as a schedule (no fallback: a scheduled message needs the daemon).
+func scheduleRun(ctx context.Context, o *PublishOptions, env *subjects.Envelope, times []time.Time) error {
+	c, err := o.f.Connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	sid, err := c.Schedule(ctx, env, times)
+	if err != nil {
+		return err
+	}
+	if o.JSON {
+		type occ struct {
+			ID  string    `json:"id"`
+			Due time.Time `json:"due"`
+		}
+		var occs []occ
+		for i, t := range times {
+			occs = append(occs, occ{subjects.OccurrenceID(sid, i+1), t.UTC().Truncate(time.Second)})
+		}
+		return json.NewEncoder(o.f.Out).Encode(struct {
+			Schedule    string `json:"schedule"`
+			Occurrences []occ  `json:"occurrences"`
+		}{sid, occs})
+	}
+	fmt.Fprintln(o.f.Out, sid)
+	fmt.Fprintf(o.f.Err, "tmux-orc: scheduled %s for %s: %s (ids %s-1...); list: tmux-orc schedule ls; cancel: tmux-orc schedule rm %s\n",
+		sid, env.Target, describeTimes(times, o.Schedule.Every), sid, sid)
+	return nil
+}
+
+// recordAckMessage turns a message to the management group that acknowledges an alert into
+// the acknowledgement itself: the guide's "PM ACK: <id> - <note>" in the body, or
+// --correlation-id <id>. The message is stored either way; an id that names no stored
+// message is an error (exit 1), and a message tagged acknowledgment that names no id gets
+// a hint.
+func recordAckMessage(ctx context.Context, f *factory, c *bus.Client, env *subjects.Envelope) error {
+	if env.Target.Kind != subjects.KindGroup || env.Target.Group != "management" {
+		return nil
+	}
+	body := env.Message.Content.Body
+	id, note, ok := subjects.AckReference(body)
+	if !ok && env.Metadata.CorrelationID != "" {
+		id, note, ok = env.Metadata.CorrelationID, body, true
+	}
+	if !ok {
+		if env.HasTag("acknowledgment") || env.HasTag("acknowledgement") {
+			fmt.Fprintf(f.Err, "tmux-orc: note: this acknowledgment names no message id, so nothing was acknowledged; write \"PM ACK: <id> - ...\", add --correlation-id <id>, or run tmux-orc ack <id> (ids: tmux-orc inbox --unacked)\n")
+		}
+		return nil
+	}
+	if note == "" {
+		note = body
+	}
+	rec, already, err := c.Ack(ctx, id, env.Source.Identifier, note)
+	if errors.Is(err, bus.ErrNotFound) || errors.Is(err, subjects.ErrID) {
+		return fmt.Errorf("message %s stored, but it acknowledges %q, which is not a stored message id: nothing was acknowledged (ids: tmux-orc inbox --unacked)", env.ID, id)
+	}
+	if err != nil {
+		return fmt.Errorf("message %s stored, but recording the acknowledgement of %s failed: %w", env.ID, id, err)
+	}
+	if already {
+		fmt.Fprintf(f.Err, "tmux-orc: %s was already acknowledged by %s\n", rec.ID, rec.By)
+	} else {
+		fmt.Fprintf(f.Err, "tmux-orc: acknowledged %s as %s\n", rec.ID, rec.By)
+	}
+	return nil
 }

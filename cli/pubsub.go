@@ -203,5 +203,30 @@ func pubsubStatsRun(ctx context.Context, o *pubsubStatsOptions) error {
 		fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\t%d\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t\n", p.Priority, p.Queued, p.Delivered, p.Received, p.Unconfirmed, p.Undeliverable,
 			p.Typed.P50, p.Typed.P95, p.Typed.P99, p.Submitted.P50, p.Submitted.P95, p.Submitted.P99)
 	}
-	return w.Flush()
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	return printSummary(o.f.Out, st)
+}
+
+// printSummary prints the two lines the original guide greps for: "Queue Depth" and "P95".
+func printSummary(out io.Writer, st bus.Stats) error {
+	var total int64
+	var depth, p95 []string
+	for _, p := range st.Priorities {
+		if p.QueueDepth < 0 || total < 0 {
+			total = -1
+		} else {
+			total += p.QueueDepth
+		}
+		depth = append(depth, fmt.Sprintf("%s %d", p.Priority, p.QueueDepth))
+		p95 = append(p95, fmt.Sprintf("%s %.1f ms", p.Priority, p.Typed.P95))
+	}
+	q := fmt.Sprintf("%d", total)
+	if total < 0 {
+		q = "unknown (these credentials may not list consumers)"
+	}
+	_, err := fmt.Fprintf(out, "\nQueue Depth: %s (not yet delivered by a bridge: %s)\nP95 publish -> typed, last %s: %s\n",
+		q, strings.Join(depth, ", "), bus.LatencyWindow, strings.Join(p95, ", "))
+	return err
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -30,6 +32,11 @@ type ReadOptions struct {
 	JSON       bool
 	Follow     bool
 	ID         string
+
+	// pane and windowIndex identify the inbox's pane when known (tmux-orc inbox).
+	pane, windowIndex string
+	// unackedFirst lists what needs an acknowledgement first (tmux-orc inbox).
+	unackedFirst bool
 }
 
 func newCmdRead(f *factory, runF func(context.Context, *ReadOptions) error) *cobra.Command {
@@ -39,10 +46,17 @@ func newCmdRead(f *factory, runF func(context.Context, *ReadOptions) error) *cob
 		Short: "Query stored messages (never the screen)",
 		Long: `Query the message store. Filters combine: all must match.
 
---filter is a regular expression (Go RE2 syntax: | alternates, (?i) ignores case) matched
-against the text "<PRIORITY LABEL> <subject>\n<body>", where the label is CRITICAL,
-HIGH PRIORITY, NORMAL or LOW PRIORITY. grep's "\|" is accepted as "|" too, so the
-original guide's --filter "HIGH PRIORITY\|CRITICAL" works.
+--session S:W reads the inbox of that window: the messages addressed to it, plus those for
+its session as a whole and for its groups (management, agents, ...) that were typed into it
+(the bridge's receipts say which pane got what). --session S reads all of session S.
+
+--filter is a regular expression (Go RE2 syntax: | alternates) matched against the text
+"<PRIORITY LABEL> <subject>\n<body>", where the label is CRITICAL, HIGH PRIORITY, NORMAL or
+LOW PRIORITY. grep's "\|" is accepted as "|" too, so the original guide's
+--filter "HIGH PRIORITY\|CRITICAL" works. Smart case: a pattern without a capital letter
+ignores case ("recovery" finds "Recovery:"), one with a capital is matched as written.
+
+No match is not an error: "no messages match" goes to stderr and the exit code is 0.
 
 --since takes a duration (30m, 2h, 1d) or an RFC 3339 time. --json prints
 {"stored_messages": [...], "count": N} with each message's acknowledgement; with --follow
@@ -89,6 +103,16 @@ func (o *ReadOptions) query(now time.Time) (bus.Query, error) {
 	if err != nil {
 		return q, err
 	}
+	if q.Address.Kind == subjects.KindSession && q.Address.Window != "" {
+		// A window's inbox: its own messages and the group messages typed into it.
+		a := q.Address
+		q.Inbox = &bus.Recipient{Host: a.Host, Session: a.Session, Window: a.Window, Pane: o.pane}
+		if _, err := strconv.Atoi(a.Window); err == nil {
+			q.Inbox.WindowIndex = a.Window
+		} else if o.windowIndex != "" {
+			q.Inbox.WindowIndex = o.windowIndex
+		}
+	}
 	if o.Priorities != "" {
 		if q.Priorities, err = subjects.ParsePriorityList(o.Priorities); err != nil {
 			return q, err
@@ -123,24 +147,11 @@ func (o *ReadOptions) query(now time.Time) (bus.Query, error) {
 	return q, nil
 }
 
-// compileFilter compiles a RE2 expression, taking grep's BRE alternation "\|" as "|".
+// compileFilter compiles --filter (see subjects.CompileFilter) as a usage error when bad.
 func compileFilter(expr string) (*regexp.Regexp, error) {
-	var b strings.Builder
-	for i := 0; i < len(expr); i++ {
-		if expr[i] == '\\' && i+1 < len(expr) {
-			if expr[i+1] == '|' {
-				b.WriteByte('|')
-			} else {
-				b.WriteString(expr[i : i+2])
-			}
-			i++
-			continue
-		}
-		b.WriteByte(expr[i])
-	}
-	re, err := regexp.Compile(b.String())
+	re, err := subjects.CompileFilter(expr)
 	if err != nil {
-		return nil, flagErrorf("--filter %q is not a valid regular expression: %v", expr, err)
+		return nil, &flagError{fmt.Errorf("--filter %w", err)}
 	}
 	return re, nil
 }
@@ -164,7 +175,7 @@ func readRun(ctx context.Context, o *ReadOptions) error {
 			return printRecord(o.f.Out, r)
 		})
 		if ctx.Err() != nil {
-			return nil // interrupted: the normal end of --follow
+			return ctx.Err() // interrupted (Ctrl-C): exit 130, as everywhere
 		}
 		return err
 	}
@@ -177,6 +188,12 @@ func readRun(ctx context.Context, o *ReadOptions) error {
 		recs = []bus.Record{r}
 	} else if recs, err = c.Query(ctx, q); err != nil {
 		return err
+	}
+	if len(recs) == 0 {
+		fmt.Fprintf(o.f.Err, "tmux-orc: no messages match%s\n", o.describe())
+	}
+	if o.unackedFirst {
+		sort.SliceStable(recs, func(i, j int) bool { return needsAck(recs[i]) && !needsAck(recs[j]) })
 	}
 	if o.JSON {
 		if recs == nil {
@@ -195,6 +212,41 @@ func readRun(ctx context.Context, o *ReadOptions) error {
 		}
 	}
 	return nil
+}
+
+// needsAck reports whether r asks for an acknowledgement it does not have.
+func needsAck(r bus.Record) bool { return r.Metadata.RequiresAck && r.Ack == nil }
+
+// describe says, for the "no messages match" note, what was asked.
+func (o *ReadOptions) describe() string {
+	var parts []string
+	switch {
+	case o.Group != "" && o.Session != "":
+		parts = append(parts, "group "+o.Group+" in "+o.Session)
+	case o.Group != "":
+		parts = append(parts, "group "+o.Group)
+	case o.Session != "":
+		parts = append(parts, o.Session)
+	}
+	if o.Filter != "" {
+		parts = append(parts, fmt.Sprintf("--filter %q", o.Filter))
+	}
+	for _, t := range o.Tags {
+		parts = append(parts, "--tag "+t)
+	}
+	if o.Priorities != "" {
+		parts = append(parts, "--priority "+o.Priorities)
+	}
+	if o.Since != "" {
+		parts = append(parts, "--since "+o.Since)
+	}
+	if o.Unacked {
+		parts = append(parts, "--unacked")
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(parts, ", ") + ")"
 }
 
 // printRecord prints one message: a header line, then the body indented when it says more

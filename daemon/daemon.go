@@ -17,9 +17,11 @@ import (
 	"github.com/tmux-orc/tmux-orc/bridge"
 	"github.com/tmux-orc/tmux-orc/bus"
 	"github.com/tmux-orc/tmux-orc/embedded"
+	"github.com/tmux-orc/tmux-orc/internal/notify"
 	"github.com/tmux-orc/tmux-orc/metrics"
 	"github.com/tmux-orc/tmux-orc/monitor"
 	"github.com/tmux-orc/tmux-orc/spool"
+	"github.com/tmux-orc/tmux-orc/subjects"
 )
 
 // ShutdownTimeout bounds an orderly stop.
@@ -34,6 +36,8 @@ type Options struct {
 	Monitor *monitor.Config
 	// MonitorOff starts the daemon with its monitor stopped.
 	MonitorOff bool
+	// Notify, when set, sends the alerts of this host to people (command, webhook, tmux).
+	Notify *notify.Config
 }
 
 // Run starts the server, imports the spool, serves metrics on cfg.MetricsListen (unless
@@ -106,9 +110,25 @@ func Run(ctx context.Context, cfg embedded.Config, o Options, log *zap.Logger, r
 	} else {
 		bridgeDone <- nil
 	}
+	fctx, stopForward := context.WithCancel(context.Background())
+	forwardDone := make(chan struct{})
+	go func() {
+		defer close(forwardDone)
+		forwardSchedules(fctx, c, log.Named("schedule"))
+	}()
+	notifyDone := make(chan struct{})
+	go func() {
+		defer close(notifyDone)
+		if o.Notify != nil {
+			notify.Run(fctx, c, subjects.SanitizeHost(cfg.HostName), *o.Notify, log.Named("notify"))
+		}
+	}()
 	ready(srv.ClientURLs())
 	<-ctx.Done()
 	log.Info("stopping")
+	stopForward()
+	<-forwardDone
+	<-notifyDone
 	stopMonitor()
 	stopBridge()
 	if err := <-bridgeDone; err != nil {
@@ -127,6 +147,24 @@ func Run(ctx context.Context, cfg embedded.Config, o Options, log *zap.Logger, r
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// forwardSchedules moves due scheduled messages into their priority streams until ctx ends
+// (every daemon of a cluster does, on one shared durable consumer), starting again after an
+// error such as a leader election.
+func forwardSchedules(ctx context.Context, c *bus.Client, log *zap.Logger) {
+	for {
+		err := c.ForwardDue(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		log.Warn("moving due scheduled messages stopped; starting again", zap.Error(err))
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second):
+		}
+	}
 }
 
 // serveMetrics starts the metrics server unless it is off, and records its URL in the

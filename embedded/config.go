@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -71,6 +72,23 @@ type Config struct {
 	Websocket Websocket `yaml:"websocket"`
 	// Client is what local commands use to connect (written to the connection file).
 	Client ClientConfig `yaml:"client"`
+	// Notify says where the daemon sends alerts for people (besides the PM's pane).
+	Notify NotifyConfig `yaml:"notify"`
+}
+
+// NotifyConfig is the notify section of config.yaml (flags: daemon start --notify-*).
+type NotifyConfig struct {
+	// MinPriority: alerts at this priority or more urgent are sent ("high" by default).
+	MinPriority string `yaml:"min_priority"`
+	// Command runs with sh -c per alert (text on stdin and in $TMUX_ORC_TEXT).
+	Command string `yaml:"command"`
+	// Webhook gets a JSON POST per alert; Slack makes it {"text": ...}.
+	Webhook string `yaml:"webhook"`
+	Slack   bool   `yaml:"slack"`
+	// Tmux shows alerts in the clients attached to the daemon's tmux server (on unless false).
+	Tmux *bool `yaml:"tmux"`
+	// PerMinute bounds the alerts sent per minute (6 by default).
+	PerMinute int `yaml:"per_minute"`
 }
 
 // Limits bound one stream. When a stream with DiscardNew is full, publishing to it fails
@@ -80,6 +98,19 @@ type Limits struct {
 	MaxBytes   Size          `yaml:"max_bytes"`
 	MaxAge     time.Duration `yaml:"max_age"`
 	DiscardNew *bool         `yaml:"discard_new"`
+}
+
+// DefaultNATSContext names the nats CLI context a daemon writes: "tmux-orc" for the
+// default data directory (~/.tmux-orchestrator), else "tmux-orc-<parent>-<dir>" from the
+// data directory's last two path elements (e.g. tmux-orc-n1-home for /tmp/orc/n1/home), so
+// that daemons on other data directories do not overwrite each other's.
+func DefaultNATSContext(dir home.Dir) string {
+	if h, err := os.UserHomeDir(); err == nil && filepath.Clean(string(dir)) == filepath.Join(h, ".tmux-orchestrator") {
+		return "tmux-orc"
+	}
+	d := filepath.Clean(string(dir))
+	name := sanitizeName(filepath.Base(filepath.Dir(d))) + "-" + sanitizeName(filepath.Base(d))
+	return "tmux-orc-" + strings.Trim(name, "_-")
 }
 
 // DefaultConfig is the single-host default.
@@ -101,7 +132,7 @@ func DefaultConfig(dir home.Dir) Config {
 			"low":      {MaxMsgs: 100_000, MaxBytes: 256 << 20, MaxAge: 7 * 24 * time.Hour, DiscardNew: &no},
 		},
 		AckLimits:     Limits{MaxMsgs: 1_000_000, MaxBytes: 512 << 20, MaxAge: 30 * 24 * time.Hour, DiscardNew: &no},
-		NATSContext:   "tmux-orc",
+		NATSContext:   DefaultNATSContext(dir),
 		MetricsListen: DefaultMetricsListen,
 	}
 }
@@ -170,6 +201,22 @@ func (c *Config) merge(o Config) {
 	if o.Client != (ClientConfig{}) {
 		c.Client = o.Client
 	}
+	if o.Notify.MinPriority != "" {
+		c.Notify.MinPriority = o.Notify.MinPriority
+	}
+	if o.Notify.Command != "" {
+		c.Notify.Command = o.Notify.Command
+	}
+	if o.Notify.Webhook != "" {
+		c.Notify.Webhook = o.Notify.Webhook
+	}
+	c.Notify.Slack = c.Notify.Slack || o.Notify.Slack
+	if o.Notify.Tmux != nil {
+		c.Notify.Tmux = o.Notify.Tmux
+	}
+	if o.Notify.PerMinute != 0 {
+		c.Notify.PerMinute = o.Notify.PerMinute
+	}
 }
 
 func mergeLimits(base, o Limits) Limits {
@@ -218,6 +265,17 @@ func (c *Config) Validate() error {
 		if l.MaxMsgs <= 0 || l.MaxBytes <= 0 || l.MaxAge <= 0 {
 			return fmt.Errorf("%w: limits for %s must be positive (max_msgs, max_bytes, max_age)", ErrConfig, p)
 		}
+	}
+	if p := c.Notify.MinPriority; p != "" {
+		if _, err := subjects.ParsePriority(p); err != nil {
+			return fmt.Errorf("%w: notify: min_priority: %w", ErrConfig, err)
+		}
+	}
+	if c.Notify.PerMinute < 0 {
+		return fmt.Errorf("%w: notify: per_minute must be positive", ErrConfig)
+	}
+	if w := c.Notify.Webhook; w != "" && !strings.HasPrefix(w, "http://") && !strings.HasPrefix(w, "https://") {
+		return fmt.Errorf("%w: notify: webhook %q: want an http:// or https:// URL", ErrConfig, w)
 	}
 	if c.ServerName == "" || strings.ContainsAny(c.ServerName, " \t.*>") {
 		return fmt.Errorf("%w: server_name %q: must be non-empty without spaces, dots or wildcards", ErrConfig, c.ServerName)

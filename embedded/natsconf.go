@@ -87,6 +87,16 @@ var agentPublish = []string{
 	"$JS.ACK.>", "$JS.FC.>",
 }
 
+// agentPublishPMLoop is what the PM's loop (issue 12) adds for agents: scheduling messages
+// (publish --in/--at/--every stores them under orc.sched.>), cancelling them (schedule rm
+// purges their subjects), and listing consumers (pubsub stats' queue depth). Kept apart
+// from agentPublish so the two lists can change independently.
+var agentPublishPMLoop = []string{
+	"orc.sched.at.>",
+	"$JS.API.STREAM.PURGE.ORC_SCHEDULES",
+	"$JS.API.CONSUMER.LIST.*", "$JS.API.CONSUMER.NAMES.*",
+}
+
 func bridgePublish(host string) []string {
 	return []string{
 		"orc.*." + host + ".>", "orc.receipt.>", "orc.sys.status", "orc.sys.status.*",
@@ -112,7 +122,7 @@ func rolePermissions(u User) string {
 	case RoleAdmin:
 		return ""
 	case RoleAgent:
-		pub = agentPublish
+		pub = append(append([]string(nil), agentPublish...), agentPublishPMLoop...)
 	case RoleBridge:
 		pub = bridgePublish(u.Host)
 	}

@@ -427,16 +427,20 @@ func (s *Server) writeNATSContext() error {
 	if err != nil {
 		return err
 	}
+	mine := contextMark + " at " + string(s.cfg.Home)
 	if b, err := os.ReadFile(path); err == nil {
 		var old natsContext
 		if json.Unmarshal(b, &old) != nil || !strings.HasPrefix(old.Description, contextMark) {
 			return fmt.Errorf("%s exists and was not written by tmux-orc; leaving it alone", path)
 		}
+		if old.Description != mine {
+			return fmt.Errorf("%s belongs to another daemon (%s); leaving it alone: set nats_context in config.yaml to name this one's", path, old.Description)
+		}
 	}
 	if err := os.MkdirAll(path[:strings.LastIndex(path, "/")], 0o700); err != nil {
 		return err
 	}
-	b, _ := json.MarshalIndent(natsContext{Description: contextMark + " at " + string(s.cfg.Home),
+	b, _ := json.MarshalIndent(natsContext{Description: mine,
 		URL: strings.Join(s.ClientURLs(), ","), NKey: s.cfg.Home.CredentialsFile()}, "", "  ")
 	return home.WriteFileAtomic(path, append(b, '\n'), 0o600)
 }

@@ -72,10 +72,41 @@ func TestStartProvisionsStreamsAndRequiresCredentials(t *testing.T) {
 		t.Fatalf("conn info %+v %v", ci, err)
 	}
 	// The nats CLI context points at the daemon with the same credentials.
-	path, _ := embedded.NATSContextPath("tmux-orc")
+	path, _ := embedded.NATSContextPath(cfg.NATSContext)
 	b, err := os.ReadFile(path)
 	if err != nil || !strings.Contains(string(b), url) || !strings.Contains(string(b), cfg.Home.CredentialsFile()) {
 		t.Fatalf("nats context %s: %v\n%s", path, err, b)
+	}
+}
+
+// Two daemons on two data directories write two contexts; one named like another
+// daemon's is left alone.
+func TestNATSContextPerDataDirectory(t *testing.T) {
+	a := embeddedtest.Config(t)
+	xdg := os.Getenv("XDG_CONFIG_HOME")
+	b := embeddedtest.Config(t)
+	t.Setenv("XDG_CONFIG_HOME", xdg)
+	if a.NATSContext == b.NATSContext || !strings.HasPrefix(a.NATSContext, "tmux-orc-") {
+		t.Fatalf("contexts %q and %q", a.NATSContext, b.NATSContext)
+	}
+	if got := embedded.DefaultNATSContext(home.Dir("/tmp/orc/n1/home")); got != "tmux-orc-n1-home" {
+		t.Errorf("DefaultNATSContext = %q", got)
+	}
+	embeddedtest.Start(t, a)
+	embeddedtest.Start(t, b)
+	pa, _ := embedded.NATSContextPath(a.NATSContext)
+	pb, _ := embedded.NATSContextPath(b.NATSContext)
+	ba, errA := os.ReadFile(pa)
+	bb, errB := os.ReadFile(pb)
+	if errA != nil || errB != nil || !strings.Contains(string(ba), string(a.Home)) || !strings.Contains(string(bb), string(b.Home)) {
+		t.Fatalf("contexts:\n%s\n%s\n%v %v", ba, bb, errA, errB)
+	}
+	c := embeddedtest.Config(t)
+	t.Setenv("XDG_CONFIG_HOME", xdg)
+	c.NATSContext = a.NATSContext // a third daemon told to use the first one's name
+	embeddedtest.Start(t, c)
+	if again, _ := os.ReadFile(pa); string(again) != string(ba) {
+		t.Fatalf("another daemon's context was overwritten:\n%s", again)
 	}
 }
 

@@ -68,7 +68,31 @@ func (c *Config) StreamConfigs(replicas int) []jetstream.StreamConfig {
 		Replicas:          replicas,
 		AllowDirect:       true,
 	})
+	out = append(out, c.scheduleStreamConfig(replicas))
 	return out
+}
+
+// scheduleStreamConfig is the stream of scheduled messages (publish --in/--at/--every):
+// JetStream message schedules, which need discard-old and roll-ups. Nothing expires by age
+// (a schedule may be far off); the daemons delete each occurrence once they have moved it to
+// its priority stream.
+func (c *Config) scheduleStreamConfig(replicas int) jetstream.StreamConfig {
+	return jetstream.StreamConfig{
+		Name:              subjects.ScheduleStream,
+		Description:       "tmux-orc scheduled messages, until they are due",
+		Subjects:          []string{subjects.ScheduleRoot + ".>"},
+		Retention:         jetstream.LimitsPolicy,
+		Storage:           jetstream.FileStorage,
+		MaxMsgs:           100_000,
+		MaxBytes:          512 << 20,
+		MaxMsgSize:        subjects.MaxEnvelopeBytes + 1024,
+		Discard:           jetstream.DiscardOld,
+		Duplicates:        c.Duplicates,
+		Replicas:          replicas,
+		AllowDirect:       true,
+		AllowRollup:       true,
+		AllowMsgSchedules: true,
+	}
 }
 
 // discard picks the discard policy: the configured one, else DiscardNew for critical and

@@ -172,10 +172,10 @@ func TestScrapeShowsWhatStatsSays(t *testing.T) {
 			t.Errorf("%s = %v, want > 0", k, got[k])
 		}
 	}
-	// The six streams, the session registry's and the monitor's state (both provisioned by
-	// the daemon).
-	if got["tmux_orc_nats_jetstream_streams"] != 8 {
-		t.Errorf("streams = %v, want 8", got["tmux_orc_nats_jetstream_streams"])
+	// The seven streams (ORC_SCHEDULES the seventh), the session registry's and the
+	// monitor's state (both provisioned by the daemon).
+	if got["tmux_orc_nats_jetstream_streams"] != 9 {
+		t.Errorf("streams = %v, want 9", got["tmux_orc_nats_jetstream_streams"])
 	}
 }
 

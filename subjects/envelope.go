@@ -37,6 +37,9 @@ type Source struct {
 	Identifier string `json:"identifier"`
 	// Host is the host the sender ran on.
 	Host string `json:"host,omitempty"`
+	// Pane is the tmux pane the sender ran in ("%3"), when it ran in one: a group message
+	// is not typed back into it.
+	Pane string `json:"pane,omitempty"`
 }
 
 // Message is the payload proper.

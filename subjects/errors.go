@@ -22,4 +22,6 @@ var (
 	ErrNoHost = errors.New("the target names no host")
 	// ErrTag is returned for a malformed tag.
 	ErrTag = errors.New("invalid tag")
+	// ErrFilter is returned for a --filter that is not a valid regular expression.
+	ErrFilter = errors.New("invalid filter")
 )

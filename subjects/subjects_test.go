@@ -376,3 +376,47 @@ func TestSubjectLine(t *testing.T) {
 		t.Fatalf("got %d runes", len([]rune(got)))
 	}
 }
+
+func TestAckReference(t *testing.T) {
+	for _, tc := range []struct {
+		body, id, note string
+		ok             bool
+	}{
+		{"PM ACK: 1m8f5mkjsd2tgd7t - investigated agent, all healthy", "1m8f5mkjsd2tgd7t", "investigated agent, all healthy", true},
+		{"pm ack:abc-1", "abc-1", "", true},
+		{"ACK: daemon-health-1234567890 restarted", "daemon-health-1234567890", "restarted", true},
+		{"PM handled idle agent backend-dev:2 - restarted, now active", "", "", false},
+		{"FEEDBACK: fine", "", "", false},
+	} {
+		id, note, ok := subjects.AckReference(tc.body)
+		if id != tc.id || note != tc.note || ok != tc.ok {
+			t.Errorf("AckReference(%q) = %q, %q, %v; want %q, %q, %v", tc.body, id, note, ok, tc.id, tc.note, tc.ok)
+		}
+	}
+}
+
+func TestCompileFilterSmartCase(t *testing.T) {
+	for _, tc := range []struct {
+		expr, text string
+		want       bool
+	}{
+		{`HIGH PRIORITY\|CRITICAL`, "HIGH PRIORITY Agent idle", true},
+		{`HIGH PRIORITY\|CRITICAL`, "CRITICAL PM crash", true},
+		{`HIGH PRIORITY\|CRITICAL`, "critical in lower case", false},
+		{`recovery`, "NORMAL Recovery: restarted agent", true},
+		{`Recovery`, "NORMAL recovery: restarted agent", false},
+		{`\Sest`, "a TEST here", true}, // an escape is not a capital: smart-case applies
+		{`(?i)HIGH`, "high", true},
+	} {
+		re, err := subjects.CompileFilter(tc.expr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := re.MatchString(tc.text); got != tc.want {
+			t.Errorf("%q on %q = %v, want %v", tc.expr, tc.text, got, tc.want)
+		}
+	}
+	if _, err := subjects.CompileFilter("("); !errors.Is(err, subjects.ErrFilter) {
+		t.Errorf("bad expression: %v", err)
+	}
+}
