@@ -53,6 +53,7 @@ type DaemonStartOptions struct {
 	ClusterListen   string
 	Routes          []string
 	Replicas        int
+	ClusterSecret   string
 	AllowInsecure   bool
 	WebsocketListen string
 	bridgeFlags
@@ -98,6 +99,7 @@ the default address is taken, a free port is used instead. pubsub status shows t
 	fl.StringVar(&opts.ClusterListen, "cluster-listen", "", "route listen address host:port")
 	fl.StringSliceVar(&opts.Routes, "routes", nil, "every node's route URL, this one included, e.g. nats://h1:6222,nats://h2:6222,nats://h3:6222")
 	fl.IntVar(&opts.Replicas, "replicas", 0, "copies of every stream in a cluster (default 3)")
+	fl.StringVar(&opts.ClusterSecret, "cluster-secret", "", "route secret file, the same for every node (created when missing; required without TLS)")
 	fl.BoolVar(&opts.AllowInsecure, "allow-insecure", false, "accept listeners off loopback without TLS and users (plain text, unauthenticated)")
 	fl.StringVar(&opts.WebsocketListen, "websocket-listen", "", "also serve NATS over WebSocket on host:port (off by default)")
 	fl.StringVar(&opts.ConfigFile, "config", "", "YAML config file (default $TMUX_ORC_HOME/config.yaml)")
@@ -165,6 +167,9 @@ func (o *DaemonStartOptions) config(dir home.Dir) (embedded.Config, error) {
 	}
 	if o.Replicas != 0 {
 		cfg.Cluster.Replicas = o.Replicas
+	}
+	if o.ClusterSecret != "" {
+		cfg.Cluster.SecretFile = o.ClusterSecret
 	}
 	if o.AllowInsecure {
 		cfg.AllowInsecure = true

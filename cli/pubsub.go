@@ -116,6 +116,9 @@ func printCluster(out io.Writer, c *subjects.ClusterStatus) error {
 	}
 	fmt.Fprintf(out, "\ncluster %s: %d nodes, a majority of %d needed; meta leader %s; %d route connections from this node\n",
 		c.Name, c.Size, c.QuorumNeeded, leader, c.Routes)
+	if c.RouteAuth != "" {
+		fmt.Fprintf(out, "routes authenticate by: %s\n", c.RouteAuth)
+	}
 	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(w, "NODE\tMETA LEADER\tCURRENT\tLAST SEEN\tLAG")
 	for _, m := range c.Members {

@@ -9,8 +9,9 @@ import (
 // serverConfigText renders the parts of the server configuration that behave reliably only
 // when loaded as configuration text (accounts, users with permissions, cluster, TLS,
 // WebSocket): building them in Go misbehaves in embedded clusters (nats-server #6890, #6261).
-// localUser is the data directory's own NKey user, which has every right on this node.
-func (c *Config) serverConfigText(localUser string) string {
+// localUser is the data directory's own NKey user, which has every right on this node;
+// routeSecret, when set, is what routes must present.
+func (c *Config) serverConfigText(localUser, routeSecret string) string {
 	var b strings.Builder
 	q := strconv.Quote
 	fmt.Fprintf(&b, "server_name: %s\n", q(c.ServerName))
@@ -36,9 +37,16 @@ func (c *Config) serverConfigText(localUser string) string {
 			if i > 0 {
 				b.WriteString(", ")
 			}
+			if routeSecret != "" {
+				r = withRouteUser(r, routeSecret)
+			}
 			b.WriteString(q(r))
 		}
 		b.WriteString("]\n")
+		if routeSecret != "" {
+			// A route without the secret is refused; gossiped (implicit) routes use it too.
+			fmt.Fprintf(&b, "  authorization {user: %s, password: %s, timeout: 2}\n", q(RouteUser), q(routeSecret))
+		}
 		if cl.Advertise != "" {
 			fmt.Fprintf(&b, "  cluster_advertise: %s\n", q(cl.Advertise))
 		}

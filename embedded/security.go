@@ -3,6 +3,7 @@ package embedded
 import (
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"regexp"
 	"strconv"
@@ -54,6 +55,10 @@ type Cluster struct {
 	// Advertise is the route address other nodes learn for this one when it is not the
 	// listen address (behind NAT, or a proxy).
 	Advertise string `yaml:"advertise"`
+	// SecretFile holds the route secret every node of the cluster shares: routes
+	// authenticate with it (as well as by certificate when TLS is on). It is required
+	// without TLS and created (mode 0600) when missing.
+	SecretFile string `yaml:"secret_file"`
 }
 
 // Enabled reports whether the node is part of a cluster.
@@ -82,6 +87,16 @@ func isLoopback(addr string) bool {
 	}
 	ip := net.ParseIP(host)
 	return host == "localhost" || (ip != nil && ip.IsLoopback())
+}
+
+// routeIsLoopback reports whether a route URL such as nats://127.0.0.1:6222 names a
+// loopback host.
+func routeIsLoopback(route string) bool {
+	u, err := url.Parse(route)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	return isLoopback(u.Host)
 }
 
 func checkHostPort(key, addr string) error {
@@ -172,8 +187,22 @@ func (c *Config) validateSecurity() error {
 		if cl.Replicas > len(cl.Routes) {
 			return fmt.Errorf("%w: cluster.replicas %d is more than the %d nodes in cluster.routes", ErrConfig, cl.Replicas, len(cl.Routes))
 		}
-		if !isLoopback(cl.Listen) && !c.TLS.Enabled() && !c.AllowInsecure {
-			return fmt.Errorf("%w: cluster.listen %q is not a loopback address; refused without tls (routes authenticate by certificate), unless allow_insecure", ErrConfig, cl.Listen)
+		if !c.TLS.Enabled() {
+			// Without TLS the route secret travels in plain text: only on this machine.
+			if !isLoopback(cl.Listen) {
+				return fmt.Errorf("%w: cluster.listen %q is not a loopback address; a cluster without tls runs on loopback only (with tls, routes authenticate by certificate; allow_insecure does not apply to routes)", ErrConfig, cl.Listen)
+			}
+			for _, r := range cl.Routes {
+				if !routeIsLoopback(r) {
+					return fmt.Errorf("%w: cluster.routes: %q is not a loopback address; a cluster without tls runs on loopback only (routes authenticate by certificate with tls)", ErrConfig, r)
+				}
+			}
+			if cl.Advertise != "" && !isLoopback(cl.Advertise) {
+				return fmt.Errorf("%w: cluster.advertise %q is not a loopback address; a cluster without tls runs on loopback only", ErrConfig, cl.Advertise)
+			}
+			if cl.SecretFile == "" {
+				return fmt.Errorf("%w: a cluster without tls needs a route secret: give every node the same --cluster-secret FILE (cluster.secret_file; created when missing) so that no stranger can join as a route", ErrConfig)
+			}
 		}
 	}
 	if c.Websocket.Listen != "" {

@@ -121,7 +121,14 @@ func (s *Server) options(userPub string) (*server.Options, error) {
 	cfg := s.cfg
 	always, interval, _ := cfg.syncPolicy()
 	opts := &server.Options{}
-	if err := opts.ProcessConfigString(cfg.serverConfigText(userPub)); err != nil {
+	var routeSecret string
+	if cfg.Cluster.Enabled() && cfg.Cluster.SecretFile != "" {
+		var err error
+		if routeSecret, err = LoadRouteSecret(cfg.Cluster.SecretFile); err != nil {
+			return nil, err
+		}
+	}
+	if err := opts.ProcessConfigString(cfg.serverConfigText(userPub, routeSecret)); err != nil {
 		return nil, fmt.Errorf("building server options: %w", err)
 	}
 	host, portStr, _ := net.SplitHostPort(cfg.Listen)
@@ -286,6 +293,7 @@ func (s *Server) Status(withCluster bool) subjects.ServerStatus {
 	st.Host = s.cfg.HostName
 	if withCluster && s.cfg.Cluster.Enabled() {
 		st.Cluster = s.clusterStatus()
+		st.Cluster.RouteAuth = s.cfg.RouteAuth()
 	}
 	return st
 }

@@ -46,9 +46,12 @@ type ClusterStatus struct {
 	Size         int `json:"size"`
 	QuorumNeeded int `json:"quorum_needed"`
 	// Routes is the number of route connections of this node.
-	Routes  int            `json:"routes"`
-	Members []PeerStatus   `json:"members"`
-	Streams []StreamStatus `json:"streams"`
+	Routes int `json:"routes"`
+	// RouteAuth says how routes authenticate: "mutual TLS", or "route secret, without
+	// TLS: loopback only".
+	RouteAuth string         `json:"route_auth,omitempty"`
+	Members   []PeerStatus   `json:"members"`
+	Streams   []StreamStatus `json:"streams"`
 }
 
 // PeerStatus is one node as seen from another.
