@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/tmux-orc/tmux-orc/home"
+	"github.com/tmux-orc/tmux-orc/subjects"
 )
 
 var (
@@ -77,6 +78,8 @@ type Client struct {
 	regMu      sync.Mutex
 	kv         jetstream.KeyValue // the session registry, once opened
 	daemonHost string             // once known
+	// consumerLost is called when a durable bridge consumer was lost and created again.
+	consumerLost func(session string, p subjects.Priority)
 }
 
 // Connect connects with the data directory's credentials.

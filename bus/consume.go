@@ -4,10 +4,13 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
 
 	"github.com/tmux-orc/tmux-orc/subjects"
 )
@@ -60,7 +63,7 @@ func (c *Client) ConsumeSession(ctx context.Context, host, session string, since
 	if err := subjects.ValidateHost(host); err != nil {
 		return nil, err
 	}
-	return c.consume(ctx, SessionDurable(host, session), "tmux-orc bridge of host "+host+" for session "+session,
+	return c.consume(ctx, SessionDurable(host, session), "tmux-orc bridge of host "+host+" for session "+session, session,
 		func(p subjects.Priority) string { return subjects.SessionSubjects(p, host, session) }, since, handle)
 }
 
@@ -70,11 +73,26 @@ func (c *Client) ConsumeEverywhere(ctx context.Context, host string, since time.
 	if err := subjects.ValidateHost(host); err != nil {
 		return nil, err
 	}
-	return c.consume(ctx, EverywhereDurable(host), "tmux-orc bridge of host "+host+" for groups everywhere",
+	return c.consume(ctx, EverywhereDurable(host), "tmux-orc bridge of host "+host+" for groups everywhere", "",
 		subjects.EverywhereSubjects, since, handle)
 }
 
-func (c *Client) consume(ctx context.Context, durable, desc string, filter func(subjects.Priority) string, since time.Time, handle func(*Delivery)) (stop func(), err error) {
+// OnConsumerLost sets fn to be called after one of the client's durable bridge consumers
+// vanished (deleted by someone, or lost with a store) and was created again; session is ""
+// for the consumers of groups everywhere.
+func (c *Client) OnConsumerLost(fn func(session string, p subjects.Priority)) {
+	c.regMu.Lock()
+	c.consumerLost = fn
+	c.regMu.Unlock()
+}
+
+func (c *Client) consumerLostHook() func(string, subjects.Priority) {
+	c.regMu.Lock()
+	defer c.regMu.Unlock()
+	return c.consumerLost
+}
+
+func (c *Client) consume(ctx context.Context, durable, desc, session string, filter func(subjects.Priority) string, since time.Time, handle func(*Delivery)) (stop func(), err error) {
 	var stops []func()
 	stopAll := func() {
 		for _, s := range stops {
@@ -82,58 +100,181 @@ func (c *Client) consume(ctx context.Context, durable, desc string, filter func(
 		}
 	}
 	for _, p := range subjects.Priorities {
-		st, err := c.js.Stream(ctx, p.Stream())
-		if err != nil {
+		dc := &durableConsumer{c: c, durable: durable, desc: desc, session: session, p: p, filter: filter(p), since: since, handle: handle,
+			lost: make(chan error, 1), done: make(chan struct{})}
+		if err := dc.start(ctx); err != nil {
 			stopAll()
-			return nil, fmt.Errorf("opening stream %s: %w", p.Stream(), err)
+			return nil, err
 		}
-		cons, err := st.Consumer(ctx, durable)
-		if err != nil {
-			start := since
-			cons, err = st.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
-				Durable:           durable,
-				Description:       desc,
-				FilterSubject:     filter(p),
-				AckPolicy:         jetstream.AckExplicitPolicy,
-				AckWait:           AckWait,
-				MaxDeliver:        -1,
-				MaxAckPending:     10000,
-				DeliverPolicy:     jetstream.DeliverByStartTimePolicy,
-				OptStartTime:      &start,
-				InactiveThreshold: 7 * 24 * time.Hour,
-			})
-			if err != nil {
-				stopAll()
-				return nil, fmt.Errorf("%s at %s: %w", desc, p, err)
-			}
-		}
-		cc, err := cons.Consume(func(m jetstream.Msg) {
-			meta, err := m.Metadata()
-			if err != nil {
-				return
-			}
-			env, err := subjects.Decode(m.Data())
-			if err != nil {
-				c.log.Warn("dropping a message that is not a tmux-orc envelope")
-				_ = m.Term()
-				return
-			}
-			handle(&Delivery{Envelope: env, Stored: meta.Timestamp, Redelivered: meta.NumDelivered > 1, msg: m})
-		})
-		if err != nil {
-			stopAll()
-			return nil, fmt.Errorf("%s at %s: %w", desc, p, err)
-		}
-		stops = append(stops, func() {
-			// Stop is asynchronous; wait until the subscription is gone, so that messages
-			// the caller gives back (Nak) right after are not redelivered to it (and lost
-			// until the ack wait) but to the next consumer.
-			cc.Stop()
-			select {
-			case <-cc.Closed():
-			case <-time.After(5 * time.Second):
-			}
-		})
+		go dc.watch()
+		stops = append(stops, dc.stop)
 	}
 	return stopAll, nil
+}
+
+// durableConsumer is one bridge consumer of one priority stream. When the consumer vanishes
+// (ErrConsumerDeleted, or missed heartbeats and the server no longer knows it) it is created
+// again from the newest message it handled, and the loss is reported: a deleted consumer
+// must never stop delivery silently.
+type durableConsumer struct {
+	c                     *Client
+	durable, desc, filter string
+	session               string
+	p                     subjects.Priority
+	since                 time.Time
+	handle                func(*Delivery)
+	lost                  chan error
+	done                  chan struct{}
+
+	mu       sync.Mutex
+	cc       jetstream.ConsumeContext
+	newest   time.Time // the stored time of the newest message handled
+	stopped  bool
+	stopOnce sync.Once
+}
+
+func (d *durableConsumer) config() jetstream.ConsumerConfig {
+	d.mu.Lock()
+	start := d.since
+	if d.newest.After(start) {
+		start = d.newest
+	}
+	d.mu.Unlock()
+	return jetstream.ConsumerConfig{
+		Durable:           d.durable,
+		Description:       d.desc,
+		FilterSubject:     d.filter,
+		AckPolicy:         jetstream.AckExplicitPolicy,
+		AckWait:           AckWait,
+		MaxDeliver:        -1,
+		MaxAckPending:     10000,
+		DeliverPolicy:     jetstream.DeliverByStartTimePolicy,
+		OptStartTime:      &start,
+		InactiveThreshold: 7 * 24 * time.Hour,
+	}
+}
+
+func (d *durableConsumer) start(ctx context.Context) error {
+	st, err := d.c.js.Stream(ctx, d.p.Stream())
+	if err != nil {
+		return fmt.Errorf("opening stream %s: %w", d.p.Stream(), err)
+	}
+	cons, err := st.Consumer(ctx, d.durable)
+	if err != nil {
+		cons, err = st.CreateOrUpdateConsumer(ctx, d.config())
+		if err != nil {
+			return fmt.Errorf("%s at %s: %w", d.desc, d.p, err)
+		}
+	}
+	cc, err := cons.Consume(func(m jetstream.Msg) {
+		meta, err := m.Metadata()
+		if err != nil {
+			return
+		}
+		env, err := subjects.Decode(m.Data())
+		if err != nil {
+			d.c.log.Warn("dropping a message that is not a tmux-orc envelope")
+			_ = m.Term()
+			return
+		}
+		d.mu.Lock()
+		if meta.Timestamp.After(d.newest) {
+			d.newest = meta.Timestamp
+		}
+		d.mu.Unlock()
+		d.handle(&Delivery{Envelope: env, Stored: meta.Timestamp, Redelivered: meta.NumDelivered > 1, msg: m})
+	}, jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+		if errors.Is(err, jetstream.ErrConsumerDeleted) || errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrNoHeartbeat) {
+			select {
+			case d.lost <- err:
+			default:
+			}
+		}
+	}))
+	if err != nil {
+		return fmt.Errorf("%s at %s: %w", d.desc, d.p, err)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.stopped {
+		cc.Stop()
+		return nil
+	}
+	d.cc = cc
+	return nil
+}
+
+// watch re-creates the consumer when it is lost.
+func (d *durableConsumer) watch() {
+	for {
+		select {
+		case <-d.done:
+			return
+		case err := <-d.lost:
+			if !d.vanished(err) {
+				continue
+			}
+			d.mu.Lock()
+			old := d.cc
+			d.mu.Unlock()
+			if old != nil {
+				old.Stop()
+			}
+			for {
+				ctx, cancel := context.WithTimeout(context.Background(), d.c.timeout)
+				err := d.start(ctx)
+				cancel()
+				if err == nil {
+					break
+				}
+				d.c.log.Warn("re-creating a lost bridge consumer failed; retrying", zap.String("consumer", d.durable), zap.Error(err))
+				select {
+				case <-d.done:
+					return
+				case <-time.After(time.Second):
+				}
+			}
+			d.c.log.Error("a bridge consumer had vanished (deleted?) and was created again; messages stored meanwhile are delivered now",
+				zap.String("consumer", d.durable), zap.String("stream", d.p.Stream()), zap.Error(err))
+			if fn := d.c.consumerLostHook(); fn != nil {
+				fn(d.session, d.p)
+			}
+		}
+	}
+}
+
+// vanished tells whether the server no longer has the consumer.
+func (d *durableConsumer) vanished(err error) bool {
+	if errors.Is(err, jetstream.ErrConsumerDeleted) || errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return true
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), d.c.timeout)
+	defer cancel()
+	st, serr := d.c.js.Stream(ctx, d.p.Stream())
+	if serr != nil {
+		return false
+	}
+	_, cerr := st.Consumer(ctx, d.durable)
+	return errors.Is(cerr, jetstream.ErrConsumerNotFound)
+}
+
+func (d *durableConsumer) stop() {
+	d.stopOnce.Do(func() {
+		close(d.done)
+		d.mu.Lock()
+		d.stopped = true
+		cc := d.cc
+		d.mu.Unlock()
+		if cc == nil {
+			return
+		}
+		// Stop is asynchronous; wait until the subscription is gone, so that messages
+		// the caller gives back (Nak) right after are not redelivered to it (and lost
+		// until the ack wait) but to the next consumer.
+		cc.Stop()
+		select {
+		case <-cc.Closed():
+		case <-time.After(5 * time.Second):
+		}
+	})
 }
