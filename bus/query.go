@@ -133,11 +133,7 @@ func (c *Client) scan(ctx context.Context, p subjects.Priority, q Query) ([]Reco
 	if err != nil {
 		return nil, 0, fmt.Errorf("querying %s: %w", p.Stream(), err)
 	}
-	defer func() {
-		dctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		_ = st.DeleteConsumer(dctx, cons.CachedInfo().Name)
-	}()
+	defer c.dropConsumer(st, cons)
 	pending := cons.CachedInfo().NumPending
 	var out []Record
 	for pending > 0 {
@@ -255,4 +251,12 @@ func (c *Client) follow(ctx context.Context, q Query, cur cursor, fn func(Record
 			}
 		}
 	}
+}
+
+// dropConsumer asks the server to delete an ephemeral consumer of this client's, without
+// waiting for the answer: a user whose role may not delete consumers (agents) is refused,
+// and the consumer then expires by its inactive threshold.
+func (c *Client) dropConsumer(st jetstream.Stream, cons jetstream.Consumer) {
+	subj := "$JS.API.CONSUMER.DELETE." + st.CachedInfo().Config.Name + "." + cons.CachedInfo().Name
+	_ = c.nc.PublishRequest(subj, c.nc.NewRespInbox(), nil)
 }

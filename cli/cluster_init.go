@@ -51,7 +51,7 @@ func newCmdClusterInit(f *factory, runF func(context.Context, *ClusterInitOption
                                       client certificate (SANs: the host, its --addr, localhost,
                                       127.0.0.1)
   DIR/<host>/client.pem, client-key.pem  for local commands
-  DIR/<host>/admin.nk, agents.nk      NKey user seeds, the same on every host
+  DIR/<host>/admin.nk, pm.nk, agents.nk  NKey user seeds, the same on every host
   DIR/<host>/bridge-<host>.nk         the seed of this host's bridge
 
 cluster.yaml refers to the files in --pki-dir (default /etc/tmux-orc/pki; "{host}" in it is
@@ -207,8 +207,8 @@ func clusterInitRun(o *ClusterInitOptions) error {
 	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("checking --out: %w", err)
 	}
-	users := make([]clusterUser, 0, 2+len(nodes))
-	for _, u := range [][2]string{{"admin", "admin"}, {"agents", "agent"}} {
+	users := make([]clusterUser, 0, 3+len(nodes))
+	for _, u := range [][2]string{{"admin", "admin"}, {"pm", "pm"}, {"agents", "agent"}} {
 		cu, err := newClusterUser(u[0], u[1], "")
 		if err != nil {
 			return err

@@ -77,26 +77,35 @@ func (c *Config) tlsBlock(verify bool) string {
 // Permissions per role. Admins have none (everything is allowed). What the others may
 // publish is an allow list: they cannot create, change, purge or delete streams.
 //
-// Agents and PMs publish messages and acknowledgements, read (consumers of any kind, direct
-// gets), ask for the status and control the monitor.
+// Agents publish messages and acknowledgements, read (ephemeral consumers, direct gets),
+// ask for the status (the daemon's and the monitor's) and report hook events. They cannot
+// delete consumers (their own ephemeral ones expire by themselves), acknowledge JetStream
+// messages (theirs need no acknowledgement, so they cannot settle a bridge's), record
+// receipts, stop or start a monitor, or restart an agent.
+//
+// A PM may do what an agent may, and also restart agents and start or stop monitors.
 //
 // A bridge for host H may create consumers only whose single filter subject is one of its
 // own host's (orc.<p>.H.>) or a message for a group everywhere (orc.<p>.~.>): the server
 // puts a single filter in the API subject, so the permission matches it, and the forms
-// without a filter are not allowed. It records receipts, publishes its alerts to its own
-// host's sessions and registers its own host's sessions.
+// without a filter are not allowed. It records receipts and claims only for its own host
+// (orc.receipt.<p>.<state>.<id>.H.<pane>), publishes its alerts to its own host's sessions
+// and registers its own host's sessions.
 var agentPublish = []string{
 	"orc.critical.>", "orc.high.>", "orc.normal.>", "orc.low.>",
-	"orc.ack.>", "orc.sys.status", "orc.sys.status.*", "orc.sys.monitor.>",
+	"orc.ack.>", "orc.sys.status", "orc.sys.status.*", "orc.sys.monitor.status.*", "orc.sys.monitor.hook.*",
 	"$JS.API.INFO", "$JS.API.STREAM.INFO.*", "$JS.API.STREAM.NAMES", "$JS.API.STREAM.LIST",
-	"$JS.API.CONSUMER.CREATE.>", "$JS.API.CONSUMER.DELETE.*.*", "$JS.API.CONSUMER.INFO.*.*",
+	"$JS.API.CONSUMER.CREATE.>", "$JS.API.CONSUMER.INFO.*.*",
 	"$JS.API.CONSUMER.MSG.NEXT.*.*", "$JS.API.DIRECT.GET.>", "$JS.API.STREAM.MSG.GET.*",
-	"$JS.ACK.>", "$JS.FC.>",
+	"$JS.FC.>",
 }
+
+// pmPublish adds restarting agents and controlling monitors to what agents may do.
+var pmPublish = append(append([]string(nil), agentPublish...), "orc.sys.monitor.restart.*", "orc.sys.monitor.control.*")
 
 func bridgePublish(host string) []string {
 	return []string{
-		"orc.*." + host + ".>", "orc.receipt.>", "orc.sys.status", "orc.sys.status.*",
+		"orc.*." + host + ".>", "orc.receipt.*.*.*." + host + ".*", "orc.sys.status", "orc.sys.status.*",
 		"$KV.ORC_SESSIONS.*." + host,
 		"$JS.API.INFO", "$JS.API.STREAM.INFO.*", "$JS.API.STREAM.NAMES",
 		"$JS.API.CONSUMER.CREATE.*.*.orc.*." + host + ".>",
@@ -117,6 +126,8 @@ func rolePermissions(u User) string {
 		return ""
 	case RoleAgent:
 		pub = agentPublish
+	case RolePM:
+		pub = pmPublish
 	case RoleBridge:
 		pub = bridgePublish(u.Host)
 	}
@@ -125,7 +136,7 @@ func rolePermissions(u User) string {
 		quoted[i] = strconv.Quote(s)
 	}
 	switch u.Role {
-	case RoleAgent:
+	case RoleAgent, RolePM:
 		return fmt.Sprintf(`{publish: {allow: [%s]}, subscribe: {allow: ["_INBOX.>", "orc.>"]}}`, strings.Join(quoted, ", "))
 	default:
 		// A bridge host also runs its monitor, which answers requests for its host.

@@ -29,8 +29,11 @@ func (t TLS) Enabled() bool { return t.Cert != "" || t.Key != "" || t.CA != "" }
 const (
 	// RoleAdmin may do anything, including managing streams.
 	RoleAdmin = "admin"
-	// RoleAgent is for agents and PMs: publish, read, acknowledge, status.
+	// RoleAgent is for agents: publish, read, acknowledge, status.
 	RoleAgent = "agent"
+	// RolePM is for project managers: what agents may, plus restarting agents and
+	// starting and stopping monitors.
+	RolePM = "pm"
 	// RoleBridge is for a bridge host: it consumes only its own host's sessions and records
 	// deliveries.
 	RoleBridge = "bridge"
@@ -143,7 +146,7 @@ func (c *Config) validateSecurity() error {
 			return fmt.Errorf("%w: %s: nkey %q is not an NKey user public key (it starts with U; tmux-orc cluster init generates them)", ErrConfig, where, u.NKey)
 		}
 		switch u.Role {
-		case RoleAdmin, RoleAgent:
+		case RoleAdmin, RoleAgent, RolePM:
 			if u.Host != "" {
 				return fmt.Errorf("%w: %s: host is only for role bridge", ErrConfig, where)
 			}
@@ -152,7 +155,7 @@ func (c *Config) validateSecurity() error {
 				return fmt.Errorf("%w: %s: role bridge needs host, 1-64 letters, digits, '-' or '_' (got %q)", ErrConfig, where, u.Host)
 			}
 		default:
-			return fmt.Errorf("%w: %s: role %q: want admin, agent or bridge", ErrConfig, where, u.Role)
+			return fmt.Errorf("%w: %s: role %q: want admin, pm, agent or bridge", ErrConfig, where, u.Role)
 		}
 	}
 	secure := c.TLS.Enabled() && len(c.Users) > 0
