@@ -9,6 +9,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/tmux-orc/tmux-orc/bridge"
+	"github.com/tmux-orc/tmux-orc/internal/redact"
 	"github.com/tmux-orc/tmux-orc/subjects"
 )
 
@@ -73,7 +74,7 @@ func (m *Monitor) Status() Status {
 	st := Status{Agents: []AgentStatus{}, SessionAlerts: map[string]LastAlert{}, Passes: m.passes, At: now}
 	for _, a := range m.sortedAgents() {
 		s := AgentStatus{Pane: a.pane.ID, Target: bridge.PaneTarget(a.pane), Session: a.pane.Session, Window: a.pane.Window,
-			Role: roleName(a), Profile: a.profile.Name, Command: a.pane.Command, StartCommand: a.startCmd,
+			Role: roleName(a), Profile: a.profile.Name, Command: a.pane.Command, StartCommand: redact.Command(a.startCmd),
 			State: a.state, Since: a.since, Restarts: a.restarts}
 		if a.state == Stuck {
 			s.Reason = a.stuckReason()
