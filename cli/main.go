@@ -14,6 +14,7 @@ import (
 	"github.com/tmux-orc/tmux-orc/bus"
 	"github.com/tmux-orc/tmux-orc/embedded"
 	"github.com/tmux-orc/tmux-orc/home"
+	"github.com/tmux-orc/tmux-orc/internal/termsafe"
 	"github.com/tmux-orc/tmux-orc/subjects"
 )
 
@@ -62,7 +63,7 @@ func Run(ctx context.Context, args []string, streams IO) int {
 	}
 	var silent silentError
 	if !errors.As(err, &silent) {
-		fmt.Fprintf(streams.Err, "tmux-orc: %v\n", err)
+		fmt.Fprintf(streams.Err, "tmux-orc: %s\n", termsafe.Line(err.Error()))
 	}
 	var fe *flagError
 	if errors.As(err, &fe) {

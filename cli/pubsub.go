@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tmux-orc/tmux-orc/bus"
+	"github.com/tmux-orc/tmux-orc/internal/termsafe"
 	"github.com/tmux-orc/tmux-orc/subjects"
 )
 
@@ -94,7 +95,7 @@ func pubsubStatusRun(ctx context.Context, o *pubsubStatusOptions) error {
 	}
 	slices.Sort(names)
 	for _, s := range names {
-		fmt.Fprintf(w, "duplicate session:\t%q on hosts %s (name one: %s.%s)\n", s, strings.Join(dups[s], ", "), dups[s][0], s)
+		fmt.Fprintf(w, "duplicate session:\t%q on hosts %s (name one: %s.%s)\n", s, strings.Join(dups[s], ", "), dups[s][0], termsafe.Line(s))
 	}
 	if st.Host != "" {
 		fmt.Fprintf(w, "host:\t%s\n", st.Host)
