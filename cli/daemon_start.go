@@ -206,12 +206,34 @@ func daemonStartRun(ctx context.Context, o *DaemonStartOptions) error {
 	if o.Foreground {
 		return o.runForeground(ctx, cfg)
 	}
-	if running, pid := dir.Running(); running {
-		ci, _ := dir.ReadConnInfo()
-		fmt.Fprintf(o.f.Out, "tmux-orc daemon already running (pid %d), listening on %s\n", pid, strings.Join(ci.URLs, ","))
-		return nil
+	if running, _ := dir.Running(); running {
+		return o.alreadyRunning(ctx, dir)
 	}
 	return o.startBackground(ctx, dir, cfg.Cluster.Enabled())
+}
+
+// alreadyRunning reports the daemon that holds dir, once it says where it listens: a daemon
+// started at the same moment by another command may still be starting.
+func (o *DaemonStartOptions) alreadyRunning(ctx context.Context, dir home.Dir) error {
+	deadline := time.Now().Add(startWait)
+	for {
+		running, pid := dir.Running()
+		if !running {
+			return fmt.Errorf("another tmux-orc daemon was starting on %s and stopped; see %s", dir, dir.LogFile())
+		}
+		if ci, err := dir.ReadConnInfo(); err == nil && ci.PID == pid && len(ci.URLs) > 0 {
+			fmt.Fprintf(o.f.Out, "tmux-orc daemon already running (pid %d), listening on %s, data in %s\n", pid, strings.Join(ci.URLs, ","), dir)
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("a tmux-orc daemon (pid %d) holds %s but did not become ready within %s; see %s", pid, dir, startWait, dir.LogFile())
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 func (o *DaemonStartOptions) runForeground(ctx context.Context, cfg embedded.Config) error {
@@ -323,6 +345,10 @@ func (o *DaemonStartOptions) startBackground(ctx context.Context, dir home.Dir, 
 		}
 		if msg, ok := strings.CutPrefix(line, "ERROR "); ok {
 			<-exited
+			if running, _ := dir.Running(); running {
+				// Another start won the race for the data directory: report that daemon.
+				return o.alreadyRunning(ctx, dir)
+			}
 			return errors.New(msg)
 		}
 		werr := <-exited

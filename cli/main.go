@@ -30,6 +30,9 @@ const (
 	// ExitUnavailable means the daemon is not running or cannot be reached; retrying later
 	// may succeed.
 	ExitUnavailable = 3
+	// ExitNotResponding means a daemon holds the data directory but does not answer (it is
+	// stopped with SIGSTOP, or hung): `daemon status` says so.
+	ExitNotResponding = 5
 	// ExitInterrupted means the command was stopped by SIGINT or SIGTERM.
 	ExitInterrupted = 130
 )
