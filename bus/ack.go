@@ -60,6 +60,9 @@ func (c *Client) Get(ctx context.Context, id string) (Record, error) {
 // message twice is harmless: the first acknowledgement stands and is returned with
 // already = true.
 func (c *Client) Ack(ctx context.Context, id, by, note string) (rec AckRecord, already bool, err error) {
+	if err := subjects.ValidateAck(by, note); err != nil {
+		return AckRecord{}, false, err
+	}
 	r, err := c.Get(ctx, id)
 	if err != nil {
 		return AckRecord{}, false, err

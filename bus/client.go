@@ -139,6 +139,11 @@ func Connect(ctx context.Context, o Options) (*Client, error) {
 			}
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) { log.Info("reconnected", zap.String("url", nc.ConnectedUrl())) }),
+		// Asynchronous errors (a permissions violation for a request the user's role may not
+		// make, such as deleting its own ephemeral consumer) go to the log, not the terminal.
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+			log.Debug("asynchronous error from the server", zap.Error(err))
+		}),
 	)...)
 	if err != nil {
 		if errors.Is(err, nats.ErrAuthorization) || strings.Contains(strings.ToLower(err.Error()), "authorization") {

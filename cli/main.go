@@ -88,7 +88,7 @@ func exitCode(ctx context.Context, err error) int {
 	case errors.Is(err, bus.ErrNotRunning), errors.Is(err, bus.ErrUnreachable), errors.Is(err, home.ErrNoCredentials):
 		return ExitUnavailable
 	case errors.Is(err, subjects.ErrEnvelope), errors.Is(err, subjects.ErrTarget), errors.Is(err, subjects.ErrGroup),
-		errors.Is(err, subjects.ErrPriority), errors.Is(err, subjects.ErrTag), errors.Is(err, subjects.ErrID),
+		errors.Is(err, subjects.ErrPriority), errors.Is(err, subjects.ErrTag), errors.Is(err, subjects.ErrID), errors.Is(err, subjects.ErrAck),
 		errors.Is(err, embedded.ErrConfig), errors.Is(err, bus.ErrAmbiguous):
 		return ExitUsage
 	case ctx.Err() != nil:

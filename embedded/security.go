@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/nats-io/nkeys"
 )
@@ -167,8 +168,8 @@ func (c *Config) validateSecurity() error {
 		return fmt.Errorf("%w: listen %q is not a loopback address; refused %s", ErrConfig, c.Listen, why)
 	}
 	if cl := c.Cluster; cl.Enabled() {
-		if cl.Name == "" || strings.ContainsAny(cl.Name, " \t.*>") {
-			return fmt.Errorf("%w: cluster.name %q: must be non-empty without spaces, dots or wildcards", ErrConfig, cl.Name)
+		if !nameOK(cl.Name) {
+			return fmt.Errorf("%w: cluster.name %q: must be 1-128 printable characters without spaces, dots or wildcards", ErrConfig, cl.Name)
 		}
 		if err := checkHostPort("cluster.listen", cl.Listen); err != nil {
 			return err
@@ -180,6 +181,9 @@ func (c *Config) validateSecurity() error {
 			return fmt.Errorf("%w: cluster.routes names one node: a cluster needs at least two (three to survive the loss of one); for a single node leave out cluster", ErrConfig)
 		}
 		for _, r := range cl.Routes {
+			if u, err := url.Parse(r); err != nil || u.Host == "" || strings.ContainsFunc(r, unicode.IsControl) {
+				return fmt.Errorf("%w: cluster.routes: %q: want a URL such as nats://h2:6222", ErrConfig, r)
+			}
 			if !strings.Contains(r, "://") {
 				return fmt.Errorf("%w: cluster.routes: %q: want a URL such as nats://h2:6222", ErrConfig, r)
 			}

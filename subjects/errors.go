@@ -22,4 +22,6 @@ var (
 	ErrNoHost = errors.New("the target names no host")
 	// ErrTag is returned for a malformed tag.
 	ErrTag = errors.New("invalid tag")
+	// ErrAck is returned for an acknowledgement whose sender or note is invalid.
+	ErrAck = errors.New("invalid acknowledgement")
 )
