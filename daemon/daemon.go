@@ -68,9 +68,11 @@ func Run(ctx context.Context, cfg embedded.Config, o Options, log *zap.Logger, r
 	m := metrics.New()
 	m.AddStats(c, metrics.DefaultStatsTimeout, log.Named("metrics"))
 	m.AddNATS(srv.NATS())
-	if n, err := spool.Import(ctx, cfg.Home, c, log.Named("spool")); err != nil {
-		log.Error("importing the spool failed; will retry at the next start", zap.Error(err))
-	} else if n > 0 {
+	n, err := spool.Import(ctx, cfg.Home, c, log.Named("spool"))
+	if err != nil {
+		log.Error("importing some spool entries failed; they are retried at the next start", zap.Error(err))
+	}
+	if n > 0 {
 		m.FallbacksImported(n)
 		log.Info("imported spooled messages", zap.Int("count", n))
 	}
