@@ -87,6 +87,12 @@ func pubsubStatusRun(ctx context.Context, o *pubsubStatusOptions) error {
 		fmt.Fprintf(w, "metrics:\toff\n")
 	}
 	fmt.Fprintf(w, "store:\t%s used of %s (sync: %s)\n", humanBytes(st.StoreUsed), humanBytes(st.StoreMax), st.Sync)
+	if st.StoreError != "" {
+		fmt.Fprintf(w, "STORE FAULT:\t%s\n", termsafe.Line(st.StoreError))
+	}
+	for _, d := range st.StoreDamage {
+		fmt.Fprintf(w, "STORE DAMAGE:\t%s\n", termsafe.Line(d))
+	}
 	fmt.Fprintf(w, "connections:\t%d\n", st.Connections)
 	fmt.Fprintf(w, "data:\t%s\n", st.Home)
 	names := make([]string, 0, len(dups))

@@ -10,16 +10,23 @@ import (
 // natsLogger routes the server's log through zap. A fatal error is recorded instead of
 // exiting the process, so that Start can return it.
 type natsLogger struct {
-	log   *zap.SugaredLogger
-	mu    sync.Mutex
-	fatal error
+	log *zap.SugaredLogger
+	// onError, when set, sees every error message the server logs.
+	onError func(msg string)
+	mu      sync.Mutex
+	fatal   error
 }
 
 func (l *natsLogger) Noticef(format string, v ...any) { l.log.Infof(format, v...) }
 func (l *natsLogger) Warnf(format string, v ...any)   { l.log.Warnf(format, v...) }
-func (l *natsLogger) Errorf(format string, v ...any)  { l.log.Errorf(format, v...) }
-func (l *natsLogger) Debugf(format string, v ...any)  { l.log.Debugf(format, v...) }
-func (l *natsLogger) Tracef(format string, v ...any)  { l.log.Debugf(format, v...) }
+func (l *natsLogger) Errorf(format string, v ...any) {
+	l.log.Errorf(format, v...)
+	if l.onError != nil {
+		l.onError(fmt.Sprintf(format, v...))
+	}
+}
+func (l *natsLogger) Debugf(format string, v ...any) { l.log.Debugf(format, v...) }
+func (l *natsLogger) Tracef(format string, v ...any) { l.log.Debugf(format, v...) }
 func (l *natsLogger) Fatalf(format string, v ...any) {
 	l.log.Errorf(format, v...)
 	l.mu.Lock()

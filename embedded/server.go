@@ -44,6 +44,11 @@ type Server struct {
 
 	mu         sync.Mutex
 	metricsURL string
+
+	opts     *server.Options
+	faults   storeFaults
+	reopenMu sync.Mutex
+	cancel   context.CancelFunc
 }
 
 // Start locks the data directory, starts the server and returns once JetStream is ready and
@@ -81,7 +86,8 @@ func Start(ctx context.Context, cfg Config, log *zap.Logger) (_ *Server, err err
 	if err != nil {
 		return nil, fmt.Errorf("creating server: %w", err)
 	}
-	nl := &natsLogger{log: log.Named("nats").Sugar()}
+	s.opts = opts
+	nl := &natsLogger{log: log.Named("nats").Sugar(), onError: s.serverError}
 	ns.SetLoggerV2(nl, false, false, false)
 	s.ns = ns
 	go ns.Start()
@@ -113,6 +119,9 @@ func Start(ctx context.Context, cfg Config, log *zap.Logger) (_ *Server, err err
 	if err := s.writeNATSContext(); err != nil {
 		log.Warn("could not write the nats CLI context", zap.Error(err))
 	}
+	wctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	go s.watchDisk(wctx)
 	log.Info("ready", zap.Strings("urls", s.ClientURLs()), zap.String("store", dir.StoreDir()), zap.String("sync", cfg.Sync))
 	return s, nil
 }
@@ -229,6 +238,9 @@ func (s *Server) SetMetricsURL(url string) error {
 
 // Healthy returns nil when the server's own health check is ok, else what is wrong.
 func (s *Server) Healthy() error {
+	if f := s.StoreFault(); f != "" {
+		return errors.New(f)
+	}
 	hs := s.ns.Healthz(nil)
 	if hs.Status == "ok" {
 		return nil
@@ -291,6 +303,11 @@ func (s *Server) Status(withCluster bool) subjects.ServerStatus {
 		st.Health = hs.Error
 	}
 	st.Host = s.cfg.HostName
+	st.StoreError = s.StoreFault()
+	st.StoreDamage = s.StoreDamage()
+	if st.StoreError != "" {
+		st.Healthy, st.Health = false, st.StoreError
+	}
 	if withCluster && s.cfg.Cluster.Enabled() {
 		st.Cluster = s.clusterStatus()
 		st.Cluster.RouteAuth = s.cfg.RouteAuth()
@@ -389,6 +406,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 }
 
 func (s *Server) stop() {
+	if s.cancel != nil {
+		s.cancel()
+	}
 	if s.nc != nil {
 		s.nc.Close()
 	}
