@@ -268,6 +268,15 @@ func (o *DaemonStartOptions) runForeground(ctx context.Context, cfg embedded.Con
 		return err
 	}
 	dopts.Monitor, dopts.MonitorOff = mcfg, o.NoMonitor
+	dopts.OnStoreDamage = func(lines []string) {
+		for _, l := range lines {
+			if notify != nil {
+				fmt.Fprintf(notify, "DAMAGE %s\n", strings.ReplaceAll(l, "\n", " "))
+			} else {
+				fmt.Fprintf(o.f.Err, "tmux-orc: warning: store damage: %s\n", l)
+			}
+		}
+	}
 	err = daemon.Run(ctx, cfg, dopts, log, func(urls []string) {
 		msg := strings.Join(urls, ",")
 		if notify != nil {
@@ -333,14 +342,27 @@ func (o *DaemonStartOptions) startBackground(ctx context.Context, dir home.Dir, 
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	lines := make(chan string, 1)
+	var damage []string // before READY, one line per damaged stream
 	go func() {
-		line, _ := bufio.NewReader(r).ReadString('\n')
-		lines <- strings.TrimSpace(line)
+		br := bufio.NewReader(r)
+		for {
+			line, err := br.ReadString('\n')
+			line = strings.TrimSpace(line)
+			if d, ok := strings.CutPrefix(line, "DAMAGE "); ok && err == nil {
+				damage = append(damage, d)
+				continue
+			}
+			lines <- line
+			return
+		}
 	}()
 	select {
 	case line := <-lines:
 		if url, ok := strings.CutPrefix(line, "READY "); ok {
 			fmt.Fprintf(o.f.Out, "tmux-orc daemon started (pid %d), listening on %s, data in %s\n", cmd.Process.Pid, url, dir)
+			for _, d := range damage {
+				fmt.Fprintf(o.f.Out, "STORE DAMAGE: %s (see tmux-orc pubsub status and %s)\n", d, dir.LogFile())
+			}
 			return nil
 		}
 		if msg, ok := strings.CutPrefix(line, "ERROR "); ok {

@@ -34,6 +34,9 @@ type Options struct {
 	Monitor *monitor.Config
 	// MonitorOff starts the daemon with its monitor stopped.
 	MonitorOff bool
+	// OnStoreDamage, when set, is called before ready with the damage found in the store
+	// at start (one line per damaged stream), if any.
+	OnStoreDamage func(lines []string)
 }
 
 // Run starts the server, imports the spool, serves metrics on cfg.MetricsListen (unless
@@ -107,6 +110,9 @@ func Run(ctx context.Context, cfg embedded.Config, o Options, log *zap.Logger, r
 		go func() { bridgeDone <- b.Run(bctx) }()
 	} else {
 		bridgeDone <- nil
+	}
+	if d := srv.StoreDamage(); len(d) > 0 && o.OnStoreDamage != nil {
+		o.OnStoreDamage(d)
 	}
 	ready(srv.ClientURLs())
 	<-ctx.Done()

@@ -24,6 +24,8 @@ type storeFaults struct {
 	diskFull string
 	since    time.Time
 	damage   []string
+	// startDamage is what the server reported about damaged stream files while starting.
+	startDamage []string
 }
 
 func (f *storeFaults) setDiskFull(msg string) bool {

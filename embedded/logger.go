@@ -13,12 +13,19 @@ type natsLogger struct {
 	log *zap.SugaredLogger
 	// onError, when set, sees every error message the server logs.
 	onError func(msg string)
-	mu      sync.Mutex
-	fatal   error
+	// onWarn, when set, sees every warning the server logs.
+	onWarn func(msg string)
+	mu     sync.Mutex
+	fatal  error
 }
 
 func (l *natsLogger) Noticef(format string, v ...any) { l.log.Infof(format, v...) }
-func (l *natsLogger) Warnf(format string, v ...any)   { l.log.Warnf(format, v...) }
+func (l *natsLogger) Warnf(format string, v ...any) {
+	l.log.Warnf(format, v...)
+	if l.onWarn != nil {
+		l.onWarn(fmt.Sprintf(format, v...))
+	}
+}
 func (l *natsLogger) Errorf(format string, v ...any) {
 	l.log.Errorf(format, v...)
 	if l.onError != nil {

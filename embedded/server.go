@@ -49,6 +49,8 @@ type Server struct {
 	faults   storeFaults
 	reopenMu sync.Mutex
 	cancel   context.CancelFunc
+	markMu   sync.Mutex
+	lastMark string
 }
 
 // Start locks the data directory, starts the server and returns once JetStream is ready and
@@ -87,7 +89,7 @@ func Start(ctx context.Context, cfg Config, log *zap.Logger) (_ *Server, err err
 		return nil, fmt.Errorf("creating server: %w", err)
 	}
 	s.opts = opts
-	nl := &natsLogger{log: log.Named("nats").Sugar(), onError: s.serverError}
+	nl := &natsLogger{log: log.Named("nats").Sugar(), onError: s.serverError, onWarn: s.serverWarning}
 	ns.SetLoggerV2(nl, false, false, false)
 	s.ns = ns
 	go ns.Start()
@@ -119,9 +121,19 @@ func Start(ctx context.Context, cfg Config, log *zap.Logger) (_ *Server, err err
 	if err := s.writeNATSContext(); err != nil {
 		log.Warn("could not write the nats CLI context", zap.Error(err))
 	}
+	if damage := s.checkStore(ctx); len(damage) > 0 {
+		s.faults.mu.Lock()
+		s.faults.damage = damage
+		s.faults.mu.Unlock()
+		for _, d := range damage {
+			log.Error("STORE DAMAGE found at start", zap.String("damage", d))
+		}
+	}
+	s.writeManifest(ctx)
 	wctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	go s.watchDisk(wctx)
+	go s.keepManifest(wctx)
 	log.Info("ready", zap.Strings("urls", s.ClientURLs()), zap.String("store", dir.StoreDir()), zap.String("sync", cfg.Sync))
 	return s, nil
 }
@@ -194,6 +206,10 @@ func (s *Server) waitReady(ctx context.Context, nl *natsLogger) error {
 				return nil
 			}
 			last = hs.Error
+			// Damaged stream files keep the server unhealthy: say so now, not in 20 s.
+			if err := s.startDamageErr(); err != nil && time.Since(start) > 2*time.Second {
+				return fmt.Errorf("%w: %w", ErrNotReady, err)
+			}
 		}
 		if clustered && time.Now().After(nextNote) {
 			nextNote = time.Now().Add(10 * time.Second)
@@ -211,6 +227,12 @@ func (s *Server) waitReady(ctx context.Context, nl *natsLogger) error {
 	}
 	if err := nl.fatalErr(); err != nil {
 		return fmt.Errorf("%w: %w", ErrNotReady, err)
+	}
+	if err := s.startDamageErr(); err != nil {
+		return fmt.Errorf("%w: %w", ErrNotReady, err)
+	}
+	if last != "" {
+		return fmt.Errorf("%w within 20s: %s", ErrNotReady, last)
 	}
 	return fmt.Errorf("%w within 20s", ErrNotReady)
 }
@@ -408,6 +430,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 func (s *Server) stop() {
 	if s.cancel != nil {
 		s.cancel()
+	}
+	if s.js != nil && s.ns != nil && s.ns.JetStreamEnabled() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		s.writeManifest(ctx)
+		cancel()
 	}
 	if s.nc != nil {
 		s.nc.Close()
