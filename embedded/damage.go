@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -209,4 +210,50 @@ func (s *Server) startDamageErr() error {
 	dir := filepath.Join(s.cfg.Home.StoreDir(), "jetstream", Account, "streams")
 	return fmt.Errorf("the store is damaged: %s; move the damaged stream's directory (under %s) aside and start again: the stream is created empty and the moved files keep its messages",
 		strings.Join(s.faults.startDamage, "; "), dir)
+}
+
+// serverNotice follows the server restoring each stream at start: one that starts and
+// never ends is stuck on damaged files.
+func (s *Server) serverNotice(msg string) {
+	const prefix = "'" + Account + " > "
+	name := func() string {
+		i := strings.Index(msg, prefix)
+		if i < 0 {
+			return ""
+		}
+		rest := msg[i+len(prefix):]
+		if j := strings.IndexByte(rest, '\''); j >= 0 {
+			return rest[:j]
+		}
+		return ""
+	}
+	switch {
+	case strings.Contains(msg, "Starting restore for stream"):
+		if n := name(); n != "" {
+			s.faults.mu.Lock()
+			if s.faults.restoring == nil {
+				s.faults.restoring = map[string]bool{}
+			}
+			s.faults.restoring[n] = true
+			s.faults.mu.Unlock()
+		}
+	case strings.Contains(msg, "Restored ") && strings.Contains(msg, "for stream"):
+		if n := name(); n != "" {
+			s.faults.mu.Lock()
+			delete(s.faults.restoring, n)
+			s.faults.mu.Unlock()
+		}
+	}
+}
+
+// restoring lists the streams the server started restoring and has not finished.
+func (s *Server) restoring() []string {
+	s.faults.mu.Lock()
+	defer s.faults.mu.Unlock()
+	var out []string
+	for n := range s.faults.restoring {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
 }

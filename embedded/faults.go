@@ -26,6 +26,8 @@ type storeFaults struct {
 	damage   []string
 	// startDamage is what the server reported about damaged stream files while starting.
 	startDamage []string
+	// restoring are the streams the server is restoring from the store at start.
+	restoring map[string]bool
 }
 
 func (f *storeFaults) setDiskFull(msg string) bool {

@@ -15,11 +15,18 @@ type natsLogger struct {
 	onError func(msg string)
 	// onWarn, when set, sees every warning the server logs.
 	onWarn func(msg string)
-	mu     sync.Mutex
-	fatal  error
+	// onNotice, when set, sees every notice the server logs.
+	onNotice func(msg string)
+	mu       sync.Mutex
+	fatal    error
 }
 
-func (l *natsLogger) Noticef(format string, v ...any) { l.log.Infof(format, v...) }
+func (l *natsLogger) Noticef(format string, v ...any) {
+	l.log.Infof(format, v...)
+	if l.onNotice != nil {
+		l.onNotice(fmt.Sprintf(format, v...))
+	}
+}
 func (l *natsLogger) Warnf(format string, v ...any) {
 	l.log.Warnf(format, v...)
 	if l.onWarn != nil {

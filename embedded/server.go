@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -89,7 +90,7 @@ func Start(ctx context.Context, cfg Config, log *zap.Logger) (_ *Server, err err
 		return nil, fmt.Errorf("creating server: %w", err)
 	}
 	s.opts = opts
-	nl := &natsLogger{log: log.Named("nats").Sugar(), onError: s.serverError, onWarn: s.serverWarning}
+	nl := &natsLogger{log: log.Named("nats").Sugar(), onError: s.serverError, onWarn: s.serverWarning, onNotice: s.serverNotice}
 	ns.SetLoggerV2(nl, false, false, false)
 	s.ns = ns
 	go ns.Start()
@@ -230,6 +231,11 @@ func (s *Server) waitReady(ctx context.Context, nl *natsLogger) error {
 	}
 	if err := s.startDamageErr(); err != nil {
 		return fmt.Errorf("%w: %w", ErrNotReady, err)
+	}
+	if stuck := s.restoring(); len(stuck) > 0 {
+		dir := filepath.Join(s.cfg.Home.StoreDir(), "jetstream", Account, "streams")
+		return fmt.Errorf("%w within 20s: the server is still restoring stream %s from the store, whose files are probably damaged; move its directory (under %s) aside and start again: the stream is created empty and the moved files keep its messages",
+			ErrNotReady, strings.Join(stuck, ", "), dir)
 	}
 	if last != "" {
 		return fmt.Errorf("%w within 20s: %s", ErrNotReady, last)
