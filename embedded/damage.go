@@ -192,6 +192,9 @@ func drain(ctx context.Context, cons jetstream.Consumer, seen func(uint64)) (uin
 
 // serverWarning records what the server says about a damaged store file while it starts.
 func (s *Server) serverWarning(msg string) {
+	if strings.Contains(msg, "no space left on device") {
+		s.serverError(msg)
+	}
 	if strings.Contains(msg, "metafile") || strings.Contains(msg, "Error recovering stream") {
 		s.faults.mu.Lock()
 		s.faults.startDamage = append(s.faults.startDamage, strings.TrimSpace(msg))

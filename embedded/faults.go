@@ -73,7 +73,7 @@ func (s *Server) StoreDamage() []string {
 
 // serverError looks at every error the server logs for the ones tmux-orc reports itself.
 func (s *Server) serverError(msg string) {
-	if strings.Contains(msg, "no space left on device") {
+	if strings.Contains(msg, "no space left on device") || strings.Contains(msg, "JetStream out of") {
 		if s.faults.setDiskFull("no space left on device") {
 			s.log.Error("DISK FULL: the store cannot be written; publishing fails until space is freed, then resumes by itself",
 				zap.String("store", s.cfg.Home.StoreDir()), zap.String("server_error", msg))
