@@ -42,13 +42,13 @@ func damagedHome(t *testing.T, damage func(streamDir string)) (home.Dir, []strin
 	return dir, env
 }
 
-func runStart(t *testing.T, env []string) (string, error, time.Duration) {
+func runStart(t *testing.T, env []string) (string, time.Duration, error) {
 	t.Helper()
 	cmd := exec.Command(binary(), "daemon", "start", "--no-bridge", "--no-monitor")
 	cmd.Env = append(os.Environ(), env...)
 	start := time.Now()
 	out, err := cmd.CombinedOutput()
-	return string(out), err, time.Since(start)
+	return string(out), time.Since(start), err
 }
 
 // TestStoreDamageIsReported damages the high-priority stream three ways: each is named at
@@ -100,7 +100,7 @@ func TestStoreDamageIsReported(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir, env := damagedHome(t, tc.damage)
-			out, err, _ := runStart(t, env)
+			out, _, err := runStart(t, env)
 			if err != nil && tc.stuck {
 				if !strings.Contains(out, "still restoring stream ORC_HIGH") || !strings.Contains(out, "probably damaged") {
 					t.Fatalf("a start stuck on the damaged stream does not name it:\n%s", out)
@@ -141,7 +141,7 @@ func TestStoreDamageIsReported(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
-		out, err, took := runStart(t, env)
+		out, took, err := runStart(t, env)
 		if err == nil {
 			t.Fatalf("started with a damaged meta.inf:\n%s", out)
 		}
@@ -156,7 +156,7 @@ func TestStoreDamageIsReported(t *testing.T) {
 		if err := os.Rename(streamDir, filepath.Join(t.TempDir(), "ORC_HIGH.damaged")); err != nil {
 			t.Fatal(err)
 		}
-		if out, err, _ := runStart(t, env); err != nil {
+		if out, _, err := runStart(t, env); err != nil {
 			t.Fatalf("start after moving the damaged stream aside: %v\n%s", err, out)
 		}
 	})
