@@ -442,9 +442,10 @@ func (b *Bridge) nakLocked(ts []*tracked) {
 	}
 }
 
-// consumerLost alerts the management group of the session (of every session, for the
+// consumerLost alerts the management group of the session (of one session, for the
 // consumers of groups everywhere: on this host) that one of the bridge's consumers had
-// vanished and was created again: someone deleted it, or a store lost it.
+// vanished and was created again (someone deleted it, or a store lost it), or had been
+// changed and was set back.
 func (b *Bridge) consumerLost(ctx context.Context, session string, p subjects.Priority) {
 	target, err := subjects.GroupAddress("management", "")
 	if err != nil {
@@ -468,7 +469,7 @@ func (b *Bridge) consumerLost(ctx context.Context, session string, p subjects.Pr
 		}
 	}
 	now := time.Now()
-	body := fmt.Sprintf("The bridge of host %s lost its %s consumer for %s (deleted?) and created it again; messages stored meanwhile are delivered now", b.cfg.Host, p, what)
+	body := fmt.Sprintf("The bridge of host %s found its %s consumer for %s deleted or changed by someone else and set it right; messages stored meanwhile are delivered now", b.cfg.Host, p, what)
 	env := &subjects.Envelope{ID: subjects.NewID(now), Timestamp: now.UTC(),
 		Source: subjects.Source{Type: "bridge", Identifier: "bridge@" + b.cfg.Host, Host: b.cfg.Host}, Target: target,
 		Message: subjects.Message{Type: "alert", Category: "delivery", Priority: subjects.High,

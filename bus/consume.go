@@ -77,9 +77,16 @@ func (c *Client) ConsumeEverywhere(ctx context.Context, host string, since time.
 		subjects.EverywhereSubjects, since, handle)
 }
 
+// ConsumerCheckEvery is how often a durable bridge consumer's settings are compared with
+// the bridge's own: NATS lets anyone allowed to create consumers update one whose name
+// they know (its filter, its limits; pausing needs the pause API, which only admins
+// have), and such a change is undone.
+var ConsumerCheckEvery = 30 * time.Second
+
 // OnConsumerLost sets fn to be called after one of the client's durable bridge consumers
-// vanished (deleted by someone, or lost with a store) and was created again; session is ""
-// for the consumers of groups everywhere.
+// vanished (deleted by someone, or lost with a store) and was created again, or was changed
+// (filtered differently) and set back; session is "" for the consumers of groups
+// everywhere.
 func (c *Client) OnConsumerLost(fn func(session string, p subjects.Priority)) {
 	c.regMu.Lock()
 	c.consumerLost = fn
@@ -204,12 +211,17 @@ func (d *durableConsumer) start(ctx context.Context) error {
 	return nil
 }
 
-// watch re-creates the consumer when it is lost.
+// watch re-creates the consumer when it is lost, and sets its settings back when someone
+// changed them.
 func (d *durableConsumer) watch() {
+	check := time.NewTicker(ConsumerCheckEvery)
+	defer check.Stop()
 	for {
 		select {
 		case <-d.done:
 			return
+		case <-check.C:
+			d.restoreSettings()
 		case err := <-d.lost:
 			if !d.vanished(err) {
 				continue
@@ -240,6 +252,49 @@ func (d *durableConsumer) watch() {
 				fn(d.session, d.p)
 			}
 		}
+	}
+}
+
+// restoreSettings compares the consumer's settings with the bridge's and updates it back
+// when someone changed what it delivers.
+func (d *durableConsumer) restoreSettings() {
+	ctx, cancel := context.WithTimeout(context.Background(), d.c.timeout)
+	defer cancel()
+	st, err := d.c.js.Stream(ctx, d.p.Stream())
+	if err != nil {
+		return
+	}
+	cons, err := st.Consumer(ctx, d.durable)
+	if err != nil {
+		if errors.Is(err, jetstream.ErrConsumerNotFound) {
+			select {
+			case d.lost <- jetstream.ErrConsumerNotFound:
+			default:
+			}
+		}
+		return
+	}
+	info := cons.CachedInfo()
+	want := d.config()
+	got := info.Config
+	if got.FilterSubject == want.FilterSubject && len(got.FilterSubjects) == 0 &&
+		got.AckWait == want.AckWait && got.MaxAckPending == want.MaxAckPending && got.MaxDeliver == want.MaxDeliver &&
+		got.InactiveThreshold == want.InactiveThreshold {
+		return
+	}
+	// What an update may not change (the start, the ack policy) stays as it is.
+	fixed := got
+	fixed.FilterSubject, fixed.FilterSubjects = want.FilterSubject, nil
+	fixed.AckWait, fixed.MaxAckPending, fixed.MaxDeliver, fixed.InactiveThreshold = want.AckWait, want.MaxAckPending, want.MaxDeliver, want.InactiveThreshold
+	fixed.Description = want.Description
+	if _, err := st.UpdateConsumer(ctx, fixed); err != nil {
+		d.c.log.Warn("setting a changed bridge consumer back failed", zap.String("consumer", d.durable), zap.Error(err))
+		return
+	}
+	d.c.log.Error("a bridge consumer had been changed (filtered differently, or its limits) by someone else; its settings are set back",
+		zap.String("consumer", d.durable), zap.String("stream", d.p.Stream()), zap.String("filter_was", got.FilterSubject))
+	if fn := d.c.consumerLostHook(); fn != nil {
+		fn(d.session, d.p)
 	}
 }
 
