@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/tmux-orc/tmux-orc/subjects"
 )
 
 // serverConfigText renders the parts of the server configuration that behave reliably only
@@ -104,19 +106,25 @@ var agentPublish = []string{
 var pmPublish = append(append([]string(nil), agentPublish...), "orc.sys.monitor.restart.*", "orc.sys.monitor.control.*")
 
 func bridgePublish(host string) []string {
-	return []string{
-		"orc.*." + host + ".>", "orc.receipt.*.*.*." + host + ".*", "orc.sys.status", "orc.sys.status.*",
-		"$KV.ORC_SESSIONS.*." + host,
+	// The priorities are spelled out: "orc.*.H.>" would also match orc.receipt.H.> and
+	// orc.ack.H.> for a host named like a priority.
+	var out []string
+	for _, p := range subjects.Priorities {
+		out = append(out, "orc."+p.String()+"."+host+".>",
+			"$JS.API.CONSUMER.CREATE.*.*.orc."+p.String()+"."+host+".>",
+			"$JS.API.CONSUMER.CREATE.*.*.orc."+p.String()+".~.>")
+	}
+	return append(out,
+		"orc.receipt.*.*.*."+host+".*", "orc.sys.status", "orc.sys.status.*",
+		"$KV.ORC_SESSIONS.*."+host,
 		"$JS.API.INFO", "$JS.API.STREAM.INFO.*", "$JS.API.STREAM.NAMES",
-		"$JS.API.CONSUMER.CREATE.*.*.orc.*." + host + ".>",
-		"$JS.API.CONSUMER.CREATE.*.*.orc.*.~.>",
 		"$JS.API.CONSUMER.CREATE.KV_ORC_SESSIONS.>",
 		"$JS.API.CONSUMER.INFO.*.*", "$JS.API.CONSUMER.MSG.NEXT.*.*", "$JS.API.CONSUMER.DELETE.KV_ORC_SESSIONS.*",
 		"$JS.API.DIRECT.GET.ORC_RECEIPTS", "$JS.API.DIRECT.GET.ORC_RECEIPTS.>",
 		"$JS.API.DIRECT.GET.ORC_ACKS", "$JS.API.DIRECT.GET.ORC_ACKS.>",
 		"$JS.API.DIRECT.GET.KV_ORC_SESSIONS", "$JS.API.DIRECT.GET.KV_ORC_SESSIONS.>",
 		"$JS.ACK.>", "$JS.FC.>",
-	}
+	)
 }
 
 func rolePermissions(u User) string {

@@ -103,7 +103,7 @@ func TestRolesAreLimitedToTheirOwn(t *testing.T) {
 	seeds := map[string]string{}
 	for _, u := range []embedded.User{{Name: "admin", Role: embedded.RoleAdmin}, {Name: "pm", Role: embedded.RolePM},
 		{Name: "agents", Role: embedded.RoleAgent}, {Name: "bridge-h1", Role: embedded.RoleBridge, Host: "h1"},
-		{Name: "bridge-h2", Role: embedded.RoleBridge, Host: "h2"}} {
+		{Name: "bridge-h2", Role: embedded.RoleBridge, Host: "h2"}, {Name: "bridge-normal", Role: embedded.RoleBridge, Host: "normal"}} {
 		seed, pub := newUser(t, keys, u.Name)
 		u.NKey = pub
 		seeds[u.Name] = seed
