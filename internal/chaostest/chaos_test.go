@@ -75,7 +75,18 @@ func (w *world) startAgents() {
 	w.gen++
 	for s := range sessions {
 		log := filepath.Join(w.logDir, fmt.Sprintf("g%d-chaos%d.log", w.gen, s))
-		w.tmux.Tmux("new-session", "-d", "-s", fmt.Sprintf("chaos%d", s), "-x", "200", "-y", "50", clustertest.Bin+" agentsim --log "+log)
+		args := w.tmux.Socket.Args("new-session", "-d", "-s", fmt.Sprintf("chaos%d", s), "-x", "200", "-y", "50", clustertest.Bin+" agentsim --log "+log)
+		// Right after kill-server the old server may still hold the socket: retry.
+		for try := 0; ; try++ {
+			out, err := exec.Command("tmux", args...).CombinedOutput()
+			if err == nil {
+				break
+			}
+			if try == 20 {
+				w.t.Fatalf("tmux new-session: %v\n%s", err, out)
+			}
+			time.Sleep(250 * time.Millisecond)
+		}
 	}
 	for s := range sessions {
 		log := filepath.Join(w.logDir, fmt.Sprintf("g%d-chaos%d.log", w.gen, s))
@@ -222,7 +233,7 @@ func TestChaos(t *testing.T) {
 			time.Sleep(time.Duration(rand.IntN(3)) * time.Second)
 			w.startBridge()
 		case a == 2:
-			w.tmux.Tmux("kill-server")
+			_ = exec.Command("tmux", w.tmux.Socket.Args("kill-server")...).Run()
 			w.figures["tmux server restarts"]++
 			time.Sleep(time.Second)
 			w.startAgents()
