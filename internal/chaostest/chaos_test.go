@@ -79,7 +79,7 @@ func (w *world) startAgents() {
 		// Right after kill-server the old server may still hold the socket: retry.
 		for try := 0; ; try++ {
 			out, err := exec.Command("tmux", args...).CombinedOutput()
-			if err == nil {
+			if err == nil || w.tmux.HasSession(fmt.Sprintf("chaos%d", s)) {
 				break
 			}
 			if try == 20 {
