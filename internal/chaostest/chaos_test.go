@@ -71,26 +71,33 @@ type world struct {
 	figures map[string]int
 }
 
+// startAgents starts a tmux server with one agent per session. A server started while the
+// previous one is still going away can die with its sessions: sessions are created until
+// every agent has written its log.
 func (w *world) startAgents() {
 	w.gen++
-	for s := range sessions {
-		log := filepath.Join(w.logDir, fmt.Sprintf("g%d-chaos%d.log", w.gen, s))
-		args := w.tmux.Socket.Args("new-session", "-d", "-s", fmt.Sprintf("chaos%d", s), "-x", "200", "-y", "50", clustertest.Bin+" agentsim --log "+log)
-		// Right after kill-server the old server may still hold the socket: retry.
-		for try := 0; ; try++ {
-			out, err := exec.Command("tmux", args...).CombinedOutput()
-			if err == nil || w.tmux.HasSession(fmt.Sprintf("chaos%d", s)) {
-				break
+	logOf := func(s int) string { return filepath.Join(w.logDir, fmt.Sprintf("g%d-chaos%d.log", w.gen, s)) }
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		missing := 0
+		for s := range sessions {
+			if _, err := os.Stat(logOf(s)); err == nil {
+				continue
 			}
-			if try == 20 {
-				w.t.Fatalf("tmux new-session: %v\n%s", err, out)
+			missing++
+			name := fmt.Sprintf("chaos%d", s)
+			if !w.tmux.HasSession(name) {
+				args := w.tmux.Socket.Args("new-session", "-d", "-s", name, "-x", "200", "-y", "50", clustertest.Bin+" agentsim --log "+logOf(s))
+				_ = exec.Command("tmux", args...).Run()
 			}
-			time.Sleep(250 * time.Millisecond)
 		}
-	}
-	for s := range sessions {
-		log := filepath.Join(w.logDir, fmt.Sprintf("g%d-chaos%d.log", w.gen, s))
-		tmuxtest.WaitFor(w.t, "agent "+log, func() bool { _, err := os.Stat(log); return err == nil })
+		if missing == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			w.t.Fatalf("the agents of tmux server generation %d did not start within 60s", w.gen)
+		}
+		time.Sleep(250 * time.Millisecond)
 	}
 }
 
