@@ -172,7 +172,11 @@ func TestChaos(t *testing.T) {
 		t.Logf("no disk-full faults: cannot mount a tmpfs here (needs root): %v %s", err, out)
 	} else {
 		w.disk = home3
-		t.Cleanup(func() { _ = exec.Command("umount", "-l", home3).Run() })
+		// Node 3 is stopped before its disk goes: its pid is read from that disk.
+		t.Cleanup(func() {
+			w.c.Kill(2)
+			_ = exec.Command("umount", "-l", home3).Run()
+		})
 	}
 	w.c.Start()
 	w.startAgents()
