@@ -9,6 +9,7 @@ package bridge
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -134,6 +135,7 @@ func (b *Bridge) Run(ctx context.Context) error {
 		return err
 	}
 	defer b.stop()
+	b.bus.OnConsumerLost(func(session string, p subjects.Priority) { b.consumerLost(ctx, session, p) })
 	b.log.Info("bridge starting", zap.String("host", b.cfg.Host), zap.String("socket", b.cfg.Socket.String()), zap.Stringer("enter_delay", b.cfg.EnterDelay),
 		zap.Stringer("low_batch", b.cfg.LowBatch), zap.Stringer("expiry", b.cfg.Expiry), zap.Stringer("ready_wait", b.cfg.ReadyWait))
 	stopServing, err := b.serve()
@@ -457,4 +459,44 @@ func (b *Bridge) nakLocked(ts []*tracked) {
 		delete(b.inflight, t)
 		delete(b.waiting, t)
 	}
+}
+
+// consumerLost alerts the management group of the session (of one session, for the
+// consumers of groups everywhere: on this host) that one of the bridge's consumers had
+// vanished and was created again (someone deleted it, or a store lost it), or had been
+// changed and was set back.
+func (b *Bridge) consumerLost(ctx context.Context, session string, p subjects.Priority) {
+	target, err := subjects.GroupAddress("management", "")
+	if err != nil {
+		return
+	}
+	what := "the messages for groups everywhere"
+	if session != "" {
+		target.Host, target.Session = b.cfg.Host, session
+		what = "session " + session
+	} else {
+		sessions := map[string]bool{}
+		for _, pn := range b.snapshot() {
+			sessions[pn.Session] = true
+		}
+		if len(sessions) == 0 {
+			return
+		}
+		for s := range sessions {
+			target.Host, target.Session = b.cfg.Host, s
+			break
+		}
+	}
+	now := time.Now()
+	body := fmt.Sprintf("The bridge of host %s found its %s consumer for %s deleted or changed by someone else and set it right; messages stored meanwhile are delivered now", b.cfg.Host, p, what)
+	env := &subjects.Envelope{ID: subjects.NewID(now), Timestamp: now.UTC(),
+		Source: subjects.Source{Type: "bridge", Identifier: "bridge@" + b.cfg.Host, Host: b.cfg.Host}, Target: target,
+		Message: subjects.Message{Type: "alert", Category: "delivery", Priority: subjects.High,
+			Content: subjects.Content{Subject: subjects.SubjectLine(body), Body: body}},
+		Metadata: subjects.Metadata{RequiresAck: true, Tags: []string{AlertTag, "consumer-lost"}}}
+	if _, err := b.bus.Publish(ctx, env); err != nil {
+		b.log.Error("publishing a consumer-lost alert failed", zap.Error(err))
+		return
+	}
+	b.observer().Alert()
 }

@@ -68,6 +68,9 @@ func (c *Client) Get(ctx context.Context, id string) (Record, error) {
 // is the alert's id): acknowledging any of them acknowledges the others that require an
 // acknowledgement, with Via naming id.
 func (c *Client) Ack(ctx context.Context, id, by, note string) (rec AckRecord, already bool, err error) {
+	if err := subjects.ValidateAck(by, note); err != nil {
+		return AckRecord{}, false, err
+	}
 	r, err := c.Get(ctx, id)
 	if err != nil {
 		return AckRecord{}, false, err

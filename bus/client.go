@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/tmux-orc/tmux-orc/home"
+	"github.com/tmux-orc/tmux-orc/subjects"
 )
 
 var (
@@ -78,6 +79,8 @@ type Client struct {
 	kv         jetstream.KeyValue // the session registry, once opened
 	monKV      jetstream.KeyValue // the monitor's state, once opened
 	daemonHost string             // once known
+	// consumerLost is called when a durable bridge consumer was lost and created again.
+	consumerLost func(session string, p subjects.Priority)
 }
 
 // Connect connects with the data directory's credentials.
@@ -137,6 +140,11 @@ func Connect(ctx context.Context, o Options) (*Client, error) {
 			}
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) { log.Info("reconnected", zap.String("url", nc.ConnectedUrl())) }),
+		// Asynchronous errors (a permissions violation for a request the user's role may not
+		// make, such as deleting its own ephemeral consumer) go to the log, not the terminal.
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+			log.Debug("asynchronous error from the server", zap.Error(err))
+		}),
 	)...)
 	if err != nil {
 		if errors.Is(err, nats.ErrAuthorization) || strings.Contains(strings.ToLower(err.Error()), "authorization") {

@@ -4,10 +4,14 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
 
 	"github.com/tmux-orc/tmux-orc/subjects"
 )
@@ -60,7 +64,7 @@ func (c *Client) ConsumeSession(ctx context.Context, host, session string, since
 	if err := subjects.ValidateHost(host); err != nil {
 		return nil, err
 	}
-	return c.consume(ctx, SessionDurable(host, session), "tmux-orc bridge of host "+host+" for session "+session,
+	return c.consume(ctx, SessionDurable(host, session), "tmux-orc bridge of host "+host+" for session "+session, session,
 		func(p subjects.Priority) string { return subjects.SessionSubjects(p, host, session) }, since, handle)
 }
 
@@ -70,8 +74,30 @@ func (c *Client) ConsumeEverywhere(ctx context.Context, host string, since time.
 	if err := subjects.ValidateHost(host); err != nil {
 		return nil, err
 	}
-	return c.consume(ctx, EverywhereDurable(host), "tmux-orc bridge of host "+host+" for groups everywhere",
+	return c.consume(ctx, EverywhereDurable(host), "tmux-orc bridge of host "+host+" for groups everywhere", "",
 		subjects.EverywhereSubjects, since, handle)
+}
+
+// ConsumerCheckEvery is how often a durable bridge consumer's settings are compared with
+// the bridge's own: NATS lets anyone allowed to create consumers update one whose name
+// they know (its filter, its limits; pausing needs the pause API, which only admins
+// have), and such a change is undone.
+var ConsumerCheckEvery = 30 * time.Second
+
+// OnConsumerLost sets fn to be called after one of the client's durable bridge consumers
+// vanished (deleted by someone, or lost with a store) and was created again, or was changed
+// (filtered differently) and set back; session is "" for the consumers of groups
+// everywhere.
+func (c *Client) OnConsumerLost(fn func(session string, p subjects.Priority)) {
+	c.regMu.Lock()
+	c.consumerLost = fn
+	c.regMu.Unlock()
+}
+
+func (c *Client) consumerLostHook() func(string, subjects.Priority) {
+	c.regMu.Lock()
+	defer c.regMu.Unlock()
+	return c.consumerLost
 }
 
 // ConsumeAlerts consumes, for the notifier of host, the messages at or above priority min
@@ -87,18 +113,20 @@ func (c *Client) ConsumeAlerts(ctx context.Context, host string, min subjects.Pr
 			ps = append(ps, p)
 		}
 	}
-	return c.consumeFilters(ctx, "notify-"+host, "tmux-orc notifier of host "+host, ps,
+	return c.consumeFilters(ctx, "notify-"+host, "tmux-orc notifier of host "+host, "", false, ps,
 		func(p subjects.Priority) []string {
 			return []string{subjects.Root + "." + p.String() + "." + host + ".>", subjects.EverywhereSubjects(p)}
 		}, time.Now(), handle)
 }
 
-func (c *Client) consume(ctx context.Context, durable, desc string, filter func(subjects.Priority) string, since time.Time, handle func(*Delivery)) (stop func(), err error) {
-	return c.consumeFilters(ctx, durable, desc, subjects.Priorities,
+func (c *Client) consume(ctx context.Context, durable, desc, session string, filter func(subjects.Priority) string, since time.Time, handle func(*Delivery)) (stop func(), err error) {
+	return c.consumeFilters(ctx, durable, desc, session, true, subjects.Priorities,
 		func(p subjects.Priority) []string { return []string{filter(p)} }, since, handle)
 }
 
-func (c *Client) consumeFilters(ctx context.Context, durable, desc string, priorities []subjects.Priority, filters func(subjects.Priority) []string, since time.Time, handle func(*Delivery)) (stop func(), err error) {
+// consumeFilters starts one durable consumer per priority of priorities; bridge tells
+// whether a lost or changed consumer is reported through OnConsumerLost (a bridge's are).
+func (c *Client) consumeFilters(ctx context.Context, durable, desc, session string, bridge bool, priorities []subjects.Priority, filters func(subjects.Priority) []string, since time.Time, handle func(*Delivery)) (stop func(), err error) {
 	var stops []func()
 	stopAll := func() {
 		for _, s := range stops {
@@ -106,65 +134,238 @@ func (c *Client) consumeFilters(ctx context.Context, durable, desc string, prior
 		}
 	}
 	for _, p := range priorities {
-		st, err := c.js.Stream(ctx, p.Stream())
-		if err != nil {
+		dc := &durableConsumer{c: c, durable: durable, desc: desc, session: session, bridge: bridge, p: p, filters: filters(p), since: since, handle: handle,
+			lost: make(chan error, 1), done: make(chan struct{})}
+		if err := dc.start(ctx); err != nil {
 			stopAll()
-			return nil, fmt.Errorf("opening stream %s: %w", p.Stream(), err)
+			return nil, err
 		}
-		cons, err := st.Consumer(ctx, durable)
-		if err != nil {
-			start := since
-			cfg := jetstream.ConsumerConfig{
-				Durable:           durable,
-				Description:       desc,
-				AckPolicy:         jetstream.AckExplicitPolicy,
-				AckWait:           AckWait,
-				MaxDeliver:        -1,
-				MaxAckPending:     10000,
-				DeliverPolicy:     jetstream.DeliverByStartTimePolicy,
-				OptStartTime:      &start,
-				InactiveThreshold: 7 * 24 * time.Hour,
-			}
-			// One filter goes in FilterSubject, which the server puts in the create API
-			// subject, where a bridge's permissions can match it.
-			if fs := filters(p); len(fs) == 1 {
-				cfg.FilterSubject = fs[0]
-			} else {
-				cfg.FilterSubjects = fs
-			}
-			cons, err = st.CreateOrUpdateConsumer(ctx, cfg)
-			if err != nil {
-				stopAll()
-				return nil, fmt.Errorf("%s at %s: %w", desc, p, err)
-			}
-		}
-		cc, err := cons.Consume(func(m jetstream.Msg) {
-			meta, err := m.Metadata()
-			if err != nil {
-				return
-			}
-			env, err := subjects.Decode(m.Data())
-			if err != nil {
-				c.log.Warn("dropping a message that is not a tmux-orc envelope")
-				_ = m.Term()
-				return
-			}
-			handle(&Delivery{Envelope: env, Stored: meta.Timestamp, Redelivered: meta.NumDelivered > 1, msg: m})
-		})
-		if err != nil {
-			stopAll()
-			return nil, fmt.Errorf("%s at %s: %w", desc, p, err)
-		}
-		stops = append(stops, func() {
-			// Stop is asynchronous; wait until the subscription is gone, so that messages
-			// the caller gives back (Nak) right after are not redelivered to it (and lost
-			// until the ack wait) but to the next consumer.
-			cc.Stop()
-			select {
-			case <-cc.Closed():
-			case <-time.After(5 * time.Second):
-			}
-		})
+		go dc.watch()
+		stops = append(stops, dc.stop)
 	}
 	return stopAll, nil
+}
+
+// durableConsumer is one bridge consumer of one priority stream. When the consumer vanishes
+// (ErrConsumerDeleted, or missed heartbeats and the server no longer knows it) it is created
+// again from the newest message it handled, and the loss is reported: a deleted consumer
+// must never stop delivery silently.
+type durableConsumer struct {
+	c             *Client
+	durable, desc string
+	filters       []string // one goes in FilterSubject, where a bridge's permissions can match it
+	session       string
+	bridge        bool // report a loss through OnConsumerLost
+	p             subjects.Priority
+	since         time.Time
+	handle        func(*Delivery)
+	lost          chan error
+	done          chan struct{}
+
+	mu       sync.Mutex
+	cc       jetstream.ConsumeContext
+	newest   time.Time // the stored time of the newest message handled
+	stopped  bool
+	stopOnce sync.Once
+}
+
+func (d *durableConsumer) config() jetstream.ConsumerConfig {
+	d.mu.Lock()
+	start := d.since
+	if d.newest.After(start) {
+		start = d.newest
+	}
+	d.mu.Unlock()
+	cfg := jetstream.ConsumerConfig{
+		Durable:           d.durable,
+		Description:       d.desc,
+		AckPolicy:         jetstream.AckExplicitPolicy,
+		AckWait:           AckWait,
+		MaxDeliver:        -1,
+		MaxAckPending:     10000,
+		DeliverPolicy:     jetstream.DeliverByStartTimePolicy,
+		OptStartTime:      &start,
+		InactiveThreshold: 7 * 24 * time.Hour,
+	}
+	// One filter goes in FilterSubject, which the server puts in the create API subject,
+	// where a bridge's permissions can match it.
+	if len(d.filters) == 1 {
+		cfg.FilterSubject = d.filters[0]
+	} else {
+		cfg.FilterSubjects = d.filters
+	}
+	return cfg
+}
+
+func (d *durableConsumer) start(ctx context.Context) error {
+	st, err := d.c.js.Stream(ctx, d.p.Stream())
+	if err != nil {
+		return fmt.Errorf("opening stream %s: %w", d.p.Stream(), err)
+	}
+	cons, err := st.Consumer(ctx, d.durable)
+	if err != nil {
+		cons, err = st.CreateOrUpdateConsumer(ctx, d.config())
+		if err != nil {
+			return fmt.Errorf("%s at %s: %w", d.desc, d.p, err)
+		}
+	}
+	cc, err := cons.Consume(func(m jetstream.Msg) {
+		meta, err := m.Metadata()
+		if err != nil {
+			return
+		}
+		env, err := subjects.Decode(m.Data())
+		if err != nil {
+			d.c.log.Warn("dropping a message that is not a tmux-orc envelope")
+			_ = m.Term()
+			return
+		}
+		d.mu.Lock()
+		if meta.Timestamp.After(d.newest) {
+			d.newest = meta.Timestamp
+		}
+		d.mu.Unlock()
+		d.handle(&Delivery{Envelope: env, Stored: meta.Timestamp, Redelivered: meta.NumDelivered > 1, msg: m})
+	}, jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+		if errors.Is(err, jetstream.ErrConsumerDeleted) || errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrNoHeartbeat) {
+			select {
+			case d.lost <- err:
+			default:
+			}
+		}
+	}))
+	if err != nil {
+		return fmt.Errorf("%s at %s: %w", d.desc, d.p, err)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.stopped {
+		cc.Stop()
+		return nil
+	}
+	d.cc = cc
+	return nil
+}
+
+// watch re-creates the consumer when it is lost, and sets its settings back when someone
+// changed them.
+func (d *durableConsumer) watch() {
+	check := time.NewTicker(ConsumerCheckEvery)
+	defer check.Stop()
+	for {
+		select {
+		case <-d.done:
+			return
+		case <-check.C:
+			d.restoreSettings()
+		case err := <-d.lost:
+			if !d.vanished(err) {
+				continue
+			}
+			d.mu.Lock()
+			old := d.cc
+			d.mu.Unlock()
+			if old != nil {
+				old.Stop()
+			}
+			for {
+				ctx, cancel := context.WithTimeout(context.Background(), d.c.timeout)
+				err := d.start(ctx)
+				cancel()
+				if err == nil {
+					break
+				}
+				d.c.log.Warn("re-creating a lost bridge consumer failed; retrying", zap.String("consumer", d.durable), zap.Error(err))
+				select {
+				case <-d.done:
+					return
+				case <-time.After(time.Second):
+				}
+			}
+			d.c.log.Error("a bridge consumer had vanished (deleted?) and was created again; messages stored meanwhile are delivered now",
+				zap.String("consumer", d.durable), zap.String("stream", d.p.Stream()), zap.Error(err))
+			if fn := d.c.consumerLostHook(); fn != nil && d.bridge {
+				fn(d.session, d.p)
+			}
+		}
+	}
+}
+
+// restoreSettings compares the consumer's settings with the bridge's and updates it back
+// when someone changed what it delivers.
+func (d *durableConsumer) restoreSettings() {
+	ctx, cancel := context.WithTimeout(context.Background(), d.c.timeout)
+	defer cancel()
+	st, err := d.c.js.Stream(ctx, d.p.Stream())
+	if err != nil {
+		return
+	}
+	cons, err := st.Consumer(ctx, d.durable)
+	if err != nil {
+		if errors.Is(err, jetstream.ErrConsumerNotFound) {
+			select {
+			case d.lost <- jetstream.ErrConsumerNotFound:
+			default:
+			}
+		}
+		return
+	}
+	info := cons.CachedInfo()
+	want := d.config()
+	got := info.Config
+	if got.FilterSubject == want.FilterSubject && slices.Equal(got.FilterSubjects, want.FilterSubjects) &&
+		got.AckWait == want.AckWait && got.MaxAckPending == want.MaxAckPending && got.MaxDeliver == want.MaxDeliver &&
+		got.InactiveThreshold == want.InactiveThreshold {
+		return
+	}
+	// What an update may not change (the start, the ack policy) stays as it is.
+	fixed := got
+	fixed.FilterSubject, fixed.FilterSubjects = want.FilterSubject, want.FilterSubjects
+	fixed.AckWait, fixed.MaxAckPending, fixed.MaxDeliver, fixed.InactiveThreshold = want.AckWait, want.MaxAckPending, want.MaxDeliver, want.InactiveThreshold
+	fixed.Description = want.Description
+	if _, err := st.UpdateConsumer(ctx, fixed); err != nil {
+		d.c.log.Warn("setting a changed bridge consumer back failed", zap.String("consumer", d.durable), zap.Error(err))
+		return
+	}
+	d.c.log.Error("a bridge consumer had been changed (filtered differently, or its limits) by someone else; its settings are set back",
+		zap.String("consumer", d.durable), zap.String("stream", d.p.Stream()), zap.String("filter_was", got.FilterSubject))
+	if fn := d.c.consumerLostHook(); fn != nil && d.bridge {
+		fn(d.session, d.p)
+	}
+}
+
+// vanished tells whether the server no longer has the consumer.
+func (d *durableConsumer) vanished(err error) bool {
+	if errors.Is(err, jetstream.ErrConsumerDeleted) || errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return true
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), d.c.timeout)
+	defer cancel()
+	st, serr := d.c.js.Stream(ctx, d.p.Stream())
+	if serr != nil {
+		return false
+	}
+	_, cerr := st.Consumer(ctx, d.durable)
+	return errors.Is(cerr, jetstream.ErrConsumerNotFound)
+}
+
+func (d *durableConsumer) stop() {
+	d.stopOnce.Do(func() {
+		close(d.done)
+		d.mu.Lock()
+		d.stopped = true
+		cc := d.cc
+		d.mu.Unlock()
+		if cc == nil {
+			return
+		}
+		// Stop is asynchronous; wait until the subscription is gone, so that messages
+		// the caller gives back (Nak) right after are not redelivered to it (and lost
+		// until the ack wait) but to the next consumer.
+		cc.Stop()
+		select {
+		case <-cc.Closed():
+		case <-time.After(5 * time.Second):
+		}
+	})
 }

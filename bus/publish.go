@@ -64,6 +64,9 @@ func (c *Client) Publish(ctx context.Context, env *subjects.Envelope) (Stored, e
 			return Stored{}, fmt.Errorf("%w: message %s got no acknowledgement after %d attempts (a leader election taking long, or the node this client reaches is cut off from the majority); publishing it again with the same id (--id %s) stores it at most once: %w",
 				ErrNotStored, env.ID, attempts, env.ID, err)
 		}
+		if errors.Is(err, ErrStoreFault) {
+			return Stored{}, fmt.Errorf("%w: message %s: %w", ErrNotStored, env.ID, err)
+		}
 		return Stored{}, fmt.Errorf("storing message %s (%d attempts): %w", env.ID, attempts, err)
 	}
 	return Stored{ID: env.ID, Subject: subj, Stream: ack.Stream, Sequence: ack.Sequence, Duplicate: ack.Duplicate}, nil
@@ -106,6 +109,11 @@ func (c *Client) storeMsg(ctx context.Context, m *nats.Msg, opts ...jetstream.Pu
 		if !retryable(err) || ctx.Err() != nil {
 			return nil, attempt, err
 		}
+		// No answer: a leader election, or a daemon that cannot write its store (a full
+		// disk), which the daemon's status says at once.
+		if fault := c.storeFault(ctx); fault != "" {
+			return nil, attempt, fmt.Errorf("%w: %s", ErrStoreFault, fault)
+		}
 		c.log.Debug("publish not answered; retrying", zap.String("subject", m.Subject), zap.Error(err))
 		select {
 		case <-ctx.Done():
@@ -114,6 +122,20 @@ func (c *Client) storeMsg(ctx context.Context, m *nats.Msg, opts ...jetstream.Pu
 		}
 		wait = min(2*wait, 500*time.Millisecond)
 	}
+}
+
+// ErrStoreFault is returned when the daemon cannot store anything (its disk is full).
+var ErrStoreFault = errors.New("the daemon cannot write its store")
+
+// storeFault asks the daemon whether something keeps its store from storing messages.
+func (c *Client) storeFault(ctx context.Context) string {
+	sctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	st, err := c.status(sctx, subjects.StatusRequest{})
+	if err != nil {
+		return ""
+	}
+	return st.StoreError
 }
 
 // jsErrDuplicateInProcess is the server's "duplicate message id is in process".

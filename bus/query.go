@@ -125,67 +125,141 @@ func (c *Client) query(ctx context.Context, q Query) ([]Record, cursor, error) {
 	return all, cur, nil
 }
 
+// scanStall is how long a scan waits for a consumer that has messages pending but
+// delivers none before it looks for damage: a message the store cannot read is never
+// delivered, and the consumer waits for it for ever.
+const scanStall = 500 * time.Millisecond
+
 // scan reads every message of priority p that matches q and returns them with the last
-// stream sequence known to be covered.
+// stream sequence known to be covered. A message the store cannot read (a damaged block)
+// is skipped and logged, so the read answers instead of timing out.
 func (c *Client) scan(ctx context.Context, p subjects.Priority, q Query) ([]Record, uint64, error) {
 	st, err := c.js.Stream(ctx, p.Stream())
 	if err != nil {
 		return nil, 0, fmt.Errorf("opening stream %s: %w", p.Stream(), err)
 	}
 	last := st.CachedInfo().State.LastSeq
+	filters := subjects.Filters(p, q.Address)
+	var out []Record
+	var from uint64 // 0: from the start (or q.Since); else from this sequence
+	for {
+		recs, delivered, stalled, err := c.scanFrom(ctx, st, p, q, filters, from)
+		if err != nil {
+			return nil, 0, err
+		}
+		out = append(out, recs...)
+		if delivered > 0 {
+			last = max(last, delivered)
+		}
+		if !stalled {
+			return out, last, nil
+		}
+		next, ok := c.nextReadable(ctx, st, filters, max(delivered+1, from))
+		c.log.Warn("a stored message cannot be read (store damage?); skipped", zap.String("stream", p.Stream()),
+			zap.Uint64("after_seq", max(delivered, from)), zap.Uint64("next_readable", next))
+		if !ok {
+			return out, last, nil
+		}
+		from = next
+	}
+}
+
+// scanFrom reads with one ephemeral consumer from sequence from (0: the start, or
+// q.Since). It returns the records, the last stream sequence delivered, and whether the
+// consumer stalled with messages pending.
+func (c *Client) scanFrom(ctx context.Context, st jetstream.Stream, p subjects.Priority, q Query, filters []string, from uint64) ([]Record, uint64, bool, error) {
 	cfg := jetstream.ConsumerConfig{
 		AckPolicy:         jetstream.AckNonePolicy,
-		FilterSubjects:    q.filters(p),
+		FilterSubjects:    filters,
 		InactiveThreshold: 30 * time.Second,
 		MemoryStorage:     true,
 		DeliverPolicy:     jetstream.DeliverAllPolicy,
 	}
-	if !q.Since.IsZero() {
+	switch {
+	case from > 0:
+		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, from
+	case !q.Since.IsZero():
 		since := q.Since
 		cfg.DeliverPolicy, cfg.OptStartTime = jetstream.DeliverByStartTimePolicy, &since
 	}
 	cons, err := st.CreateConsumer(ctx, cfg)
 	if err != nil {
-		return nil, 0, fmt.Errorf("querying %s: %w", p.Stream(), err)
+		return nil, 0, false, fmt.Errorf("querying %s: %w", p.Stream(), err)
 	}
-	defer func() {
-		dctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		_ = st.DeleteConsumer(dctx, cons.CachedInfo().Name)
-	}()
+	defer c.dropConsumer(st, cons)
 	pending := cons.CachedInfo().NumPending
 	var out []Record
+	var delivered uint64
+	progress := time.Now()
 	for pending > 0 {
 		batch, err := cons.FetchNoWait(int(min(pending, 1000)))
 		if err != nil {
-			return nil, 0, fmt.Errorf("reading %s: %w", p.Stream(), err)
+			return nil, 0, false, fmt.Errorf("reading %s: %w", p.Stream(), err)
 		}
 		n := 0
 		for m := range batch.Messages() {
 			n++
 			meta, err := m.Metadata()
 			if err != nil {
-				return nil, 0, fmt.Errorf("reading %s: %w", p.Stream(), err)
+				return nil, 0, false, fmt.Errorf("reading %s: %w", p.Stream(), err)
 			}
-			last = max(last, meta.Sequence.Stream)
+			delivered = max(delivered, meta.Sequence.Stream)
 			pending = meta.NumPending
 			if r, ok := decodeRecord(m.Subject(), m.Data(), meta); ok && q.matches(r.Envelope) {
 				out = append(out, r)
 			}
 		}
 		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) {
-			return nil, 0, fmt.Errorf("reading %s: %w", p.Stream(), err)
+			return nil, 0, false, fmt.Errorf("reading %s: %w", p.Stream(), err)
 		}
-		if n == 0 {
-			// The consumer's pending count can run ahead of what a no-wait fetch returns;
-			// wait briefly for the rest instead of spinning.
-			if err := ctx.Err(); err != nil {
-				return nil, 0, fmt.Errorf("reading %s: %w", p.Stream(), err)
-			}
-			time.Sleep(time.Millisecond)
+		if n > 0 {
+			progress = time.Now()
+			continue
 		}
+		// The consumer's pending count can run ahead of what a no-wait fetch returns;
+		// wait briefly for the rest instead of spinning, but not for ever.
+		if err := ctx.Err(); err != nil {
+			return nil, 0, false, fmt.Errorf("reading %s: %w", p.Stream(), err)
+		}
+		if time.Since(progress) > scanStall {
+			return out, delivered, true, nil
+		}
+		time.Sleep(time.Millisecond)
 	}
-	return out, last, nil
+	return out, delivered, false, nil
+}
+
+// nextReadable finds the first message at or after sequence from on one of filters that
+// the store can read, by direct gets (which fail fast on a damaged message, where a
+// consumer waits). The sequence after an unreadable one is tried next.
+func (c *Client) nextReadable(ctx context.Context, st jetstream.Stream, filters []string, from uint64) (uint64, bool) {
+	lastSeq := st.CachedInfo().State.LastSeq
+	if info, err := st.Info(ctx); err == nil {
+		lastSeq = info.State.LastSeq
+	}
+	for seq := from; seq <= lastSeq && ctx.Err() == nil; {
+		best, found, failed := uint64(0), false, false
+		for _, f := range filters {
+			m, err := st.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(f))
+			switch {
+			case err == nil:
+				if !found || m.Sequence < best {
+					best, found = m.Sequence, true
+				}
+			case errors.Is(err, jetstream.ErrMsgNotFound):
+			default:
+				failed = true
+			}
+		}
+		if found && (!failed || best == seq) {
+			return best, true
+		}
+		if !failed {
+			return 0, false // nothing readable left on these filters
+		}
+		seq++
+	}
+	return 0, false
 }
 
 func decodeRecord(subject string, data []byte, meta *jetstream.MsgMetadata) (Record, bool) {
@@ -273,4 +347,12 @@ func (c *Client) follow(ctx context.Context, q Query, cur cursor, fn func(Record
 			}
 		}
 	}
+}
+
+// dropConsumer asks the server to delete an ephemeral consumer of this client's, without
+// waiting for the answer: a user whose role may not delete consumers (agents) is refused,
+// and the consumer then expires by its inactive threshold.
+func (c *Client) dropConsumer(st jetstream.Stream, cons jetstream.Consumer) {
+	subj := "$JS.API.CONSUMER.DELETE." + st.CachedInfo().Config.Name + "." + cons.CachedInfo().Name
+	_ = c.nc.PublishRequest(subj, c.nc.NewRespInbox(), nil)
 }

@@ -140,7 +140,7 @@ func (c *Client) CancelSchedule(ctx context.Context, sid string) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("opening stream %s: %w", subjects.ScheduleStream, err)
 	}
-	n, err := countMatching(ctx, st, subjects.ScheduleSubjects(sid))
+	n, err := c.countMatching(ctx, st, subjects.ScheduleSubjects(sid))
 	if err != nil {
 		return 0, err
 	}

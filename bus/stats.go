@@ -86,7 +86,7 @@ func (c *Client) Stats(ctx context.Context) (Stats, error) {
 		if info.Config.Discard == jetstream.DiscardNew {
 			ps.WhenFull = "refuse new"
 		}
-		if ps.Acked, err = countMatching(ctx, acks, subjects.AckRoot+"."+p.String()+".>"); err != nil {
+		if ps.Acked, err = c.countMatching(ctx, acks, subjects.AckRoot+"."+p.String()+".>"); err != nil {
 			return Stats{}, err
 		}
 		if ps.Stored > ps.Acked {
@@ -121,14 +121,14 @@ func queueDepth(ctx context.Context, st jetstream.Stream) int64 {
 }
 
 // countMatching counts the messages of st on subjects matching filter, without reading them.
-func countMatching(ctx context.Context, st jetstream.Stream, filter string) (uint64, error) {
+func (c *Client) countMatching(ctx context.Context, st jetstream.Stream, filter string) (uint64, error) {
 	cons, err := st.CreateConsumer(ctx, jetstream.ConsumerConfig{AckPolicy: jetstream.AckNonePolicy,
 		FilterSubject: filter, InactiveThreshold: 10 * time.Second, MemoryStorage: true})
 	if err != nil {
 		return 0, fmt.Errorf("counting %s: %w", filter, err)
 	}
 	n := cons.CachedInfo().NumPending
-	_ = st.DeleteConsumer(ctx, cons.CachedInfo().Name)
+	c.dropConsumer(st, cons)
 	return n, nil
 }
 
@@ -163,19 +163,19 @@ func (c *Client) status(ctx context.Context, req subjects.StatusRequest) (subjec
 func (c *Client) deliveryStats(ctx context.Context, st jetstream.Stream, ps *PriorityStats) error {
 	prefix := subjects.ReceiptRoot + "." + ps.Priority.String() + "."
 	var err error
-	if ps.Delivered, err = countMatching(ctx, st, prefix+string(Delivered)+".>"); err != nil {
+	if ps.Delivered, err = c.countMatching(ctx, st, prefix+string(Delivered)+".>"); err != nil {
 		return err
 	}
-	if ps.Queued, err = countMatching(ctx, st, prefix+string(Queued)+".>"); err != nil {
+	if ps.Queued, err = c.countMatching(ctx, st, prefix+string(Queued)+".>"); err != nil {
 		return err
 	}
-	if ps.Received, err = countMatching(ctx, st, prefix+string(Received)+".>"); err != nil {
+	if ps.Received, err = c.countMatching(ctx, st, prefix+string(Received)+".>"); err != nil {
 		return err
 	}
-	if ps.Unconfirmed, err = countMatching(ctx, st, prefix+string(Unconfirmed)+".>"); err != nil {
+	if ps.Unconfirmed, err = c.countMatching(ctx, st, prefix+string(Unconfirmed)+".>"); err != nil {
 		return err
 	}
-	if ps.Undeliverable, err = countMatching(ctx, st, prefix+string(Undeliverable)+".>"); err != nil {
+	if ps.Undeliverable, err = c.countMatching(ctx, st, prefix+string(Undeliverable)+".>"); err != nil {
 		return err
 	}
 	if ps.Delivered == 0 {
@@ -188,7 +188,7 @@ func (c *Client) deliveryStats(ctx context.Context, st jetstream.Stream, ps *Pri
 	if err != nil {
 		return fmt.Errorf("reading delivery latencies: %w", err)
 	}
-	defer func() { _ = st.DeleteConsumer(ctx, cons.CachedInfo().Name) }()
+	defer c.dropConsumer(st, cons)
 	pending := min(cons.CachedInfo().NumPending, maxLatencySamples)
 	var typed, submitted []time.Duration
 	for uint64(len(typed)) < pending {

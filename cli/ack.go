@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tmux-orc/tmux-orc/internal/termsafe"
 	"github.com/tmux-orc/tmux-orc/subjects"
 )
 
@@ -67,9 +68,9 @@ func ackRun(ctx context.Context, o *AckOptions) error {
 		}{rec, already})
 	}
 	if already {
-		_, err = fmt.Fprintf(o.f.Out, "%s was already acknowledged by %s at %s\n", rec.ID, rec.By, rec.At.Local().Format("2006-01-02 15:04:05"))
+		_, err = fmt.Fprintf(o.f.Out, "%s was already acknowledged by %s at %s\n", termsafe.Line(rec.ID), termsafe.Line(rec.By), rec.At.Local().Format("2006-01-02 15:04:05"))
 		return err
 	}
-	_, err = fmt.Fprintf(o.f.Out, "acknowledged %s as %s\n", rec.ID, rec.By)
+	_, err = fmt.Fprintf(o.f.Out, "acknowledged %s as %s\n", termsafe.Line(rec.ID), termsafe.Line(rec.By))
 	return err
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
 
+	"github.com/tmux-orc/tmux-orc/internal/termsafe"
 	"github.com/tmux-orc/tmux-orc/monitor"
 	"github.com/tmux-orc/tmux-orc/tmux"
 )
@@ -69,7 +70,7 @@ func agentRestartRun(ctx context.Context, o *agentRestartOptions) error {
 			return err
 		}
 	} else if rep.Error == "" {
-		fmt.Fprintf(o.f.Out, "restarted %s (%s)\n", rep.Target, rep.Pane)
+		fmt.Fprintf(o.f.Out, "restarted %s (%s)\n", termsafe.Line(rep.Target), termsafe.Line(rep.Pane))
 	}
 	if rep.Error != "" {
 		if o.JSON {

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tmux-orc/tmux-orc/bus"
+	"github.com/tmux-orc/tmux-orc/internal/termsafe"
 )
 
 type agentSendOptions struct {
@@ -85,7 +86,7 @@ func agentSendRun(ctx context.Context, o *agentSendOptions) error {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			fmt.Fprintf(o.f.Out, "stored %s; no delivery outcome within %s (does %s exist? see tmux-orc read --id %s)\n", env.ID, o.Timeout, env.Target, env.ID)
+			fmt.Fprintf(o.f.Out, "stored %s; no delivery outcome within %s (does %s exist? see tmux-orc read --id %s)\n", env.ID, o.Timeout, termsafe.Line(env.Target.String()), env.ID)
 			return silentError{ExitNotDelivered}
 		}
 	}
@@ -98,7 +99,7 @@ func agentSendRun(ctx context.Context, o *agentSendOptions) error {
 		}
 	} else {
 		for _, r := range receipts {
-			fmt.Fprintln(o.f.Out, describeReceipt(r))
+			fmt.Fprintln(o.f.Out, termsafe.Line(describeReceipt(r)))
 		}
 	}
 	if !reached(receipts) {

@@ -55,7 +55,7 @@ func newCmdClusterInit(f *factory, runF func(context.Context, *ClusterInitOption
                                       client certificate (SANs: the host, its --addr, localhost,
                                       127.0.0.1)
   DIR/<host>/client.pem, client-key.pem  for local commands
-  DIR/<host>/admin.nk, agents.nk      NKey user seeds, the same on every host
+  DIR/<host>/admin.nk, pm.nk, agents.nk  NKey user seeds, the same on every host
   DIR/<host>/bridge-<host>.nk         the seed of this host's bridge
   DIR/<bridge host>/                  for each --bridge-hosts host, one that runs no node but a
                                       bridge (and commands) for its tmux server: ca.pem,
@@ -245,8 +245,8 @@ func clusterInitRun(o *ClusterInitOptions) error {
 	if done, err := o.checkOut(caDir, nodes); err != nil || done {
 		return err
 	}
-	users := make([]clusterUser, 0, 2+len(nodes)+len(o.BridgeHosts))
-	for _, u := range [][2]string{{"admin", "admin"}, {"agents", "agent"}} {
+	users := make([]clusterUser, 0, 3+len(nodes)+len(o.BridgeHosts))
+	for _, u := range [][2]string{{"admin", "admin"}, {"pm", "pm"}, {"agents", "agent"}} {
 		cu, err := newClusterUser(u[0], u[1], "")
 		if err != nil {
 			return err

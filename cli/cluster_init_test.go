@@ -79,8 +79,8 @@ func TestClusterInitYAML(t *testing.T) {
 			t.Errorf("%s: client = %v", h, client)
 		}
 		users := m["users"].([]any)
-		if len(users) != 5 {
-			t.Fatalf("%s: %d users, want admin, agents and three bridges", h, len(users))
+		if len(users) != 6 {
+			t.Fatalf("%s: %d users, want admin, pm, agents and three bridges", h, len(users))
 		}
 		for _, u := range users {
 			u := u.(map[string]any)
@@ -93,7 +93,7 @@ func TestClusterInitYAML(t *testing.T) {
 				t.Errorf("%s: user %s has key %s here and %s elsewhere", h, name, nkey, prev)
 			}
 			seeds[name] = nkey
-			wantRole := map[string]string{"admin": "admin", "agents": "agent"}[name]
+			wantRole := map[string]string{"admin": "admin", "pm": "pm", "agents": "agent"}[name]
 			if strings.HasPrefix(name, "bridge-") {
 				wantRole = "bridge"
 				if u["host"] != strings.TrimPrefix(name, "bridge-") {

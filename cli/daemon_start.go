@@ -54,6 +54,7 @@ type DaemonStartOptions struct {
 	ClusterListen   string
 	Routes          []string
 	Replicas        int
+	ClusterSecret   string
 	AllowInsecure   bool
 	WebsocketListen string
 	bridgeFlags
@@ -100,6 +101,7 @@ the default address is taken, a free port is used instead. pubsub status shows t
 	fl.StringVar(&opts.ClusterListen, "cluster-listen", "", "route listen address host:port")
 	fl.StringSliceVar(&opts.Routes, "routes", nil, "every node's route URL, this one included, e.g. nats://h1:6222,nats://h2:6222,nats://h3:6222")
 	fl.IntVar(&opts.Replicas, "replicas", 0, "copies of every stream in a cluster (default 3)")
+	fl.StringVar(&opts.ClusterSecret, "cluster-secret", "", "route secret file, the same for every node (created when missing; required without TLS)")
 	fl.BoolVar(&opts.AllowInsecure, "allow-insecure", false, "accept listeners off loopback without TLS and users (plain text, unauthenticated)")
 	fl.StringVar(&opts.WebsocketListen, "websocket-listen", "", "also serve NATS over WebSocket on host:port (off by default)")
 	fl.StringVar(&opts.ConfigFile, "config", "", "YAML config file (default $TMUX_ORC_HOME/config.yaml)")
@@ -169,6 +171,9 @@ func (o *DaemonStartOptions) config(dir home.Dir) (embedded.Config, error) {
 	if o.Replicas != 0 {
 		cfg.Cluster.Replicas = o.Replicas
 	}
+	if o.ClusterSecret != "" {
+		cfg.Cluster.SecretFile = o.ClusterSecret
+	}
 	if o.AllowInsecure {
 		cfg.AllowInsecure = true
 	}
@@ -210,12 +215,34 @@ func daemonStartRun(ctx context.Context, o *DaemonStartOptions) error {
 	if o.Foreground {
 		return o.runForeground(ctx, cfg)
 	}
-	if running, pid := dir.Running(); running {
-		ci, _ := dir.ReadConnInfo()
-		fmt.Fprintf(o.f.Out, "tmux-orc daemon already running (pid %d), listening on %s\n", pid, strings.Join(ci.URLs, ","))
-		return nil
+	if running, _ := dir.Running(); running {
+		return o.alreadyRunning(ctx, dir)
 	}
 	return o.startBackground(ctx, dir, cfg.Cluster.Enabled())
+}
+
+// alreadyRunning reports the daemon that holds dir, once it says where it listens: a daemon
+// started at the same moment by another command may still be starting.
+func (o *DaemonStartOptions) alreadyRunning(ctx context.Context, dir home.Dir) error {
+	deadline := time.Now().Add(startWait)
+	for {
+		running, pid := dir.Running()
+		if !running {
+			return fmt.Errorf("another tmux-orc daemon was starting on %s and stopped; see %s", dir, dir.LogFile())
+		}
+		if ci, err := dir.ReadConnInfo(); err == nil && ci.PID == pid && len(ci.URLs) > 0 {
+			fmt.Fprintf(o.f.Out, "tmux-orc daemon already running (pid %d), listening on %s, data in %s\n", pid, strings.Join(ci.URLs, ","), dir)
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("a tmux-orc daemon (pid %d) holds %s but did not become ready within %s; see %s", pid, dir, startWait, dir.LogFile())
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 func (o *DaemonStartOptions) runForeground(ctx context.Context, cfg embedded.Config) error {
@@ -255,6 +282,15 @@ func (o *DaemonStartOptions) runForeground(ctx context.Context, cfg embedded.Con
 		sock = &dopts.Bridge.Socket
 	}
 	dopts.Notify = notifyConfig(cfg.Notify, sock)
+	dopts.OnStoreDamage = func(lines []string) {
+		for _, l := range lines {
+			if notify != nil {
+				fmt.Fprintf(notify, "DAMAGE %s\n", strings.ReplaceAll(l, "\n", " "))
+			} else {
+				fmt.Fprintf(o.f.Err, "tmux-orc: warning: store damage: %s\n", l)
+			}
+		}
+	}
 	err = daemon.Run(ctx, cfg, dopts, log, func(urls []string) {
 		msg := strings.Join(urls, ",")
 		if notify != nil {
@@ -320,18 +356,35 @@ func (o *DaemonStartOptions) startBackground(ctx context.Context, dir home.Dir, 
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	lines := make(chan string, 1)
+	var damage []string // before READY, one line per damaged stream
 	go func() {
-		line, _ := bufio.NewReader(r).ReadString('\n')
-		lines <- strings.TrimSpace(line)
+		br := bufio.NewReader(r)
+		for {
+			line, err := br.ReadString('\n')
+			line = strings.TrimSpace(line)
+			if d, ok := strings.CutPrefix(line, "DAMAGE "); ok && err == nil {
+				damage = append(damage, d)
+				continue
+			}
+			lines <- line
+			return
+		}
 	}()
 	select {
 	case line := <-lines:
 		if url, ok := strings.CutPrefix(line, "READY "); ok {
 			fmt.Fprintf(o.f.Out, "tmux-orc daemon started (pid %d), listening on %s, data in %s\n", cmd.Process.Pid, url, dir)
+			for _, d := range damage {
+				fmt.Fprintf(o.f.Out, "STORE DAMAGE: %s (see tmux-orc pubsub status and %s)\n", d, dir.LogFile())
+			}
 			return nil
 		}
 		if msg, ok := strings.CutPrefix(line, "ERROR "); ok {
 			<-exited
+			if running, _ := dir.Running(); running {
+				// Another start won the race for the data directory: report that daemon.
+				return o.alreadyRunning(ctx, dir)
+			}
 			return errors.New(msg)
 		}
 		werr := <-exited

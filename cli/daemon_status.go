@@ -1,9 +1,12 @@
 package cli
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
+	"net/url"
 	"strings"
 	"time"
 
@@ -19,7 +22,7 @@ func newCmdDaemonStatus(f *factory) *cobra.Command {
 	opts := &daemonStatusOptions{f: f}
 	cmd := &cobra.Command{
 		Use:   "status",
-		Short: "Say whether the daemon runs (exit 0) or not (exit 3), its pid and address",
+		Short: "Say whether the daemon runs (exit 0), not (exit 3) or does not respond (exit 5), its pid and address",
 		Args:  argsBetween(0, 0),
 		RunE:  func(cmd *cobra.Command, _ []string) error { return daemonStatusRun(cmd.Context(), opts) },
 	}
@@ -35,6 +38,7 @@ func daemonStatusRun(_ context.Context, o *daemonStatusOptions) error {
 	running, pid := dir.Running()
 	out := struct {
 		Running    bool     `json:"running"`
+		Responding bool     `json:"responding"`
 		PID        int      `json:"pid,omitempty"`
 		URLs       []string `json:"urls,omitempty"`
 		MetricsURL string   `json:"metrics_url,omitempty"`
@@ -47,11 +51,15 @@ func daemonStatusRun(_ context.Context, o *daemonStatusOptions) error {
 		if ci, err := dir.ReadConnInfo(); err == nil {
 			out.URLs, out.MetricsURL, out.Started = ci.URLs, ci.MetricsURL, ci.Started.Format(time.RFC3339)
 		}
+		out.Responding = responds(out.URLs, 2*time.Second)
 	}
 	if o.JSON {
 		if err := json.NewEncoder(o.f.Out).Encode(out); err != nil {
 			return err
 		}
+	} else if running && !out.Responding {
+		fmt.Fprintf(o.f.Out, "tmux-orc daemon not responding (pid %d holds data directory %s; %s did not answer within 2s: stopped with SIGSTOP, or hung?)\n",
+			pid, dir, strings.Join(out.URLs, ","))
 	} else if running {
 		fmt.Fprintf(o.f.Out, "tmux-orc daemon running (pid %d), listening on %s, data in %s\n", pid, strings.Join(out.URLs, ","), dir)
 	} else {
@@ -60,5 +68,29 @@ func daemonStatusRun(_ context.Context, o *daemonStatusOptions) error {
 	if !running {
 		return silentError{ExitUnavailable}
 	}
+	if !out.Responding {
+		return silentError{ExitNotResponding}
+	}
 	return nil
+}
+
+// responds reports whether the NATS server at the first of urls greets a new connection
+// (its INFO line) within wait. A stopped process's kernel still accepts the connection,
+// but nothing answers.
+func responds(urls []string, wait time.Duration) bool {
+	if len(urls) == 0 {
+		return false
+	}
+	u, err := url.Parse(urls[0])
+	if err != nil {
+		return false
+	}
+	conn, err := net.DialTimeout("tcp", u.Host, wait)
+	if err != nil {
+		return false
+	}
+	defer conn.Close()
+	_ = conn.SetReadDeadline(time.Now().Add(wait))
+	line, err := bufio.NewReader(conn).ReadString('\n')
+	return err == nil && strings.HasPrefix(line, "INFO ")
 }

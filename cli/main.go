@@ -14,6 +14,7 @@ import (
 	"github.com/tmux-orc/tmux-orc/bus"
 	"github.com/tmux-orc/tmux-orc/embedded"
 	"github.com/tmux-orc/tmux-orc/home"
+	"github.com/tmux-orc/tmux-orc/internal/termsafe"
 	"github.com/tmux-orc/tmux-orc/subjects"
 )
 
@@ -29,6 +30,9 @@ const (
 	// ExitUnavailable means the daemon is not running or cannot be reached; retrying later
 	// may succeed.
 	ExitUnavailable = 3
+	// ExitNotResponding means a daemon holds the data directory but does not answer (it is
+	// stopped with SIGSTOP, or hung): `daemon status` says so.
+	ExitNotResponding = 5
 	// ExitInterrupted means the command was stopped by SIGINT or SIGTERM.
 	ExitInterrupted = 130
 )
@@ -87,7 +91,7 @@ func Run(ctx context.Context, args []string, streams IO) int {
 	}
 	var silent silentError
 	if !errors.As(err, &silent) {
-		fmt.Fprintf(streams.Err, "tmux-orc: %v\n", err)
+		fmt.Fprintf(streams.Err, "tmux-orc: %s\n", termsafe.Line(err.Error()))
 	}
 	var fe *flagError
 	if errors.As(err, &fe) {
@@ -109,7 +113,7 @@ func exitCode(ctx context.Context, err error) int {
 	case errors.Is(err, bus.ErrNotRunning), errors.Is(err, bus.ErrUnreachable), errors.Is(err, home.ErrNoCredentials):
 		return ExitUnavailable
 	case errors.Is(err, subjects.ErrEnvelope), errors.Is(err, subjects.ErrTarget), errors.Is(err, subjects.ErrGroup),
-		errors.Is(err, subjects.ErrPriority), errors.Is(err, subjects.ErrTag), errors.Is(err, subjects.ErrID),
+		errors.Is(err, subjects.ErrPriority), errors.Is(err, subjects.ErrTag), errors.Is(err, subjects.ErrID), errors.Is(err, subjects.ErrAck),
 		errors.Is(err, embedded.ErrConfig), errors.Is(err, bus.ErrAmbiguous), errors.Is(err, subjects.ErrFilter):
 		return ExitUsage
 	case ctx.Err() != nil, errors.Is(err, context.Canceled):

@@ -22,16 +22,26 @@ func TestParseSince(t *testing.T) {
 		{"1d", now.Add(-24 * time.Hour)},
 		{"1.5d", now.Add(-36 * time.Hour)},
 		{"2025-01-15T10:30:45Z", time.Date(2025, 1, 15, 10, 30, 45, 0, time.UTC)},
+		{"2025-01-15", time.Date(2025, 1, 15, 0, 0, 0, 0, time.UTC)},
+		// Longer ago than the clock goes, or before 1970: everything.
+		{"1e300d", time.Time{}},
+		{"200000d", time.Time{}},
+		{"1000-01-01", time.Time{}},
 	} {
 		got, err := parseSince(tc.in, now)
 		if err != nil || !got.Equal(tc.want) {
 			t.Errorf("parseSince(%q) = %v, %v; want %v", tc.in, got, err, tc.want)
 		}
 	}
-	for _, bad := range []string{"yesterday", "-5m", "2025-13-01", "d"} {
+	for _, bad := range []string{"yesterday", "-5m", "2025-13-01", "d", "NaNd", "Infd",
+		// The future (3000 is also past what nanoseconds since 1970 can hold).
+		"3000-01-01", "3000-01-01T00:00:00Z", "2026-01-02T12:00:01Z"} {
 		if _, err := parseSince(bad, now); err == nil {
 			t.Errorf("parseSince(%q) accepted", bad)
 		}
+	}
+	if _, err := parseSince("3000-01-01", now); err == nil || !strings.Contains(err.Error(), "in the future") {
+		t.Errorf("parseSince(3000-01-01): %v, want an error saying the future", err)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tmux-orc/tmux-orc/bus"
+	"github.com/tmux-orc/tmux-orc/internal/termsafe"
 	"github.com/tmux-orc/tmux-orc/subjects"
 )
 
@@ -86,6 +87,12 @@ func pubsubStatusRun(ctx context.Context, o *pubsubStatusOptions) error {
 		fmt.Fprintf(w, "metrics:\toff\n")
 	}
 	fmt.Fprintf(w, "store:\t%s used of %s (sync: %s)\n", humanBytes(st.StoreUsed), humanBytes(st.StoreMax), st.Sync)
+	if st.StoreError != "" {
+		fmt.Fprintf(w, "STORE FAULT:\t%s\n", termsafe.Line(st.StoreError))
+	}
+	for _, d := range st.StoreDamage {
+		fmt.Fprintf(w, "STORE DAMAGE:\t%s\n", termsafe.Line(d))
+	}
 	fmt.Fprintf(w, "connections:\t%d\n", st.Connections)
 	fmt.Fprintf(w, "data:\t%s\n", st.Home)
 	names := make([]string, 0, len(dups))
@@ -94,7 +101,7 @@ func pubsubStatusRun(ctx context.Context, o *pubsubStatusOptions) error {
 	}
 	slices.Sort(names)
 	for _, s := range names {
-		fmt.Fprintf(w, "duplicate session:\t%q on hosts %s (name one: %s.%s)\n", s, strings.Join(dups[s], ", "), dups[s][0], s)
+		fmt.Fprintf(w, "duplicate session:\t%q on hosts %s (name one: %s.%s)\n", s, strings.Join(dups[s], ", "), dups[s][0], termsafe.Line(s))
 	}
 	if st.Host != "" {
 		fmt.Fprintf(w, "host:\t%s\n", st.Host)
@@ -116,6 +123,9 @@ func printCluster(out io.Writer, c *subjects.ClusterStatus) error {
 	}
 	fmt.Fprintf(out, "\ncluster %s: %d nodes, a majority of %d needed; meta leader %s; %d route connections from this node\n",
 		c.Name, c.Size, c.QuorumNeeded, leader, c.Routes)
+	if c.RouteAuth != "" {
+		fmt.Fprintf(out, "routes authenticate by: %s\n", c.RouteAuth)
+	}
 	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(w, "NODE\tMETA LEADER\tCURRENT\tLAST SEEN\tLAG")
 	for _, m := range c.Members {

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tmux-orc/tmux-orc/bus"
+	"github.com/tmux-orc/tmux-orc/internal/termsafe"
 	"github.com/tmux-orc/tmux-orc/subjects"
 )
 
@@ -258,30 +259,30 @@ func printRecord(w io.Writer, r bus.Record) error {
 		ack = "no ack needed"
 	}
 	if r.Ack != nil {
-		ack = "acked by " + r.Ack.By
+		ack = "acked by " + termsafe.Line(r.Ack.By)
 		if r.Ack.Note != "" {
-			ack += ": " + r.Ack.Note
+			ack += ": " + termsafe.Line(r.Ack.Note)
 		}
 	}
 	tags := ""
 	if len(r.Metadata.Tags) > 0 {
-		tags = " [" + strings.Join(r.Metadata.Tags, ",") + "]"
+		tags = " [" + termsafe.Line(strings.Join(r.Metadata.Tags, ",")) + "]"
 	}
 	_, err := fmt.Fprintf(w, "%s %s %s %s  to %s from %s%s  id=%s (%s)\n",
 		r.Stored.Local().Format("2006-01-02 15:04:05"), m.Priority.Marker(), m.Priority.Label(),
-		m.Content.Subject, r.Target.String(), r.Source.Identifier, tags, r.ID, ack)
+		termsafe.Line(m.Content.Subject), termsafe.Line(r.Target.String()), termsafe.Line(r.Source.Identifier), tags, termsafe.Line(r.ID), ack)
 	if err != nil {
 		return err
 	}
 	if body := strings.TrimSpace(m.Content.Body); body != m.Content.Subject {
 		for _, line := range strings.Split(body, "\n") {
-			if _, err := fmt.Fprintf(w, "    %s\n", line); err != nil {
+			if _, err := fmt.Fprintf(w, "    %s\n", termsafe.Text(line)); err != nil {
 				return err
 			}
 		}
 	}
 	for _, rc := range r.Receipts {
-		if _, err := fmt.Fprintf(w, "    -> %s\n", describeReceipt(rc)); err != nil {
+		if _, err := fmt.Fprintf(w, "    -> %s\n", termsafe.Line(describeReceipt(rc))); err != nil {
 			return err
 		}
 	}

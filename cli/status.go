@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tmux-orc/tmux-orc/internal/termsafe"
 	"github.com/tmux-orc/tmux-orc/monitor"
 	"github.com/tmux-orc/tmux-orc/subjects"
 )
@@ -94,10 +95,10 @@ func printStatus(o *statusOptions, rep statusReport) {
 		}
 		fmt.Fprintf(out, "daemon: pid %d, %s, up %s, %d connections\n", d.PID, health, time.Since(d.Started).Round(time.Second), d.Connections)
 	} else {
-		fmt.Fprintf(out, "daemon: %s\n", rep.DaemonError)
+		fmt.Fprintf(out, "daemon: %s\n", termsafe.Line(rep.DaemonError))
 	}
 	if rep.Monitor == nil {
-		fmt.Fprintf(out, "monitor: %s\n", rep.MonitorError)
+		fmt.Fprintf(out, "monitor: %s\n", termsafe.Line(rep.MonitorError))
 		return
 	}
 	printMonitor(out, rep.Monitor)
@@ -123,8 +124,8 @@ func printMonitor(out io.Writer, m *monitor.Status) {
 				last += fmt.Sprintf(" (resolved %s ago)", m.At.Sub(*r).Round(time.Second))
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s ago\t%s\n", a.Target, a.Pane, a.Role, a.Command, state,
-			m.At.Sub(a.Since).Round(time.Second), last)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s ago\t%s\n", termsafe.Line(a.Target), termsafe.Line(a.Pane), termsafe.Line(a.Role),
+			termsafe.Line(a.Command), termsafe.Line(state), m.At.Sub(a.Since).Round(time.Second), termsafe.Line(last))
 	}
 	_ = tw.Flush()
 }

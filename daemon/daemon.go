@@ -38,6 +38,9 @@ type Options struct {
 	MonitorOff bool
 	// Notify, when set, sends the alerts of this host to people (command, webhook, tmux).
 	Notify *notify.Config
+	// OnStoreDamage, when set, is called before ready with the damage found in the store
+	// at start (one line per damaged stream), if any.
+	OnStoreDamage func(lines []string)
 }
 
 // Run starts the server, imports the spool, serves metrics on cfg.MetricsListen (unless
@@ -72,9 +75,11 @@ func Run(ctx context.Context, cfg embedded.Config, o Options, log *zap.Logger, r
 	m := metrics.New()
 	m.AddStats(c, metrics.DefaultStatsTimeout, log.Named("metrics"))
 	m.AddNATS(srv.NATS())
-	if n, err := spool.Import(ctx, cfg.Home, c, log.Named("spool")); err != nil {
-		log.Error("importing the spool failed; will retry at the next start", zap.Error(err))
-	} else if n > 0 {
+	n, err := spool.Import(ctx, cfg.Home, c, log.Named("spool"))
+	if err != nil {
+		log.Error("importing some spool entries failed; they are retried at the next start", zap.Error(err))
+	}
+	if n > 0 {
 		m.FallbacksImported(n)
 		log.Info("imported spooled messages", zap.Int("count", n))
 	}
@@ -123,6 +128,9 @@ func Run(ctx context.Context, cfg embedded.Config, o Options, log *zap.Logger, r
 			notify.Run(fctx, c, subjects.SanitizeHost(cfg.HostName), *o.Notify, log.Named("notify"))
 		}
 	}()
+	if d := srv.StoreDamage(); len(d) > 0 && o.OnStoreDamage != nil {
+		o.OnStoreDamage(d)
+	}
 	ready(srv.ClientURLs())
 	<-ctx.Done()
 	log.Info("stopping")

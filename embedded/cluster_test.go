@@ -3,6 +3,7 @@ package embedded_test
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -29,13 +30,14 @@ func TestClusterOfThreeProvisionsReplicatedStreams(t *testing.T) {
 		routes = append(routes, fmt.Sprintf("nats://127.0.0.1:%d", ports[3+i]))
 	}
 	cfgs := make([]embedded.Config, 3)
+	secret := filepath.Join(t.TempDir(), "route.secret")
 	for i := range 3 {
 		cfgs[i] = embeddedtest.Config(t)
 		cfgs[i].ServerName = fmt.Sprintf("n%d", i+1)
 		cfgs[i].SetPort(ports[i])
 		cfgs[i].MetricsListen = "off"
 		cfgs[i].NATSContext = ""
-		cfgs[i].Cluster = embedded.Cluster{Name: "orc-test", Listen: fmt.Sprintf("127.0.0.1:%d", ports[3+i]), Routes: routes}
+		cfgs[i].Cluster = embedded.Cluster{Name: "orc-test", Listen: fmt.Sprintf("127.0.0.1:%d", ports[3+i]), Routes: routes, SecretFile: secret}
 	}
 	servers := make([]*embedded.Server, 3)
 	errs := make([]error, 3)

@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 
@@ -277,10 +279,25 @@ func (c *Config) Validate() error {
 	if w := c.Notify.Webhook; w != "" && !strings.HasPrefix(w, "http://") && !strings.HasPrefix(w, "https://") {
 		return fmt.Errorf("%w: notify: webhook %q: want an http:// or https:// URL", ErrConfig, w)
 	}
-	if c.ServerName == "" || strings.ContainsAny(c.ServerName, " \t.*>") {
-		return fmt.Errorf("%w: server_name %q: must be non-empty without spaces, dots or wildcards", ErrConfig, c.ServerName)
+	if !nameOK(c.ServerName) {
+		return fmt.Errorf("%w: server_name %q: must be 1-128 printable characters without spaces, dots or wildcards", ErrConfig, c.ServerName)
 	}
 	return nil
+}
+
+// nameOK accepts a server or cluster name: 1-128 bytes of valid UTF-8, no control
+// characters, spaces, dots or wildcards (they would break the server's configuration or
+// its subjects).
+func nameOK(s string) bool {
+	if s == "" || len(s) > 128 || !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) || unicode.IsSpace(r) || strings.ContainsRune(".*>", r) || !unicode.IsPrint(r) {
+			return false
+		}
+	}
+	return true
 }
 
 // MetricsOff reports whether the metrics server is disabled.

@@ -4,13 +4,16 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/tmux-orc/tmux-orc/subjects"
 )
 
 // serverConfigText renders the parts of the server configuration that behave reliably only
 // when loaded as configuration text (accounts, users with permissions, cluster, TLS,
 // WebSocket): building them in Go misbehaves in embedded clusters (nats-server #6890, #6261).
-// localUser is the data directory's own NKey user, which has every right on this node.
-func (c *Config) serverConfigText(localUser string) string {
+// localUser is the data directory's own NKey user, which has every right on this node;
+// routeSecret, when set, is what routes must present.
+func (c *Config) serverConfigText(localUser, routeSecret string) string {
 	var b strings.Builder
 	q := strconv.Quote
 	fmt.Fprintf(&b, "server_name: %s\n", q(c.ServerName))
@@ -36,9 +39,16 @@ func (c *Config) serverConfigText(localUser string) string {
 			if i > 0 {
 				b.WriteString(", ")
 			}
+			if routeSecret != "" {
+				r = withRouteUser(r, routeSecret)
+			}
 			b.WriteString(q(r))
 		}
 		b.WriteString("]\n")
+		if routeSecret != "" {
+			// A route without the secret is refused; gossiped (implicit) routes use it too.
+			fmt.Fprintf(&b, "  authorization {user: %s, password: %s, timeout: 2}\n", q(RouteUser), q(routeSecret))
+		}
 		if cl.Advertise != "" {
 			fmt.Fprintf(&b, "  cluster_advertise: %s\n", q(cl.Advertise))
 		}
@@ -69,22 +79,31 @@ func (c *Config) tlsBlock(verify bool) string {
 // Permissions per role. Admins have none (everything is allowed). What the others may
 // publish is an allow list: they cannot create, change, purge or delete streams.
 //
-// Agents and PMs publish messages and acknowledgements, read (consumers of any kind, direct
-// gets), ask for the status and control the monitor.
+// Agents publish messages and acknowledgements, read (ephemeral consumers, direct gets),
+// ask for the status (the daemon's and the monitor's) and report hook events. They cannot
+// delete consumers (their own ephemeral ones expire by themselves), acknowledge JetStream
+// messages (theirs need no acknowledgement, so they cannot settle a bridge's), record
+// receipts, stop or start a monitor, or restart an agent.
+//
+// A PM may do what an agent may, and also restart agents and start or stop monitors.
 //
 // A bridge for host H may create consumers only whose single filter subject is one of its
 // own host's (orc.<p>.H.>) or a message for a group everywhere (orc.<p>.~.>): the server
 // puts a single filter in the API subject, so the permission matches it, and the forms
-// without a filter are not allowed. It records receipts, publishes its alerts to its own
-// host's sessions, registers its own host's sessions and keeps its monitor's state (keys of
-// ORC_MONITOR starting with its host).
+// without a filter are not allowed. It records receipts and claims only for its own host
+// (orc.receipt.<p>.<state>.<id>.H.<pane>), publishes its alerts to its own host's sessions,
+// registers its own host's sessions and keeps its monitor's state (keys of ORC_MONITOR
+// starting with its host).
 var agentPublish = []string{
 	"orc.critical.>", "orc.high.>", "orc.normal.>", "orc.low.>",
-	"orc.ack.>", "orc.sys.status", "orc.sys.status.*", "orc.sys.monitor.>",
+	"orc.ack.>", "orc.sys.status", "orc.sys.status.*", "orc.sys.monitor.status.*", "orc.sys.monitor.hook.*",
+	// An agent's hook says what it received (a prompt naming an id) and asks its host's
+	// bridge for the messages to hand over at the end of a turn.
+	"orc.receipt.*.received.>", "orc.sys.bridge.handover.*",
 	"$JS.API.INFO", "$JS.API.STREAM.INFO.*", "$JS.API.STREAM.NAMES", "$JS.API.STREAM.LIST",
-	"$JS.API.CONSUMER.CREATE.>", "$JS.API.CONSUMER.DELETE.*.*", "$JS.API.CONSUMER.INFO.*.*",
+	"$JS.API.CONSUMER.CREATE.>", "$JS.API.CONSUMER.INFO.*.*",
 	"$JS.API.CONSUMER.MSG.NEXT.*.*", "$JS.API.DIRECT.GET.>", "$JS.API.STREAM.MSG.GET.*",
-	"$JS.ACK.>", "$JS.FC.>",
+	"$JS.FC.>",
 }
 
 // agentPublishPMLoop is what the PM's loop (issue 12) adds for agents: scheduling messages
@@ -97,23 +116,32 @@ var agentPublishPMLoop = []string{
 	"$JS.API.CONSUMER.LIST.*", "$JS.API.CONSUMER.NAMES.*",
 }
 
+// pmPublish adds restarting agents and controlling monitors to what agents may do.
+var pmPublish = append(append([]string(nil), agentPublish...), "orc.sys.monitor.restart.*", "orc.sys.monitor.control.*")
+
 func bridgePublish(host string) []string {
-	return []string{
-		"orc.*." + host + ".>", "orc.receipt.>", "orc.sys.status", "orc.sys.status.*",
-		"$KV.ORC_SESSIONS.*." + host, "$KV.ORC_MONITOR." + host + ".>",
-		"$JS.API.CONSUMER.CREATE.KV_ORC_MONITOR.*.$KV.ORC_MONITOR." + host + ".>",
+	// The priorities are spelled out: "orc.*.H.>" would also match orc.receipt.H.> and
+	// orc.ack.H.> for a host named like a priority.
+	var out []string
+	for _, p := range subjects.Priorities {
+		out = append(out, "orc."+p.String()+"."+host+".>",
+			"$JS.API.CONSUMER.CREATE.*.*.orc."+p.String()+"."+host+".>",
+			"$JS.API.CONSUMER.CREATE.*.*.orc."+p.String()+".~.>")
+	}
+	return append(out,
+		"orc.receipt.*.*.*."+host+".*", "orc.sys.status", "orc.sys.status.*",
+		"$KV.ORC_SESSIONS.*."+host, "$KV.ORC_MONITOR."+host+".>",
+		"$JS.API.CONSUMER.CREATE.KV_ORC_MONITOR.*.$KV.ORC_MONITOR."+host+".>",
 		"$JS.API.CONSUMER.DELETE.KV_ORC_MONITOR.*",
-		"$JS.API.DIRECT.GET.KV_ORC_MONITOR.$KV.ORC_MONITOR." + host + ".>",
+		"$JS.API.DIRECT.GET.KV_ORC_MONITOR.$KV.ORC_MONITOR."+host+".>",
 		"$JS.API.INFO", "$JS.API.STREAM.INFO.*", "$JS.API.STREAM.NAMES",
-		"$JS.API.CONSUMER.CREATE.*.*.orc.*." + host + ".>",
-		"$JS.API.CONSUMER.CREATE.*.*.orc.*.~.>",
 		"$JS.API.CONSUMER.CREATE.KV_ORC_SESSIONS.>",
 		"$JS.API.CONSUMER.INFO.*.*", "$JS.API.CONSUMER.MSG.NEXT.*.*", "$JS.API.CONSUMER.DELETE.KV_ORC_SESSIONS.*",
 		"$JS.API.DIRECT.GET.ORC_RECEIPTS", "$JS.API.DIRECT.GET.ORC_RECEIPTS.>",
 		"$JS.API.DIRECT.GET.ORC_ACKS", "$JS.API.DIRECT.GET.ORC_ACKS.>",
 		"$JS.API.DIRECT.GET.KV_ORC_SESSIONS", "$JS.API.DIRECT.GET.KV_ORC_SESSIONS.>",
 		"$JS.ACK.>", "$JS.FC.>",
-	}
+	)
 }
 
 func rolePermissions(u User) string {
@@ -123,6 +151,8 @@ func rolePermissions(u User) string {
 		return ""
 	case RoleAgent:
 		pub = append(append([]string(nil), agentPublish...), agentPublishPMLoop...)
+	case RolePM:
+		pub = append(append([]string(nil), pmPublish...), agentPublishPMLoop...)
 	case RoleBridge:
 		pub = bridgePublish(u.Host)
 	}
@@ -131,11 +161,11 @@ func rolePermissions(u User) string {
 		quoted[i] = strconv.Quote(s)
 	}
 	switch u.Role {
-	case RoleAgent:
+	case RoleAgent, RolePM:
 		return fmt.Sprintf(`{publish: {allow: [%s]}, subscribe: {allow: ["_INBOX.>", "orc.>"]}}`, strings.Join(quoted, ", "))
 	default:
 		// A bridge host also runs its monitor, which answers requests for its host.
-		return fmt.Sprintf(`{publish: {allow: [%s]}, subscribe: {allow: ["_INBOX.>", %s]}, allow_responses: true}`,
-			strings.Join(quoted, ", "), strconv.Quote("orc.sys.monitor.*."+u.Host))
+		return fmt.Sprintf(`{publish: {allow: [%s]}, subscribe: {allow: ["_INBOX.>", %s, %s]}, allow_responses: true}`,
+			strings.Join(quoted, ", "), strconv.Quote("orc.sys.monitor.*."+u.Host), strconv.Quote("orc.sys.bridge.handover."+u.Host))
 	}
 }

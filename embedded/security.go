@@ -3,10 +3,12 @@ package embedded
 import (
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/nats-io/nkeys"
 )
@@ -28,8 +30,11 @@ func (t TLS) Enabled() bool { return t.Cert != "" || t.Key != "" || t.CA != "" }
 const (
 	// RoleAdmin may do anything, including managing streams.
 	RoleAdmin = "admin"
-	// RoleAgent is for agents and PMs: publish, read, acknowledge, status.
+	// RoleAgent is for agents: publish, read, acknowledge, status.
 	RoleAgent = "agent"
+	// RolePM is for project managers: what agents may, plus restarting agents and
+	// starting and stopping monitors.
+	RolePM = "pm"
 	// RoleBridge is for a bridge host: it consumes only its own host's sessions and records
 	// deliveries.
 	RoleBridge = "bridge"
@@ -54,6 +59,10 @@ type Cluster struct {
 	// Advertise is the route address other nodes learn for this one when it is not the
 	// listen address (behind NAT, or a proxy).
 	Advertise string `yaml:"advertise"`
+	// SecretFile holds the route secret every node of the cluster shares: routes
+	// authenticate with it (as well as by certificate when TLS is on). It is required
+	// without TLS and created (mode 0600) when missing.
+	SecretFile string `yaml:"secret_file"`
 }
 
 // Enabled reports whether the node is part of a cluster.
@@ -82,6 +91,16 @@ func isLoopback(addr string) bool {
 	}
 	ip := net.ParseIP(host)
 	return host == "localhost" || (ip != nil && ip.IsLoopback())
+}
+
+// routeIsLoopback reports whether a route URL such as nats://127.0.0.1:6222 names a
+// loopback host.
+func routeIsLoopback(route string) bool {
+	u, err := url.Parse(route)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	return isLoopback(u.Host)
 }
 
 func checkHostPort(key, addr string) error {
@@ -128,7 +147,7 @@ func (c *Config) validateSecurity() error {
 			return fmt.Errorf("%w: %s: nkey %q is not an NKey user public key (it starts with U; tmux-orc cluster init generates them)", ErrConfig, where, u.NKey)
 		}
 		switch u.Role {
-		case RoleAdmin, RoleAgent:
+		case RoleAdmin, RoleAgent, RolePM:
 			if u.Host != "" {
 				return fmt.Errorf("%w: %s: host is only for role bridge", ErrConfig, where)
 			}
@@ -137,7 +156,7 @@ func (c *Config) validateSecurity() error {
 				return fmt.Errorf("%w: %s: role bridge needs host, 1-64 letters, digits, '-' or '_' (got %q)", ErrConfig, where, u.Host)
 			}
 		default:
-			return fmt.Errorf("%w: %s: role %q: want admin, agent or bridge", ErrConfig, where, u.Role)
+			return fmt.Errorf("%w: %s: role %q: want admin, pm, agent or bridge", ErrConfig, where, u.Role)
 		}
 	}
 	secure := c.TLS.Enabled() && len(c.Users) > 0
@@ -149,8 +168,8 @@ func (c *Config) validateSecurity() error {
 		return fmt.Errorf("%w: listen %q is not a loopback address; refused %s", ErrConfig, c.Listen, why)
 	}
 	if cl := c.Cluster; cl.Enabled() {
-		if cl.Name == "" || strings.ContainsAny(cl.Name, " \t.*>") {
-			return fmt.Errorf("%w: cluster.name %q: must be non-empty without spaces, dots or wildcards", ErrConfig, cl.Name)
+		if !nameOK(cl.Name) {
+			return fmt.Errorf("%w: cluster.name %q: must be 1-128 printable characters without spaces, dots or wildcards", ErrConfig, cl.Name)
 		}
 		if err := checkHostPort("cluster.listen", cl.Listen); err != nil {
 			return err
@@ -162,6 +181,9 @@ func (c *Config) validateSecurity() error {
 			return fmt.Errorf("%w: cluster.routes names one node: a cluster needs at least two (three to survive the loss of one); for a single node leave out cluster", ErrConfig)
 		}
 		for _, r := range cl.Routes {
+			if u, err := url.Parse(r); err != nil || u.Host == "" || strings.ContainsFunc(r, unicode.IsControl) {
+				return fmt.Errorf("%w: cluster.routes: %q: want a URL such as nats://h2:6222", ErrConfig, r)
+			}
 			if !strings.Contains(r, "://") {
 				return fmt.Errorf("%w: cluster.routes: %q: want a URL such as nats://h2:6222", ErrConfig, r)
 			}
@@ -172,8 +194,22 @@ func (c *Config) validateSecurity() error {
 		if cl.Replicas > len(cl.Routes) {
 			return fmt.Errorf("%w: cluster.replicas %d is more than the %d nodes in cluster.routes", ErrConfig, cl.Replicas, len(cl.Routes))
 		}
-		if !isLoopback(cl.Listen) && !c.TLS.Enabled() && !c.AllowInsecure {
-			return fmt.Errorf("%w: cluster.listen %q is not a loopback address; refused without tls (routes authenticate by certificate), unless allow_insecure", ErrConfig, cl.Listen)
+		if !c.TLS.Enabled() {
+			// Without TLS the route secret travels in plain text: only on this machine.
+			if !isLoopback(cl.Listen) {
+				return fmt.Errorf("%w: cluster.listen %q is not a loopback address; a cluster without tls runs on loopback only (with tls, routes authenticate by certificate; allow_insecure does not apply to routes)", ErrConfig, cl.Listen)
+			}
+			for _, r := range cl.Routes {
+				if !routeIsLoopback(r) {
+					return fmt.Errorf("%w: cluster.routes: %q is not a loopback address; a cluster without tls runs on loopback only (routes authenticate by certificate with tls)", ErrConfig, r)
+				}
+			}
+			if cl.Advertise != "" && !isLoopback(cl.Advertise) {
+				return fmt.Errorf("%w: cluster.advertise %q is not a loopback address; a cluster without tls runs on loopback only", ErrConfig, cl.Advertise)
+			}
+			if cl.SecretFile == "" {
+				return fmt.Errorf("%w: a cluster without tls needs a route secret: give every node the same --cluster-secret FILE (cluster.secret_file; created when missing) so that no stranger can join as a route", ErrConfig)
+			}
 		}
 	}
 	if c.Websocket.Listen != "" {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -44,6 +45,13 @@ type Server struct {
 
 	mu         sync.Mutex
 	metricsURL string
+
+	opts     *server.Options
+	faults   storeFaults
+	reopenMu sync.Mutex
+	cancel   context.CancelFunc
+	markMu   sync.Mutex
+	lastMark string
 }
 
 // Start locks the data directory, starts the server and returns once JetStream is ready and
@@ -81,7 +89,8 @@ func Start(ctx context.Context, cfg Config, log *zap.Logger) (_ *Server, err err
 	if err != nil {
 		return nil, fmt.Errorf("creating server: %w", err)
 	}
-	nl := &natsLogger{log: log.Named("nats").Sugar()}
+	s.opts = opts
+	nl := &natsLogger{log: log.Named("nats").Sugar(), onError: s.serverError, onWarn: s.serverWarning, onNotice: s.serverNotice}
 	ns.SetLoggerV2(nl, false, false, false)
 	s.ns = ns
 	go ns.Start()
@@ -113,6 +122,19 @@ func Start(ctx context.Context, cfg Config, log *zap.Logger) (_ *Server, err err
 	if err := s.writeNATSContext(); err != nil {
 		log.Warn("could not write the nats CLI context", zap.Error(err))
 	}
+	if damage := s.checkStore(ctx); len(damage) > 0 {
+		s.faults.mu.Lock()
+		s.faults.damage = damage
+		s.faults.mu.Unlock()
+		for _, d := range damage {
+			log.Error("STORE DAMAGE found at start", zap.String("damage", d))
+		}
+	}
+	s.writeManifest(ctx)
+	wctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	go s.watchDisk(wctx)
+	go s.keepManifest(wctx)
 	log.Info("ready", zap.Strings("urls", s.ClientURLs()), zap.String("store", dir.StoreDir()), zap.String("sync", cfg.Sync))
 	return s, nil
 }
@@ -121,7 +143,14 @@ func (s *Server) options(userPub string) (*server.Options, error) {
 	cfg := s.cfg
 	always, interval, _ := cfg.syncPolicy()
 	opts := &server.Options{}
-	if err := opts.ProcessConfigString(cfg.serverConfigText(userPub)); err != nil {
+	var routeSecret string
+	if cfg.Cluster.Enabled() && cfg.Cluster.SecretFile != "" {
+		var err error
+		if routeSecret, err = LoadRouteSecret(cfg.Cluster.SecretFile); err != nil {
+			return nil, err
+		}
+	}
+	if err := opts.ProcessConfigString(cfg.serverConfigText(userPub, routeSecret)); err != nil {
 		return nil, fmt.Errorf("building server options: %w", err)
 	}
 	host, portStr, _ := net.SplitHostPort(cfg.Listen)
@@ -178,6 +207,10 @@ func (s *Server) waitReady(ctx context.Context, nl *natsLogger) error {
 				return nil
 			}
 			last = hs.Error
+			// Damaged stream files keep the server unhealthy: say so now, not in 20 s.
+			if err := s.startDamageErr(); err != nil && time.Since(start) > 2*time.Second {
+				return fmt.Errorf("%w: %w", ErrNotReady, err)
+			}
 		}
 		if clustered && time.Now().After(nextNote) {
 			nextNote = time.Now().Add(10 * time.Second)
@@ -195,6 +228,17 @@ func (s *Server) waitReady(ctx context.Context, nl *natsLogger) error {
 	}
 	if err := nl.fatalErr(); err != nil {
 		return fmt.Errorf("%w: %w", ErrNotReady, err)
+	}
+	if err := s.startDamageErr(); err != nil {
+		return fmt.Errorf("%w: %w", ErrNotReady, err)
+	}
+	if stuck := s.restoring(); len(stuck) > 0 {
+		dir := filepath.Join(s.cfg.Home.StoreDir(), "jetstream", Account, "streams")
+		return fmt.Errorf("%w within 20s: the server is still restoring stream %s from the store, whose files are probably damaged; move its directory (under %s) aside and start again: the stream is created empty and the moved files keep its messages",
+			ErrNotReady, strings.Join(stuck, ", "), dir)
+	}
+	if last != "" {
+		return fmt.Errorf("%w within 20s: %s", ErrNotReady, last)
 	}
 	return fmt.Errorf("%w within 20s", ErrNotReady)
 }
@@ -222,6 +266,9 @@ func (s *Server) SetMetricsURL(url string) error {
 
 // Healthy returns nil when the server's own health check is ok, else what is wrong.
 func (s *Server) Healthy() error {
+	if f := s.StoreFault(); f != "" {
+		return errors.New(f)
+	}
 	hs := s.ns.Healthz(nil)
 	if hs.Status == "ok" {
 		return nil
@@ -284,8 +331,14 @@ func (s *Server) Status(withCluster bool) subjects.ServerStatus {
 		st.Health = hs.Error
 	}
 	st.Host = s.cfg.HostName
+	st.StoreError = s.StoreFault()
+	st.StoreDamage = s.StoreDamage()
+	if st.StoreError != "" {
+		st.Healthy, st.Health = false, st.StoreError
+	}
 	if withCluster && s.cfg.Cluster.Enabled() {
 		st.Cluster = s.clusterStatus()
+		st.Cluster.RouteAuth = s.cfg.RouteAuth()
 	}
 	return st
 }
@@ -381,6 +434,14 @@ func (s *Server) Shutdown(ctx context.Context) error {
 }
 
 func (s *Server) stop() {
+	if s.cancel != nil {
+		s.cancel()
+	}
+	if s.js != nil && s.ns != nil && s.ns.JetStreamEnabled() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		s.writeManifest(ctx)
+		cancel()
+	}
 	if s.nc != nil {
 		s.nc.Close()
 	}

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // ErrLocked is returned when another daemon holds the data directory.
@@ -22,7 +23,16 @@ func (d Dir) Acquire() (*Lock, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening lock: %w", err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	// Running (another command checking for a daemon) holds the lock for an instant; a
+	// daemon starting in that instant retries instead of reporting another daemon.
+	var err2 error
+	for i := 0; i < 10; i++ {
+		if err2 = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); !errors.Is(err2, syscall.EWOULDBLOCK) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := err2; err != nil {
 		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
 			if pid, perr := d.PID(); perr == nil {

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -87,7 +88,8 @@ func (m *Metrics) Serve(addr string, health HealthFunc, log *zap.Logger) (*Serve
 		}
 		fmt.Fprintln(w, "ok")
 	})
-	s := &Server{http: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}, done: make(chan struct{}),
+	listenHost, _, _ := net.SplitHostPort(addr)
+	s := &Server{http: &http.Server{Handler: checkHost(listenHost, mux), ReadHeaderTimeout: 5 * time.Second}, done: make(chan struct{}),
 		url: "http://" + l.Addr().String()}
 	go func() {
 		defer close(s.done)
@@ -110,4 +112,33 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	<-s.done
 	return err
+}
+
+// checkHost refuses (421 Misdirected Request) a request whose Host header names anything but
+// a loopback address, "localhost" or the listen host: a web page the user opens cannot
+// reach the endpoint by pointing its own domain at 127.0.0.1 (DNS rebinding).
+func checkHost(listenHost string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !allowedHost(r.Host, listenHost) {
+			http.Error(w, "metrics: Host header "+strconv.Quote(r.Host)+" is not this machine's loopback address", http.StatusMisdirectedRequest)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func allowedHost(hostHeader, listenHost string) bool {
+	h := hostHeader
+	if host, _, err := net.SplitHostPort(hostHeader); err == nil {
+		h = host
+	}
+	h = strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")
+	if h == "" {
+		return false
+	}
+	if strings.EqualFold(h, "localhost") || strings.EqualFold(h, "localhost.") || (listenHost != "" && strings.EqualFold(h, listenHost)) {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
 }

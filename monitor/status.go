@@ -9,6 +9,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/tmux-orc/tmux-orc/internal/agentstate"
+	"github.com/tmux-orc/tmux-orc/internal/redact"
 	"github.com/tmux-orc/tmux-orc/subjects"
 )
 
@@ -78,7 +79,7 @@ func (m *Monitor) Status() Status {
 	st := Status{Agents: []AgentStatus{}, SessionAlerts: map[string]LastAlert{}, Passes: m.passes, Reads: m.reads, At: now}
 	for _, a := range m.sortedAgents() {
 		s := AgentStatus{Pane: a.pane.ID, Target: agentstate.PaneTarget(a.pane), Session: a.pane.Session, Window: a.pane.Window,
-			Role: roleName(a.pane), Profile: a.profile.Name, Command: a.pane.Command, StartCommand: a.startCmd,
+			Role: roleName(a.pane), Profile: a.profile.Name, Command: a.pane.Command, StartCommand: redact.Command(a.startCmd),
 			State: a.state, Since: a.since, Restarts: a.restarts}
 		if a.state == Stuck || a.state == Waiting {
 			s.Reason = a.stuckReason()

@@ -16,6 +16,11 @@ const (
 	MaxSubjectChars  = 200
 	MaxEnvelopeBytes = 64 * 1024
 	MaxTags          = 16
+	// MaxFieldBytes bounds the short fields: the sender, type, category, correlation id,
+	// and an acknowledgement's sender.
+	MaxFieldBytes = 256
+	// MaxNoteBytes bounds an acknowledgement's note.
+	MaxNoteBytes = 4 * 1024
 )
 
 // Envelope is a message as stored on the bus, in the structured format of the original guide,
@@ -114,6 +119,12 @@ func (e *Envelope) Validate() error {
 			return fmt.Errorf("%w: the %s is not valid UTF-8", ErrEnvelope, what)
 		}
 	}
+	for what, s := range map[string]string{"type": e.Message.Type, "category": e.Message.Category,
+		"sender (--from)": e.Source.Identifier, "correlation id": e.Metadata.CorrelationID} {
+		if len(s) > MaxFieldBytes {
+			return fmt.Errorf("%w: the %s is %d bytes, the limit is %d", ErrEnvelope, what, len(s), MaxFieldBytes)
+		}
+	}
 	if strings.TrimSpace(c.Body) == "" {
 		return fmt.Errorf("%w: the message body is empty", ErrEnvelope)
 	}
@@ -184,4 +195,25 @@ func (e *Envelope) HasTag(tag string) bool {
 // it ("HIGH PRIORITY"), the subject line, and the body.
 func (e *Envelope) FilterText() string {
 	return e.Message.Priority.Label() + " " + e.Message.Content.Subject + "\n" + e.Message.Content.Body
+}
+
+// ValidateAck checks an acknowledgement's sender and note: valid UTF-8, the sender
+// non-empty and at most MaxFieldBytes, the note at most MaxNoteBytes.
+func ValidateAck(by, note string) error {
+	if strings.TrimSpace(by) == "" {
+		return fmt.Errorf("%w: who acknowledges (--from) is empty", ErrAck)
+	}
+	if !utf8.ValidString(by) {
+		return fmt.Errorf("%w: who acknowledges (--from) is not valid UTF-8", ErrAck)
+	}
+	if len(by) > MaxFieldBytes {
+		return fmt.Errorf("%w: who acknowledges (--from) is %d bytes, the limit is %d", ErrAck, len(by), MaxFieldBytes)
+	}
+	if !utf8.ValidString(note) {
+		return fmt.Errorf("%w: the note is not valid UTF-8", ErrAck)
+	}
+	if len(note) > MaxNoteBytes {
+		return fmt.Errorf("%w: the note is %d bytes, the limit is %d", ErrAck, len(note), MaxNoteBytes)
+	}
+	return nil
 }

@@ -24,4 +24,6 @@ var (
 	ErrTag = errors.New("invalid tag")
 	// ErrFilter is returned for a --filter that is not a valid regular expression.
 	ErrFilter = errors.New("invalid filter")
+	// ErrAck is returned for an acknowledgement whose sender or note is invalid.
+	ErrAck = errors.New("invalid acknowledgement")
 )

@@ -24,6 +24,12 @@ type ServerStatus struct {
 	Healthy   bool  `json:"healthy"`
 	// Health is the server's own health check result ("ok" or the error).
 	Health string `json:"health"`
+	// StoreError says what keeps the store from storing messages (a full disk), "" when
+	// nothing does.
+	StoreError string `json:"store_error,omitempty"`
+	// StoreDamage lists the damage found in the store at start: which files, and how many
+	// messages of which stream were lost.
+	StoreDamage []string `json:"store_damage,omitempty"`
 	// MetricsURL is where the daemon serves /metrics and /healthz ("" when off).
 	MetricsURL string `json:"metrics_url,omitempty"`
 	// Cluster is set when the daemon is a node of a cluster.
@@ -46,9 +52,12 @@ type ClusterStatus struct {
 	Size         int `json:"size"`
 	QuorumNeeded int `json:"quorum_needed"`
 	// Routes is the number of route connections of this node.
-	Routes  int            `json:"routes"`
-	Members []PeerStatus   `json:"members"`
-	Streams []StreamStatus `json:"streams"`
+	Routes int `json:"routes"`
+	// RouteAuth says how routes authenticate: "mutual TLS", or "route secret, without
+	// TLS: loopback only".
+	RouteAuth string         `json:"route_auth,omitempty"`
+	Members   []PeerStatus   `json:"members"`
+	Streams   []StreamStatus `json:"streams"`
 }
 
 // PeerStatus is one node as seen from another.

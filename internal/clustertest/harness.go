@@ -154,6 +154,10 @@ func New(t testing.TB, o Options) *Cluster {
 				fmt.Fprintf(&b, "    - %s\n", r)
 			}
 		}
+		if !o.Standalone {
+			// Without TLS, routes authenticate with a secret all nodes share.
+			fmt.Fprintf(&b, "  secret_file: %s\n", filepath.Join(keys, "route.secret"))
+		}
 		if o.Proxied {
 			// Nodes that learn of each other must not connect around the proxies.
 			b.WriteString("  advertise: 127.0.0.1:1\n")

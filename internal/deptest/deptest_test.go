@@ -31,6 +31,8 @@ func TestDependencyDirection(t *testing.T) {
 		{"embedded", []string{mod + "bus", mod + "cli", "github.com/spf13/cobra"}},
 		{"bridge", []string{"github.com/nats-io/nats-server", mod + "embedded", mod + "cli", mod + "daemon", "github.com/spf13/cobra"}},
 		{"tmux", []string{mod, "github.com/nats-io/"}},
+		{"internal/redact", []string{mod, "github.com/", "go.uber.org/", "gopkg.in/", "golang.org/x/"}},
+		{"internal/termsafe", []string{mod, "github.com/", "go.uber.org/", "gopkg.in/", "golang.org/x/"}},
 		{"internal/tmuxtest", []string{mod + "bus", mod + "bridge", mod + "monitor", mod + "cli", "github.com/nats-io/"}},
 		{"internal/fakeapi", []string{mod, "github.com/", "go.uber.org/", "golang.org/x/"}},
 		{"internal/claudetest", []string{mod + "bus", mod + "bridge", mod + "monitor", mod + "cli", "github.com/nats-io/"}},
