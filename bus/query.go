@@ -139,7 +139,7 @@ func (c *Client) scan(ctx context.Context, p subjects.Priority, q Query) ([]Reco
 		return nil, 0, fmt.Errorf("opening stream %s: %w", p.Stream(), err)
 	}
 	last := st.CachedInfo().State.LastSeq
-	filters := subjects.Filters(p, q.Address)
+	filters := q.filters(p)
 	var out []Record
 	var from uint64 // 0: from the start (or q.Since); else from this sequence
 	for {
