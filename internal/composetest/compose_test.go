@@ -117,7 +117,14 @@ func testPublishRead(t *testing.T, p *project) {
 	if err != nil {
 		t.Fatalf("publish through n1: %v\n%s", err, out)
 	}
-	id := strings.TrimSpace(out)
+	// The output holds the id, and on stderr a warning that no bridge serves host box yet.
+	var id string
+	for _, l := range strings.Split(out, "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "tmux-orc:") {
+			id = l
+			break
+		}
+	}
 	out, err = p.cli(t, append([]string{"--url", p.url(2), "read", "--session", "box.team", "--json"}, flags...)...)
 	if err != nil {
 		t.Fatalf("read through n3: %v\n%s", err, out)
