@@ -74,3 +74,28 @@ func TestStopWhileQueued(t *testing.T) {
 		}
 	}
 }
+
+// TestReleasedClaimIsTyped: a message a stopping bridge had claimed but not typed (the pane
+// stopped being ready in between), and whose claim it gave back, is typed by the next
+// bridge, once.
+func TestReleasedClaimIsTyped(t *testing.T) {
+	w := newWorld(t)
+	log := w.agent("be:agent")
+	pane := w.format("be:agent", "#{pane_id}")
+	e := w.publish("be:agent", subjects.High, "claimed, then given back")
+	ctx := context.Background()
+	if err := w.c.Claim(ctx, e.Message.Priority, e.ID, w.cfg.Host, pane); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.c.Release(ctx, e.Message.Priority, e.ID, w.cfg.Host, pane); err != nil {
+		t.Fatal(err)
+	}
+	w.startBridge()
+	if r := w.only(e); r.Outcome != bus.Delivered {
+		t.Fatalf("receipt %+v", r)
+	}
+	quiet(500 * time.Millisecond)
+	if got := accepted(t, log); len(got) != 1 || got[0] != bridge.Render(e, bridge.DefaultMaxInline) {
+		t.Fatalf("accepted %q", got)
+	}
+}
