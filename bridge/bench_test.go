@@ -268,3 +268,46 @@ func BenchmarkGate(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkStop500Sessions measures how long a bridge serving 500 tmux sessions (each a
+// trivial program, so 2,000 durable consumers) takes to stop: its consumers, its registry
+// entries and its writers. Run with -benchtime=1x (setting up takes a while).
+func BenchmarkStop500Sessions(b *testing.B) {
+	const sessions = 500
+	w := newWorld(b)
+	w.quietLog = true
+	for i := 0; i < sessions; i += 25 {
+		var args []string
+		for j := i; j < i+25; j++ {
+			if j > i {
+				args = append(args, ";")
+			}
+			args = append(args, "new-session", "-d", "-s", fmt.Sprintf("s%03d", j), "sleep 100000")
+		}
+		w.tmux(args...)
+	}
+	ctx := context.Background()
+	var total time.Duration
+	for i := 0; i < b.N; i++ {
+		setup := time.Now()
+		w.startBridge()
+		deadline := time.Now().Add(5 * time.Minute)
+		for {
+			es, err := w.c.Sessions(ctx)
+			if err == nil && len(es) >= sessions {
+				break
+			}
+			if time.Now().After(deadline) {
+				b.Fatalf("the bridge serves %d sessions after 5 minutes", len(es))
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		b.Logf("the bridge served %d sessions after %s", sessions, time.Since(setup).Round(time.Millisecond))
+		start := time.Now()
+		w.stopBridge()
+		took := time.Since(start)
+		total += took
+		b.Logf("stopping took %s", took.Round(time.Millisecond))
+	}
+	b.ReportMetric(total.Seconds()/float64(b.N), "stop-s")
+}

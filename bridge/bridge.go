@@ -438,6 +438,7 @@ func (b *Bridge) stop() {
 	}
 	cancel()
 	b.wg.Wait()
+	b.releaseClaims()
 	// Messages still waiting for their pane or queued in a writer have no outcome yet. Without
 	// a NAK the server would hand them to the next bridge only after the ack wait (a minute);
 	// panes that already have an outcome are skipped on redelivery thanks to the claims.
@@ -448,6 +449,37 @@ func (b *Bridge) stop() {
 	}
 	b.nakLocked(ts)
 	b.mu.Unlock()
+}
+
+// releaseClaims gives back the claims this bridge holds on queued messages it has not typed
+// (the pane stopped being ready between the claim and the typing), so that the next bridge
+// claims and types them instead of taking them for typed by a bridge that was stopped.
+func (b *Bridge) releaseClaims() {
+	b.mu.Lock()
+	type held struct {
+		it   *item
+		pane string
+	}
+	var its []held
+	for id, w := range b.writers {
+		for _, it := range w.queued() {
+			if it.claimed {
+				its = append(its, held{it, id})
+			}
+		}
+	}
+	b.mu.Unlock()
+	if len(its) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	for _, h := range its {
+		e := h.it.t.env()
+		if err := b.bus.Release(ctx, e.Message.Priority, e.ID, b.cfg.Host, h.pane); err != nil {
+			b.log.Warn("giving back a claim failed: the next bridge will not type this message", zap.String("id", e.ID), zap.Error(err))
+		}
+	}
 }
 
 // nakLocked gives messages back to the server for immediate redelivery, oldest first (the

@@ -400,3 +400,28 @@ func TestClaimIsOnceAndRecognisesItsOwn(t *testing.T) {
 		t.Fatal("another token is taken for the claim's own")
 	}
 }
+
+// TestReleasedClaimIsTakenOnce: a claim given back un-typed (a bridge stopping) lets the
+// next claim succeed, once; OutcomeFor no longer reports it claimed.
+func TestReleasedClaimIsTakenOnce(t *testing.T) {
+	_, c := start(t)
+	ctx := context.Background()
+	if err := c.Claim(ctx, subjects.Normal, "m2", "h1", "%4"); err != nil {
+		t.Fatal(err)
+	}
+	if _, claimed, err := c.OutcomeFor(ctx, subjects.Normal, "m2", "h1", "%4"); err != nil || !claimed {
+		t.Fatalf("claimed %v, %v", claimed, err)
+	}
+	if err := c.Release(ctx, subjects.Normal, "m2", "h1", "%4"); err != nil {
+		t.Fatal(err)
+	}
+	if _, claimed, err := c.OutcomeFor(ctx, subjects.Normal, "m2", "h1", "%4"); err != nil || claimed {
+		t.Fatalf("after release: claimed %v, %v", claimed, err)
+	}
+	if err := c.Claim(ctx, subjects.Normal, "m2", "h1", "%4"); err != nil {
+		t.Fatalf("claim after release: %v", err)
+	}
+	if err := c.Claim(ctx, subjects.Normal, "m2", "h1", "%4"); !errors.Is(err, bus.ErrClaimed) {
+		t.Fatalf("second claim after release: %v, want ErrClaimed", err)
+	}
+}

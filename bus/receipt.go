@@ -100,16 +100,35 @@ func (c *Client) Claim(ctx context.Context, p subjects.Priority, id, host, pane 
 	subj := subjects.ReceiptSubjectFor(p, claimState, id, host, PaneKey(pane))
 	token := subjects.NewID(time.Now())
 	data, _ := json.Marshal(claim{At: time.Now().UTC(), Token: token})
-	_, _, err := c.store(ctx, subj, data, jetstream.WithExpectLastSequencePerSubject(0))
-	var apiErr *jetstream.APIError
-	if errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence {
-		if c.ownClaim(ctx, subj, token) {
-			return nil
+	var last uint64 // the claim subject's last sequence: 0, or a released claim's
+	for {
+		_, _, err := c.store(ctx, subj, data, jetstream.WithExpectLastSequencePerSubject(last))
+		var apiErr *jetstream.APIError
+		if errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence {
+			cl, seq, ok := c.lastClaim(ctx, subj)
+			switch {
+			case ok && cl.Token == token:
+				return nil
+			case ok && cl.Released && seq != last:
+				last = seq // given back un-typed by a stopping bridge: take it over
+				continue
+			}
+			return ErrClaimed
 		}
-		return ErrClaimed
+		if err != nil {
+			return fmt.Errorf("claiming delivery of %s: %w", id, err)
+		}
+		return nil
 	}
-	if err != nil {
-		return fmt.Errorf("claiming delivery of %s: %w", id, err)
+}
+
+// Release gives back a claim this bridge holds on message id in pane without having typed
+// it (the bridge is stopping), so that the next claim of it succeeds and it is typed then.
+func (c *Client) Release(ctx context.Context, p subjects.Priority, id, host, pane string) error {
+	subj := subjects.ReceiptSubjectFor(p, claimState, id, host, PaneKey(pane))
+	data, _ := json.Marshal(claim{At: time.Now().UTC(), Token: subjects.NewID(time.Now()), Released: true})
+	if _, _, err := c.store(ctx, subj, data); err != nil {
+		return fmt.Errorf("releasing the claim on %s: %w", id, err)
 	}
 	return nil
 }
@@ -117,11 +136,12 @@ func (c *Client) Claim(ctx context.Context, p subjects.Priority, id, host, pane 
 type claim struct {
 	At    time.Time `json:"at"`
 	Token string    `json:"token"`
+	// Released: the claim was given back un-typed.
+	Released bool `json:"released,omitempty"`
 }
 
-// ownClaim reports whether the stored claim on subj carries token. It is asked right after
-// a lost answer, often during an election, so the read is retried like a publish.
-func (c *Client) ownClaim(ctx context.Context, subj, token string) bool {
+// lastClaim reads the last claim stored on subj and its sequence.
+func (c *Client) lastClaim(ctx context.Context, subj string) (claim, uint64, bool) {
 	var m *jetstream.RawStreamMsg
 	err := c.retry(ctx, func(ctx context.Context) error {
 		st, err := c.js.Stream(ctx, subjects.ReceiptStream)
@@ -132,10 +152,13 @@ func (c *Client) ownClaim(ctx context.Context, subj, token string) bool {
 		return err
 	})
 	if err != nil {
-		return false
+		return claim{}, 0, false
 	}
 	var cl claim
-	return json.Unmarshal(m.Data, &cl) == nil && cl.Token == token
+	if json.Unmarshal(m.Data, &cl) != nil {
+		return claim{}, 0, false
+	}
+	return cl, m.Sequence, true
 }
 
 // Record stores a delivery outcome (in pane r.Pane of the tmux server on r.Host).
@@ -173,14 +196,15 @@ func (c *Client) OutcomeFor(ctx context.Context, p subjects.Priority, id, host, 
 		}
 		return &rec, true, nil
 	}
-	_, err = st.GetLastMsgForSubject(ctx, subjects.ReceiptSubjectFor(p, claimState, id, host, PaneKey(pane)))
+	m, err := st.GetLastMsgForSubject(ctx, subjects.ReceiptSubjectFor(p, claimState, id, host, PaneKey(pane)))
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
 		return nil, false, nil
 	}
 	if err != nil {
 		return nil, false, fmt.Errorf("reading claim of %s: %w", id, err)
 	}
-	return nil, true, nil
+	var cl claim
+	return nil, json.Unmarshal(m.Data, &cl) != nil || !cl.Released, nil
 }
 
 // Receipts returns every outcome recorded for message id (queued ones included), oldest first.
@@ -291,4 +315,10 @@ func Percentiles(d []time.Duration) LatencyStats {
 		return float64(s[i].Microseconds()) / 1000
 	}
 	return LatencyStats{Count: len(s), P50: rank(0.50), P95: rank(0.95), P99: rank(0.99), Max: float64(s[len(s)-1].Microseconds()) / 1000}
+}
+
+// ownClaim reports whether the stored claim on subj carries token.
+func (c *Client) ownClaim(ctx context.Context, subj, token string) bool {
+	cl, _, ok := c.lastClaim(ctx, subj)
+	return ok && cl.Token == token
 }

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/tmux-orc/tmux-orc/daemon"
 )
 
 type daemonStopOptions struct {
@@ -20,12 +22,13 @@ func newCmdDaemonStop(f *factory) *cobra.Command {
 		Use:   "stop",
 		Short: "Stop the daemon gracefully; waits until it has exited",
 		Long: `Stop the daemon with SIGTERM and wait until it has released its data directory.
-Publishes in flight complete; everything acknowledged stays stored. Stopping a daemon that
-is not running succeeds.`,
+Publishes in flight complete; everything acknowledged stays stored. The daemon's stop is
+bounded (10s whatever is queued): messages not yet typed stay stored and are delivered after
+the next start. Stopping a daemon that is not running succeeds.`,
 		Args: argsBetween(0, 0),
 		RunE: func(cmd *cobra.Command, _ []string) error { return daemonStopRun(cmd.Context(), opts) },
 	}
-	cmd.Flags().DurationVar(&opts.Timeout, "timeout", 40*time.Second, "how long to wait for the daemon to exit")
+	cmd.Flags().DurationVar(&opts.Timeout, "timeout", daemon.ShutdownBudget+5*time.Second, "how long to wait for the daemon to exit")
 	return cmd
 }
 
@@ -46,10 +49,11 @@ func daemonStopRun(ctx context.Context, o *daemonStopOptions) error {
 	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
 		return fmt.Errorf("signalling daemon pid %d: %w", pid, err)
 	}
-	deadline := time.Now().Add(o.Timeout)
+	began := time.Now()
+	deadline := began.Add(o.Timeout)
 	for time.Now().Before(deadline) {
 		if still, _ := dir.Running(); !still {
-			fmt.Fprintf(o.f.Out, "tmux-orc daemon stopped (pid %d)\n", pid)
+			fmt.Fprintf(o.f.Out, "tmux-orc daemon stopped (pid %d) in %s\n", pid, time.Since(began).Round(10*time.Millisecond))
 			return nil
 		}
 		select {

@@ -24,8 +24,17 @@ import (
 	"github.com/tmux-orc/tmux-orc/subjects"
 )
 
-// ShutdownTimeout bounds an orderly stop.
+// ShutdownTimeout bounds the server's stop when starting fails.
 const ShutdownTimeout = 30 * time.Second
+
+// ShutdownBudget bounds an orderly stop, from the end of Run's context to its return:
+// whatever is queued, no part of the stop waits past it. Messages not typed by then stay
+// stored (given back to the server) for the next start.
+const ShutdownBudget = 10 * time.Second
+
+// serverReserve is the part of ShutdownBudget kept for the server's own stop (it flushes
+// the store), whatever the earlier steps took.
+const serverReserve = 3 * time.Second
 
 // Options say what the daemon runs besides the server.
 type Options struct {
@@ -133,28 +142,60 @@ func Run(ctx context.Context, cfg embedded.Config, o Options, log *zap.Logger, r
 	}
 	ready(srv.ClientURLs())
 	<-ctx.Done()
-	log.Info("stopping")
+	began := time.Now()
+	deadline := began.Add(ShutdownBudget)
+	// The steps before the server's stop share the budget less the server's reserve; a step
+	// that overruns is left behind (logged) rather than waited for.
+	steps := deadline.Add(-serverReserve)
+	log.Info("stopping", zap.Stringer("budget", ShutdownBudget))
 	stopForward()
-	<-forwardDone
-	<-notifyDone
-	stopMonitor()
+	waitUntil(steps, log, "moving scheduled messages", func() { <-forwardDone })
+	waitUntil(steps, log, "the notifier", func() { <-notifyDone })
+	// The monitor and the bridge stop together: neither needs the other to stop.
+	monitorDone := make(chan struct{})
+	go func() {
+		defer close(monitorDone)
+		stopMonitor()
+	}()
 	stopBridge()
-	if err := <-bridgeDone; err != nil {
-		log.Error("bridge", zap.Error(err))
-	}
+	waitUntil(steps, log, "the bridge", func() {
+		if err := <-bridgeDone; err != nil {
+			log.Error("bridge", zap.Error(err))
+		}
+	})
+	waitUntil(steps, log, "the monitor", func() { <-monitorDone })
 	if ms != nil {
-		mctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		mctx, cancel := context.WithDeadline(context.Background(), steps)
 		if err := ms.Shutdown(mctx); err != nil {
 			log.Warn("stopping the metrics server", zap.Error(err))
 		}
 		cancel()
 	}
 	nc.Close()
-	if err := stopServer(); err != nil {
-		return fmt.Errorf("stopping: %w", err)
+	sctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("stopping within %s: the server was still stopping (messages and outcomes already stored are safe; consumers may redeliver what they had handled, which outcomes and claims keep from being typed twice): %w", ShutdownBudget, err)
 	}
-	log.Info("stopped")
+	log.Info("stopped", zap.Duration("took", time.Since(began)))
 	return nil
+}
+
+// waitUntil runs wait (a wait for one step of the stop) until it returns or deadline
+// passes; then it warns and lets the step finish on its own.
+func waitUntil(deadline time.Time, log *zap.Logger, what string, wait func()) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		wait()
+	}()
+	t := time.NewTimer(time.Until(deadline))
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		log.Warn("stopping took too long; going on without waiting for it", zap.String("step", what), zap.Stringer("budget", ShutdownBudget))
+	}
 }
 
 // forwardSchedules moves due scheduled messages into their priority streams until ctx ends
