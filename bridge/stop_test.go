@@ -56,9 +56,9 @@ func TestStopWhileQueued(t *testing.T) {
 			t.Fatalf("receipt %+v", r)
 		}
 	}
-	got := waitAccepted(t, log, 4)
+	waitAccepted(t, log, 4)
 	quiet(time.Second) // a second typing would show by now
-	got = accepted(t, log)
+	got := accepted(t, log)
 	if len(got) != 4 {
 		t.Fatalf("accepted %d lines: %q", len(got), got)
 	}

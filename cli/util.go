@@ -3,16 +3,10 @@ package cli
 import (
 	"fmt"
 	"math"
-	"os"
 	"strconv"
 	"strings"
 	"time"
 )
-
-func hostname() string {
-	h, _ := os.Hostname()
-	return h
-}
 
 // parseSince accepts a duration ("30m", "2h", "3d") meaning that long ago, an RFC 3339
 // time, or a date (2025-01-15, midnight UTC). A time in the future is an error (nothing can

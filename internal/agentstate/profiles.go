@@ -293,7 +293,7 @@ func claudeInput(p *Profile, s Screen) Input {
 			if strings.HasPrefix(l, "│") {
 				if m := claudeOldBox.FindStringSubmatch(l); m != nil {
 					in.Found, in.Text = true, strings.TrimSpace(m[1])
-					top, end = i-1, i+1
+					end = i + 1
 					break
 				}
 			}
