@@ -122,7 +122,10 @@ func Start(t testing.TB, opts Options) *Claude {
 	for _, kv := range env {
 		args = append(args, "-e", kv)
 	}
-	args = append(args, "--", bin, "--permission-mode", "default")
+	// Agents run in people's terminals, not in CI: with CI set (as .ci/run sets it) Claude
+	// Code draws its screen without the dim and reverse-video attributes that tell a
+	// placeholder from a draft. env -u execs claude, so the pane's command stays "claude".
+	args = append(args, "--", "env", "-u", "CI", bin, "--permission-mode", "default")
 	args = append(args, opts.Args...)
 	// Keep the pane when claude exits, so a test can read its last screen.
 	args = append(args, ";", "set-option", "-w", "-t", c.Session, "remain-on-exit", "on")
