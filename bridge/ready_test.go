@@ -40,7 +40,9 @@ func TestSlowStart(t *testing.T) {
 	w.agent("keep:0")
 	w.startBridge()
 	log := filepath.Join(w.dir, "slow.log")
-	w.tmux("new-session", "-d", "-s", "slow", "-x", "200", "-y", "50", simBinary+" -log "+log+" -start-delay 2s")
+	// The command as separate arguments: tmux execs it directly, with no sh -c in between that
+	// the gate would (rightly) see as a shell for a moment.
+	w.tmux("new-session", "-d", "-s", "slow", "-x", "200", "-y", "50", simBinary, "-log", log, "-start-delay", "2s")
 	e1 := w.publish("slow", subjects.High, "first, while starting")
 	e2 := w.publish("slow", subjects.Normal, "second")
 	for _, e := range []*subjects.Envelope{e1, e2} {

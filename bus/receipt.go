@@ -264,31 +264,43 @@ func (c *Client) attachReceipts(ctx context.Context, recs []Record) error {
 // nothing (or is being re-created after a node died) the outcomes are also read directly
 // once a second, so an outcome recorded during a failover is not missed.
 func (c *Client) WaitOutcome(ctx context.Context, p subjects.Priority, id string) ([]Receipt, error) {
-	cons, err := c.js.OrderedConsumer(ctx, subjects.ReceiptStream, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{subjects.ReceiptsOf(p, id)}})
-	if err != nil {
-		return nil, fmt.Errorf("waiting for the outcome of %s: %w", id, err)
+	// The ordered consumer only signals; the outcomes are read directly, on its signal and
+	// once a second whatever it does: after a node died, its reset (which deletes the old
+	// consumer, a right agents do not have) can keep Next from returning for the rest of
+	// the wait.
+	signal := make(chan struct{}, 1)
+	if cons, err := c.js.OrderedConsumer(ctx, subjects.ReceiptStream, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{subjects.ReceiptsOf(p, id)}}); err == nil {
+		go func() {
+			for ctx.Err() == nil {
+				m, err := cons.Next(jetstream.FetchMaxWait(time.Second))
+				if err != nil || strings.Contains(m.Subject(), "."+claimState+".") {
+					continue // no message, or the bridge claimed it and is typing it
+				}
+				select {
+				case signal <- struct{}{}:
+				default:
+				}
+			}
+		}()
 	}
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
 	for {
-		m, err := cons.Next(jetstream.FetchMaxWait(time.Second))
-		if err == nil && strings.Contains(m.Subject(), "."+claimState+".") {
-			continue // the bridge is typing it
-		}
-		if err == nil || errors.Is(err, jetstream.ErrNoMessages) || retryable(err) {
-			actx, cancel := context.WithTimeout(ctx, min(publishAttempt, c.timeout))
-			rs, rerr := c.Receipts(actx, p, id)
-			cancel()
-			if rerr == nil && slices.ContainsFunc(rs, func(r Receipt) bool { return r.Outcome.Final() }) {
-				return rs, nil
-			}
-			if err == nil && rerr != nil && !retryable(rerr) {
-				return nil, fmt.Errorf("waiting for the outcome of %s: %w", id, rerr)
-			}
-		} else if ctx.Err() == nil {
-			return nil, fmt.Errorf("waiting for the outcome of %s: %w", id, err)
-		}
-		if ctx.Err() != nil {
+		select {
+		case <-ctx.Done():
 			return nil, fmt.Errorf("waiting for the outcome of %s: %w", id, ctx.Err())
+		case <-signal:
+		case <-tick.C:
+		}
+		actx, cancel := context.WithTimeout(ctx, min(publishAttempt, c.timeout))
+		rs, err := c.Receipts(actx, p, id)
+		cancel()
+		if err == nil && slices.ContainsFunc(rs, func(r Receipt) bool { return r.Outcome.Final() }) {
+			return rs, nil
+		}
+		if err != nil && !retryable(err) && ctx.Err() == nil {
+			return nil, fmt.Errorf("waiting for the outcome of %s: %w", id, err)
 		}
 	}
 }

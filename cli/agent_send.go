@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -85,6 +86,9 @@ func agentSendRun(ctx context.Context, o *agentSendOptions) error {
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
+			}
+			if !errors.Is(err, context.DeadlineExceeded) {
+				return fmt.Errorf("stored %s; %w", env.ID, err)
 			}
 			fmt.Fprintf(o.f.Out, "stored %s; no delivery outcome within %s (does %s exist? see tmux-orc read --id %s)\n", env.ID, o.Timeout, termsafe.Line(env.Target.String()), env.ID)
 			return silentError{ExitNotDelivered}
