@@ -139,29 +139,11 @@ func (c *Client) followInbox(ctx context.Context, q Query, cur cursor, fn func(R
 		case <-ctx.Done():
 		}
 	}
-	for _, p := range q.priorities() {
-		cons, err := c.js.OrderedConsumer(ctx, p.Stream(), jetstream.OrderedConsumerConfig{
-			FilterSubjects: q.filters(p),
-			DeliverPolicy:  jetstream.DeliverByStartSequencePolicy,
-			OptStartSeq:    cur[p.Stream()] + 1,
-		})
-		if err != nil {
-			return fmt.Errorf("following %s: %w", p.Stream(), err)
-		}
-		cc, err := cons.Consume(func(m jetstream.Msg) {
-			meta, err := m.Metadata()
-			if err != nil {
-				return
-			}
-			if rec, ok := decodeRecord(m.Subject(), m.Data(), meta); ok && r.mine(rec.Envelope) && q.matches(rec.Envelope) {
-				send(rec)
-			}
-		})
-		if err != nil {
-			return fmt.Errorf("following %s: %w", p.Stream(), err)
-		}
-		defer cc.Stop()
+	stop, err := c.followStreams(ctx, q, cur, r.mine, recs)
+	if err != nil {
+		return err
 	}
+	defer stop()
 	// Receipts recorded from now on: the other messages, once they were typed into the pane.
 	rst, err := c.js.Stream(ctx, subjects.ReceiptStream)
 	if err != nil {

@@ -309,34 +309,11 @@ func (c *Client) follow(ctx context.Context, q Query, cur cursor, fn func(Record
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	recs := make(chan Record, 256)
-	for _, p := range q.priorities() {
-		cons, err := c.js.OrderedConsumer(ctx, p.Stream(), jetstream.OrderedConsumerConfig{
-			FilterSubjects: q.filters(p),
-			DeliverPolicy:  jetstream.DeliverByStartSequencePolicy,
-			OptStartSeq:    cur[p.Stream()] + 1,
-		})
-		if err != nil {
-			return fmt.Errorf("following %s: %w", p.Stream(), err)
-		}
-		cc, err := cons.Consume(func(m jetstream.Msg) {
-			meta, err := m.Metadata()
-			if err != nil {
-				return
-			}
-			if r, ok := decodeRecord(m.Subject(), m.Data(), meta); ok && q.matches(r.Envelope) {
-				select {
-				case recs <- r:
-				case <-ctx.Done():
-				}
-			}
-		}, jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
-			c.log.Debug("follow: consumer error, the ordered consumer recovers by itself", zap.Error(err))
-		}))
-		if err != nil {
-			return fmt.Errorf("following %s: %w", p.Stream(), err)
-		}
-		defer cc.Stop()
+	stop, err := c.followStreams(ctx, q, cur, nil, recs)
+	if err != nil {
+		return err
 	}
+	defer stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -347,6 +324,50 @@ func (c *Client) follow(ctx context.Context, q Query, cur cursor, fn func(Record
 			}
 		}
 	}
+}
+
+// followStreams starts one ordered consumer per priority of q from cur on, and sends each
+// stored message that q matches (and keep, when given, keeps) to recs until ctx ends.
+func (c *Client) followStreams(ctx context.Context, q Query, cur cursor, keep func(*subjects.Envelope) bool, recs chan<- Record) (stop func(), err error) {
+	var stops []func()
+	stop = func() {
+		for _, s := range stops {
+			s()
+		}
+	}
+	for _, p := range q.priorities() {
+		cons, err := c.js.OrderedConsumer(ctx, p.Stream(), jetstream.OrderedConsumerConfig{
+			FilterSubjects: q.filters(p),
+			DeliverPolicy:  jetstream.DeliverByStartSequencePolicy,
+			OptStartSeq:    cur[p.Stream()] + 1,
+		})
+		if err != nil {
+			stop()
+			return nil, fmt.Errorf("following %s: %w", p.Stream(), err)
+		}
+		cc, err := cons.Consume(func(m jetstream.Msg) {
+			meta, err := m.Metadata()
+			if err != nil {
+				return
+			}
+			r, ok := decodeRecord(m.Subject(), m.Data(), meta)
+			if !ok || !q.matches(r.Envelope) || (keep != nil && !keep(r.Envelope)) {
+				return
+			}
+			select {
+			case recs <- r:
+			case <-ctx.Done():
+			}
+		}, jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+			c.log.Debug("follow: consumer error, the ordered consumer recovers by itself", zap.Error(err))
+		}))
+		if err != nil {
+			stop()
+			return nil, fmt.Errorf("following %s: %w", p.Stream(), err)
+		}
+		stops = append(stops, cc.Stop)
+	}
+	return stop, nil
 }
 
 // dropConsumer asks the server to delete an ephemeral consumer of this client's, without
