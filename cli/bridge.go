@@ -3,17 +3,21 @@ package cli
 import (
 	"context"
 	"fmt"
+	"os"
 
 	"github.com/spf13/cobra"
 
 	"github.com/tmux-orc/tmux-orc/bridge"
+	"github.com/tmux-orc/tmux-orc/daemon"
 	"github.com/tmux-orc/tmux-orc/monitor"
+	"github.com/tmux-orc/tmux-orc/subjects"
 )
 
 type bridgeOptions struct {
 	f *factory
-	bridgeFlags
-	monitorFlags
+	// Flags is the flags' layer of the bridge and monitor sections (config.yaml is the
+	// daemon's: this bridge does not read it).
+	Flags daemon.Config
 }
 
 func newCmdBridge(f *factory) *cobra.Command {
@@ -33,17 +37,26 @@ same connection: with several --url it fails over with the bridge.`,
 		Args: argsBetween(0, 0),
 		RunE: func(cmd *cobra.Command, _ []string) error { return bridgeRun(cmd.Context(), opts) },
 	}
-	opts.bridgeFlags.add(cmd.Flags())
-	opts.monitorFlags.add(cmd.Flags())
+	addBridgeFlags(cmd.Flags(), &opts.Flags)
+	addMonitorFlags(cmd.Flags(), &opts.Flags)
 	return cmd
 }
 
 func bridgeRun(ctx context.Context, o *bridgeOptions) error {
-	cfg, err := o.bridgeFlags.config()
+	if h := o.Flags.HostName; h != "" {
+		// This process's host, for its bridge and also its monitor and bus client.
+		if err := os.Setenv(subjects.EnvHost, h); err != nil {
+			return err
+		}
+	}
+	sock, host := tmuxSocket(o.Flags.TmuxSocket), subjects.LocalHost()
+	c := daemon.Config{Bridge: daemon.DefaultBridgeConfig(), Monitor: daemon.DefaultMonitorConfig()}
+	c.Merge(o.Flags)
+	cfg, err := c.Bridge.Resolve(sock, host)
 	if err != nil {
 		return err
 	}
-	mcfg, err := o.monitorFlags.config(cfg.Socket)
+	mcfg, err := c.Monitor.Resolve(sock, host)
 	if err != nil {
 		return err
 	}
@@ -51,15 +64,15 @@ func bridgeRun(ctx context.Context, o *bridgeOptions) error {
 	if p := tmuxServerProblem(ctx, cfg.Socket); p != "" {
 		fmt.Fprintf(o.f.Err, "tmux-orc: warning: %s; the bridge keeps trying and starts delivering once that server runs (wrong name? --tmux-socket takes a -L name or a socket path)\n", p)
 	}
-	c, err := o.f.Connect(ctx)
+	bc, err := o.f.Connect(ctx)
 	if err != nil {
 		return err
 	}
-	defer c.Close()
-	stopMonitor, err := monitor.Host(*mcfg, o.NoMonitor, c, o.f.Log().Named("monitor"))
+	defer bc.Close()
+	stopMonitor, err := monitor.Host(mcfg, !*c.Monitor.Enabled, bc, o.f.Log().Named("monitor"))
 	if err != nil {
 		return err
 	}
 	defer stopMonitor()
-	return bridge.New(cfg, c, o.f.Log().Named("bridge")).Run(ctx)
+	return bridge.New(cfg, bc, o.f.Log().Named("bridge")).Run(ctx)
 }

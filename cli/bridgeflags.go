@@ -2,58 +2,30 @@ package cli
 
 import (
 	"os"
-	"strings"
-	"time"
 
 	"github.com/spf13/pflag"
 
-	"github.com/tmux-orc/tmux-orc/bridge"
+	"github.com/tmux-orc/tmux-orc/daemon"
 	"github.com/tmux-orc/tmux-orc/subjects"
 	"github.com/tmux-orc/tmux-orc/tmux"
 )
 
 // EnvTmuxSocket names the environment variable that selects the tmux server (a -L name, or
 // a socket path when it contains '/').
-const EnvTmuxSocket = "TMUX_ORC_TMUX_SOCKET"
+const EnvTmuxSocket = daemon.EnvTmuxSocket
 
-// bridgeFlags are the flags shared by `bridge` and `daemon start`.
-type bridgeFlags struct {
-	Socket     string
-	Host       string
-	EnterDelay time.Duration
-	Expiry     time.Duration
-	LowBatch   time.Duration
-	ReadyWait  time.Duration
-}
-
-func (bf *bridgeFlags) add(fs *pflag.FlagSet) {
-	d := bridge.DefaultConfig(tmux.Socket{})
-	fs.StringVar(&bf.Socket, "tmux-socket", "", "tmux server: a -L socket name, or a socket path (default $TMUX_ORC_TMUX_SOCKET, the tmux this runs in, or tmux's default)")
-	fs.StringVar(&bf.Host, "host", "", "this tmux server's host name in subjects and the session registry (default $"+subjects.EnvHost+", else the host name; sanitized to letters, digits, '-' and '_')")
-	fs.DurationVar(&bf.EnterDelay, "enter-delay", d.EnterDelay, "pause between typing a message and pressing Enter")
-	fs.DurationVar(&bf.Expiry, "expiry", d.Expiry, "how long a message waits for its target pane to appear")
-	fs.DurationVar(&bf.LowBatch, "low-batch", d.LowBatch, "low-priority messages for a pane within this window become one injection (at most 500ms)")
-	fs.DurationVar(&bf.ReadyWait, "ready-wait", d.ReadyWait, "how long a message waits for its pane to be ready (a dialog open, a person's draft, copy mode, the agent starting or busy) before it is recorded undeliverable")
-	fs.DurationVar(&bf.ReadyWait, "typing-wait", d.ReadyWait, "the former name of --ready-wait")
+// addBridgeFlags binds the flags shared by `bridge` and `daemon start` to the flags' layer l
+// of the configuration (config.yaml's tmux_socket, host_name and bridge section).
+func addBridgeFlags(fs *pflag.FlagSet, l *daemon.Config) {
+	d := daemon.DefaultBridgeConfig()
+	fs.StringVar(&l.TmuxSocket, "tmux-socket", "", "tmux server: a -L socket name, or a socket path (default $TMUX_ORC_TMUX_SOCKET, the tmux this runs in, or tmux's default)")
+	fs.StringVar(&l.HostName, "host", "", "this tmux server's host name in subjects and the session registry (default $"+subjects.EnvHost+", else the host name; sanitized to letters, digits, '-' and '_')")
+	durationFlag(fs, &l.Bridge.EnterDelay, "enter-delay", *d.EnterDelay, "pause between typing a message and pressing Enter")
+	durationFlag(fs, &l.Bridge.Expiry, "expiry", *d.Expiry, "how long a message waits for its target pane to appear")
+	durationFlag(fs, &l.Bridge.LowBatch, "low-batch", *d.LowBatch, "low-priority messages for a pane within this window become one injection (at most 500ms)")
+	durationFlag(fs, &l.Bridge.ReadyWait, "ready-wait", *d.ReadyWait, "how long a message waits for its pane to be ready (a dialog open, a person's draft, copy mode, the agent starting or busy) before it is recorded undeliverable")
+	durationFlag(fs, &l.Bridge.ReadyWait, "typing-wait", *d.ReadyWait, "the former name of --ready-wait")
 	_ = fs.MarkDeprecated("typing-wait", "use --ready-wait")
-}
-
-func (bf *bridgeFlags) config() (bridge.Config, error) {
-	if bf.Host != "" {
-		// This process's host, for its bridge and also its monitor and bus client.
-		if err := os.Setenv(subjects.EnvHost, bf.Host); err != nil {
-			return bridge.Config{}, err
-		}
-	}
-	cfg := bridge.DefaultConfig(tmuxSocket(bf.Socket))
-	cfg.EnterDelay, cfg.Expiry, cfg.LowBatch, cfg.ReadyWait = bf.EnterDelay, bf.Expiry, bf.LowBatch, bf.ReadyWait
-	if bf.LowBatch < 0 || bf.LowBatch > 500*time.Millisecond {
-		return cfg, flagErrorf("--low-batch %s: want 0 to 500ms", bf.LowBatch)
-	}
-	if bf.EnterDelay < 0 || bf.Expiry <= 0 || bf.ReadyWait < 0 {
-		return cfg, flagErrorf("--enter-delay and --ready-wait must not be negative, --expiry must be positive")
-	}
-	return cfg, cfg.Socket.Validate()
 }
 
 // tmuxSocket picks the tmux server: the flag, $TMUX_ORC_TMUX_SOCKET, the server this
@@ -63,14 +35,5 @@ func tmuxSocket(flag string) tmux.Socket {
 	if s == "" {
 		s = os.Getenv(EnvTmuxSocket)
 	}
-	if s == "" {
-		if t := os.Getenv("TMUX"); t != "" {
-			return tmux.Socket{Path: strings.Split(t, ",")[0]}
-		}
-		return tmux.Socket{Name: "default"}
-	}
-	if strings.Contains(s, "/") {
-		return tmux.Socket{Path: s}
-	}
-	return tmux.Socket{Name: s}
+	return tmux.ParseSocket(s)
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -21,15 +20,14 @@ import (
 	"github.com/tmux-orc/tmux-orc/embedded"
 	"github.com/tmux-orc/tmux-orc/home"
 	"github.com/tmux-orc/tmux-orc/subjects"
-	"github.com/tmux-orc/tmux-orc/tmux"
 )
 
 // Environment variables that configure the daemon (between the config file and flags).
 const (
-	EnvPort   = "TMUX_ORC_PORT"
-	EnvListen = "TMUX_ORC_LISTEN"
+	EnvPort   = daemon.EnvPort
+	EnvListen = daemon.EnvListen
 	// EnvMetricsListen sets where /metrics and /healthz are served; "off" disables them.
-	EnvMetricsListen = "TMUX_ORC_METRICS_LISTEN"
+	EnvMetricsListen = daemon.EnvMetricsListen
 )
 
 // startWait bounds how long `daemon start` waits for the background daemon to be ready.
@@ -40,26 +38,10 @@ type DaemonStartOptions struct {
 	f *factory
 
 	Foreground bool
-	Port       int
-	Listen     string
 	ConfigFile string
-	Sync       string
 	NotifyFD   int
-	NoBridge   bool
-	// MetricsListen is where /metrics and /healthz are served ("" or "off": nowhere).
-	MetricsListen string
-	// Cluster flags override the config file's.
-	ServerName      string
-	ClusterName     string
-	ClusterListen   string
-	Routes          []string
-	Replicas        int
-	ClusterSecret   string
-	AllowInsecure   bool
-	WebsocketListen string
-	bridgeFlags
-	monitorFlags
-	notifyFlags
+	// Flags is the flags' layer of the configuration: only what the command line sets.
+	Flags daemon.Config
 
 	flags *pflag.FlagSet
 }
@@ -69,17 +51,19 @@ func newCmdDaemonStart(f *factory, runF func(context.Context, *DaemonStartOption
 	cmd := &cobra.Command{
 		Use:   "start [flags]",
 		Short: "Start the daemon; returns once it is ready (--foreground stays attached)",
-		Long: `Start the daemon: an embedded NATS server with JetStream, on loopback.
+		Long: `Start the daemon: an embedded NATS server with JetStream, on loopback, with a bridge and
+a monitor for the local tmux server.
 
-The listen address comes from, in increasing precedence: the default 127.0.0.1:14222, the
-config file ($TMUX_ORC_HOME/config.yaml or --config), $TMUX_ORC_LISTEN / $TMUX_ORC_PORT,
-and --listen / --port. Port 0 picks a free port. Starting a daemon that already runs on the
-same data directory reports it and succeeds.
+Every setting comes from, in increasing precedence: the defaults, the config file
+($TMUX_ORC_HOME/config.yaml or --config; bridge:, monitor: and notify: sections for theirs),
+the environment ($TMUX_ORC_LISTEN, $TMUX_ORC_PORT, $TMUX_ORC_METRICS_LISTEN,
+$TMUX_ORC_TMUX_SOCKET, $TMUX_ORC_HOST), and the flags. The README's Configuration section has
+the table. Port 0 picks a free port. Starting a daemon that already runs on the same data
+directory reports it and succeeds.
 
 Prometheus metrics and a health check are served on http://127.0.0.1:14223/metrics and
-/healthz (loopback only), set by the config key metrics_listen, $TMUX_ORC_METRICS_LISTEN and
---metrics-listen, in that precedence; "off" disables them, port 0 picks a free port. When
-the default address is taken, a free port is used instead. pubsub status shows the URL.`,
+/healthz (loopback only; metrics_listen, "off" disables them, port 0 picks a free port).
+When the default address is taken, a free port is used instead. pubsub status shows the URL.`,
 		Example: `  tmux-orc daemon start
   tmux-orc daemon start --port 4333
   tmux-orc daemon start --foreground`,
@@ -93,103 +77,51 @@ the default address is taken, a free port is used instead. pubsub status shows t
 		},
 	}
 	fl := cmd.Flags()
+	l := &opts.Flags
 	fl.BoolVar(&opts.Foreground, "foreground", false, "run in this process, logging to stderr too, until interrupted")
-	fl.IntVar(&opts.Port, "port", 0, "client port (default 14222; 0 picks a free port)")
-	fl.StringVar(&opts.Listen, "listen", "", "client listen address host:port (off loopback only with tls and users in the config, or --allow-insecure)")
-	fl.StringVar(&opts.ServerName, "server-name", "", "this node's name, unique and stable in a cluster (default tmux-orc-<hostname>)")
-	fl.StringVar(&opts.ClusterName, "cluster-name", "", "join a cluster of this name (with --cluster-listen and --routes)")
-	fl.StringVar(&opts.ClusterListen, "cluster-listen", "", "route listen address host:port")
-	fl.StringSliceVar(&opts.Routes, "routes", nil, "every node's route URL, this one included, e.g. nats://h1:6222,nats://h2:6222,nats://h3:6222")
-	fl.IntVar(&opts.Replicas, "replicas", 0, "copies of every stream in a cluster (default 3)")
-	fl.StringVar(&opts.ClusterSecret, "cluster-secret", "", "route secret file, the same for every node (created when missing; required without TLS)")
-	fl.BoolVar(&opts.AllowInsecure, "allow-insecure", false, "accept listeners off loopback without TLS and users (plain text, unauthenticated)")
-	fl.StringVar(&opts.WebsocketListen, "websocket-listen", "", "also serve NATS over WebSocket on host:port (off by default)")
+	intFlag(fl, &l.Port, "port", 0, "client port (default 14222; 0 picks a free port)")
+	fl.StringVar(&l.Listen, "listen", "", "client listen address host:port (off loopback only with tls and users in the config, or --allow-insecure)")
+	fl.StringVar(&l.ServerName, "server-name", "", "this node's name, unique and stable in a cluster (default tmux-orc-<hostname>)")
+	fl.StringVar(&l.Cluster.Name, "cluster-name", "", "join a cluster of this name (with --cluster-listen and --routes)")
+	fl.StringVar(&l.Cluster.Listen, "cluster-listen", "", "route listen address host:port")
+	fl.StringSliceVar(&l.Cluster.Routes, "routes", nil, "every node's route URL, this one included, e.g. nats://h1:6222,nats://h2:6222,nats://h3:6222")
+	fl.IntVar(&l.Cluster.Replicas, "replicas", 0, "copies of every stream in a cluster (default 3)")
+	fl.StringVar(&l.Cluster.SecretFile, "cluster-secret", "", "route secret file, the same for every node (created when missing; required without TLS)")
+	fl.BoolVar(&l.AllowInsecure, "allow-insecure", false, "accept listeners off loopback without TLS and users (plain text, unauthenticated)")
+	fl.StringVar(&l.Websocket.Listen, "websocket-listen", "", "also serve NATS over WebSocket on host:port (off by default)")
 	fl.StringVar(&opts.ConfigFile, "config", "", "YAML config file (default $TMUX_ORC_HOME/config.yaml)")
-	fl.StringVar(&opts.Sync, "sync", "", `fsync policy: "always" (default) or an interval such as 1s`)
+	fl.StringVar(&l.Sync, "sync", "", `fsync policy: "always" (default) or an interval such as 1s`)
 	fl.IntVar(&opts.NotifyFD, "notify-fd", 0, "file descriptor to report readiness on (used by start itself)")
 	_ = fl.MarkHidden("notify-fd")
-	fl.BoolVar(&opts.NoBridge, "no-bridge", false, "do not run the bridge for the local tmux server")
-	fl.StringVar(&opts.MetricsListen, "metrics-listen", "", `serve /metrics and /healthz on this loopback host:port (default `+embedded.DefaultMetricsListen+`; "off" disables)`)
-	opts.bridgeFlags.add(fl)
-	opts.monitorFlags.add(fl)
-	opts.notifyFlags.add(fl)
+	noFlag(fl, &l.Bridge.Enabled, "no-bridge", "do not run the bridge for the local tmux server")
+	fl.Var(offIfEmpty{&l.MetricsListen}, "metrics-listen", `serve /metrics and /healthz on this loopback host:port (default `+embedded.DefaultMetricsListen+`; "off" disables)`)
+	addBridgeFlags(fl, l)
+	addMonitorFlags(fl, l)
+	addNotifyFlags(fl, l)
 	return cmd
 }
 
-// config merges defaults, the config file, the environment and the flags.
-func (o *DaemonStartOptions) config(dir home.Dir) (embedded.Config, error) {
-	cfg := embedded.DefaultConfig(dir)
+// config merges the layers: defaults, the config file, the environment, the flags.
+func (o *DaemonStartOptions) config(dir home.Dir) (daemon.Config, error) {
+	cfg := daemon.DefaultConfig(dir)
 	path := o.ConfigFile
 	if path == "" {
 		path = dir.ConfigFile()
 	} else if _, err := os.Stat(path); err != nil {
 		return cfg, fmt.Errorf("%w: --config: %w", embedded.ErrConfig, err)
 	}
-	if err := cfg.LoadFile(path); err != nil {
+	file, err := daemon.LoadFile(path)
+	if err != nil {
 		return cfg, err
 	}
-	if v := os.Getenv(EnvListen); v != "" {
-		cfg.Listen = v
+	env, err := daemon.FromEnv(os.Getenv)
+	if err != nil {
+		return cfg, err
 	}
-	if v := os.Getenv(EnvPort); v != "" {
-		p, err := strconv.Atoi(v)
-		if err != nil {
-			return cfg, fmt.Errorf("%w: %s=%q is not a port number", embedded.ErrConfig, EnvPort, v)
-		}
-		cfg.SetPort(p)
+	for _, layer := range []daemon.Config{file, env, o.Flags} {
+		cfg.Merge(layer)
 	}
-	if o.Listen != "" {
-		cfg.Listen = o.Listen
-	}
-	if o.flags.Changed("port") {
-		cfg.SetPort(o.Port)
-	}
-	if v := os.Getenv(EnvMetricsListen); v != "" {
-		cfg.MetricsListen = v
-	}
-	if o.flags.Changed("metrics-listen") {
-		cfg.MetricsListen = metricsOrOff(o.MetricsListen)
-	}
-	if o.Sync != "" {
-		cfg.Sync = o.Sync
-	}
-	if o.ServerName != "" {
-		cfg.ServerName = o.ServerName
-	}
-	if o.bridgeFlags.Host != "" {
-		cfg.HostName = subjects.SanitizeHost(o.bridgeFlags.Host)
-	}
-	if o.ClusterName != "" {
-		cfg.Cluster.Name = o.ClusterName
-	}
-	if o.ClusterListen != "" {
-		cfg.Cluster.Listen = o.ClusterListen
-	}
-	if len(o.Routes) > 0 {
-		cfg.Cluster.Routes = o.Routes
-	}
-	if o.Replicas != 0 {
-		cfg.Cluster.Replicas = o.Replicas
-	}
-	if o.ClusterSecret != "" {
-		cfg.Cluster.SecretFile = o.ClusterSecret
-	}
-	if o.AllowInsecure {
-		cfg.AllowInsecure = true
-	}
-	if o.WebsocketListen != "" {
-		cfg.Websocket.Listen = o.WebsocketListen
-	}
-	o.notifyFlags.apply(&cfg.Notify)
 	return cfg, cfg.Validate()
-}
-
-// metricsOrOff spells an empty --metrics-listen "off": in the configuration "" means unset.
-func metricsOrOff(addr string) string {
-	if addr == "" {
-		return "off"
-	}
-	return addr
 }
 
 func daemonStartRun(ctx context.Context, o *DaemonStartOptions) error {
@@ -201,14 +133,8 @@ func daemonStartRun(ctx context.Context, o *DaemonStartOptions) error {
 	if err != nil {
 		return err
 	}
-	if _, err := o.bridgeFlags.config(); err != nil {
-		return err
-	}
-	if _, err := o.monitorFlags.config(tmuxSocket(o.bridgeFlags.Socket)); err != nil {
-		return err
-	}
-	if !o.NoBridge {
-		if p := tmuxServerProblem(ctx, tmuxSocket(o.bridgeFlags.Socket)); p != "" {
+	if *cfg.Bridge.Enabled {
+		if p := tmuxServerProblem(ctx, cfg.Socket()); p != "" {
 			fmt.Fprintf(o.f.Err, "tmux-orc: warning: %s; the daemon's bridge keeps trying and starts delivering once that server runs (wrong name? --tmux-socket or $TMUX_ORC_TMUX_SOCKET takes a -L name or a socket path)\n", p)
 		}
 	}
@@ -245,7 +171,7 @@ func (o *DaemonStartOptions) alreadyRunning(ctx context.Context, dir home.Dir) e
 	}
 }
 
-func (o *DaemonStartOptions) runForeground(ctx context.Context, cfg embedded.Config) error {
+func (o *DaemonStartOptions) runForeground(ctx context.Context, cfg daemon.Config) error {
 	if err := cfg.Home.Ensure(); err != nil {
 		return err
 	}
@@ -260,28 +186,15 @@ func (o *DaemonStartOptions) runForeground(ctx context.Context, cfg embedded.Con
 		notify = os.NewFile(uintptr(o.NotifyFD), "notify")
 		defer notify.Close()
 	}
-	// The daemon's host name, for its bridge, its monitor and the bus client inside it.
+	// The daemon's host name, for the bus client inside it (its bridge, monitor and notifier
+	// get cfg.HostName from cfg.Options).
 	if err := os.Setenv(subjects.EnvHost, cfg.HostName); err != nil {
 		return err
 	}
-	var dopts daemon.Options
-	if !o.NoBridge {
-		bcfg, err := o.bridgeFlags.config()
-		if err != nil {
-			return err
-		}
-		dopts.Bridge = &bcfg
-	}
-	mcfg, err := o.monitorFlags.config(tmuxSocket(o.bridgeFlags.Socket))
+	dopts, err := cfg.Options()
 	if err != nil {
 		return err
 	}
-	dopts.Monitor, dopts.MonitorOff = mcfg, o.NoMonitor
-	var sock *tmux.Socket
-	if dopts.Bridge != nil {
-		sock = &dopts.Bridge.Socket
-	}
-	dopts.Notify = notifyConfig(cfg.Notify, sock)
 	dopts.OnStoreDamage = func(lines []string) {
 		for _, l := range lines {
 			if notify != nil {
@@ -291,7 +204,7 @@ func (o *DaemonStartOptions) runForeground(ctx context.Context, cfg embedded.Con
 			}
 		}
 	}
-	err = daemon.Run(ctx, cfg, dopts, log, func(urls []string) {
+	err = daemon.Run(ctx, cfg.Config, dopts, log, func(urls []string) {
 		msg := strings.Join(urls, ",")
 		if notify != nil {
 			fmt.Fprintf(notify, "READY %s\n", msg)

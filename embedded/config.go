@@ -74,23 +74,6 @@ type Config struct {
 	Websocket Websocket `yaml:"websocket"`
 	// Client is what local commands use to connect (written to the connection file).
 	Client ClientConfig `yaml:"client"`
-	// Notify says where the daemon sends alerts for people (besides the PM's pane).
-	Notify NotifyConfig `yaml:"notify"`
-}
-
-// NotifyConfig is the notify section of config.yaml (flags: daemon start --notify-*).
-type NotifyConfig struct {
-	// MinPriority: alerts at this priority or more urgent are sent ("high" by default).
-	MinPriority string `yaml:"min_priority"`
-	// Command runs with sh -c per alert (text on stdin and in $TMUX_ORC_TEXT).
-	Command string `yaml:"command"`
-	// Webhook gets a JSON POST per alert; Slack makes it {"text": ...}.
-	Webhook string `yaml:"webhook"`
-	Slack   bool   `yaml:"slack"`
-	// Tmux shows alerts in the clients attached to the daemon's tmux server (on unless false).
-	Tmux *bool `yaml:"tmux"`
-	// PerMinute bounds the alerts sent per minute (6 by default).
-	PerMinute int `yaml:"per_minute"`
 }
 
 // Limits bound one stream. When a stream with DiscardNew is full, publishing to it fails
@@ -141,6 +124,17 @@ func DefaultConfig(dir home.Dir) Config {
 
 // LoadFile merges a YAML configuration file into c. A missing file is not an error.
 func (c *Config) LoadFile(path string) error {
+	var fc Config
+	if err := DecodeFile(path, &fc); err != nil {
+		return err
+	}
+	c.Merge(fc)
+	return nil
+}
+
+// DecodeFile decodes the YAML file at path into v, refusing unknown keys. A missing file
+// leaves v as it is.
+func DecodeFile(path string, v any) error {
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
@@ -148,17 +142,18 @@ func (c *Config) LoadFile(path string) error {
 	if err != nil {
 		return fmt.Errorf("reading config: %w", err)
 	}
-	var fc Config
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
-	if err := dec.Decode(&fc); err != nil && !errors.Is(err, io.EOF) {
+	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
 		return fmt.Errorf("%w: %s: %w", ErrConfig, path, err)
 	}
-	c.merge(fc)
 	return nil
 }
 
-func (c *Config) merge(o Config) {
+// Merge puts the settings o sets over c's: a zero value in o (an empty string, 0, nil)
+// leaves c's; a true AllowInsecure stays true. Defaults, then the file, then the
+// environment, then the flags are merged this way.
+func (c *Config) Merge(o Config) {
 	if o.Listen != "" {
 		c.Listen = o.Listen
 	}
@@ -173,6 +168,9 @@ func (c *Config) merge(o Config) {
 	}
 	if o.Duplicates != 0 {
 		c.Duplicates = o.Duplicates
+	}
+	if c.Limits == nil && len(o.Limits) > 0 {
+		c.Limits = map[string]Limits{}
 	}
 	for name, l := range o.Limits {
 		c.Limits[name] = mergeLimits(c.Limits[name], l)
@@ -194,30 +192,12 @@ func (c *Config) merge(o Config) {
 	if len(o.Users) > 0 {
 		c.Users = o.Users
 	}
-	if o.Cluster.Enabled() {
-		c.Cluster = o.Cluster
-	}
+	c.Cluster.merge(o.Cluster)
 	if o.Websocket.Listen != "" {
 		c.Websocket = o.Websocket
 	}
 	if o.Client != (ClientConfig{}) {
 		c.Client = o.Client
-	}
-	if o.Notify.MinPriority != "" {
-		c.Notify.MinPriority = o.Notify.MinPriority
-	}
-	if o.Notify.Command != "" {
-		c.Notify.Command = o.Notify.Command
-	}
-	if o.Notify.Webhook != "" {
-		c.Notify.Webhook = o.Notify.Webhook
-	}
-	c.Notify.Slack = c.Notify.Slack || o.Notify.Slack
-	if o.Notify.Tmux != nil {
-		c.Notify.Tmux = o.Notify.Tmux
-	}
-	if o.Notify.PerMinute != 0 {
-		c.Notify.PerMinute = o.Notify.PerMinute
 	}
 }
 
@@ -267,17 +247,6 @@ func (c *Config) Validate() error {
 		if l.MaxMsgs <= 0 || l.MaxBytes <= 0 || l.MaxAge <= 0 {
 			return fmt.Errorf("%w: limits for %s must be positive (max_msgs, max_bytes, max_age)", ErrConfig, p)
 		}
-	}
-	if p := c.Notify.MinPriority; p != "" {
-		if _, err := subjects.ParsePriority(p); err != nil {
-			return fmt.Errorf("%w: notify: min_priority: %w", ErrConfig, err)
-		}
-	}
-	if c.Notify.PerMinute < 0 {
-		return fmt.Errorf("%w: notify: per_minute must be positive", ErrConfig)
-	}
-	if w := c.Notify.Webhook; w != "" && !strings.HasPrefix(w, "http://") && !strings.HasPrefix(w, "https://") {
-		return fmt.Errorf("%w: notify: webhook %q: want an http:// or https:// URL", ErrConfig, w)
 	}
 	if !nameOK(c.ServerName) {
 		return fmt.Errorf("%w: server_name %q: must be 1-128 printable characters without spaces, dots or wildcards", ErrConfig, c.ServerName)

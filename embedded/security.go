@@ -65,6 +65,21 @@ type Cluster struct {
 	SecretFile string `yaml:"secret_file"`
 }
 
+// merge puts the fields o sets over c's, one by one (a flag can change one of them).
+func (c *Cluster) merge(o Cluster) {
+	for _, f := range []struct{ dst, src *string }{{&c.Name, &o.Name}, {&c.Listen, &o.Listen}, {&c.Advertise, &o.Advertise}, {&c.SecretFile, &o.SecretFile}} {
+		if *f.src != "" {
+			*f.dst = *f.src
+		}
+	}
+	if len(o.Routes) > 0 {
+		c.Routes = o.Routes
+	}
+	if o.Replicas != 0 {
+		c.Replicas = o.Replicas
+	}
+}
+
 // Enabled reports whether the node is part of a cluster.
 func (c Cluster) Enabled() bool { return c.Name != "" || c.Listen != "" || len(c.Routes) > 0 }
 

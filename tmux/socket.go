@@ -3,6 +3,7 @@ package tmux
 import (
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 )
 
@@ -114,4 +115,19 @@ func (s Socket) String() string {
 		return "-S " + s.Path
 	}
 	return "-L " + s.Name
+}
+
+// ParseSocket turns a -L socket name, or a socket path (when s contains '/'), into a Socket;
+// an empty s is the tmux server this process runs inside ($TMUX), else tmux's default server.
+func ParseSocket(s string) Socket {
+	switch {
+	case s == "":
+		if t := os.Getenv("TMUX"); t != "" {
+			return Socket{Path: strings.Split(t, ",")[0]}
+		}
+		return Socket{Name: "default"}
+	case strings.Contains(s, "/"):
+		return Socket{Path: s}
+	}
+	return Socket{Name: s}
 }
