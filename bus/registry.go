@@ -28,7 +28,8 @@ const (
 
 // ErrAmbiguous is returned (in an *AmbiguousError) when a target without a host names a
 // session that exists on more than one host.
-var ErrAmbiguous = errors.New("the session exists on several hosts")
+// It is bad input (subjects.ErrInvalid): the target must name the host.
+var ErrAmbiguous = subjects.Invalid("the session exists on several hosts")
 
 // AmbiguousError says which hosts have the session and how to name one.
 type AmbiguousError struct {

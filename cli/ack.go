@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -62,7 +61,7 @@ func ackRun(ctx context.Context, o *AckOptions) error {
 		return err
 	}
 	if o.JSON {
-		return json.NewEncoder(o.f.Out).Encode(struct {
+		return writeJSON(o.f.Out, struct {
 			Ack     any  `json:"ack"`
 			Already bool `json:"already_acked"`
 		}{rec, already})

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -66,7 +65,7 @@ func agentRestartRun(ctx context.Context, o *agentRestartOptions) error {
 		}
 	}
 	if o.JSON {
-		if err := json.NewEncoder(o.f.Out).Encode(rep); err != nil {
+		if err := writeJSON(o.f.Out, rep); err != nil {
 			return err
 		}
 	} else if rep.Error == "" {

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -95,7 +94,7 @@ func agentSendRun(ctx context.Context, o *agentSendOptions) error {
 		}
 	}
 	if o.JSON {
-		if err := json.NewEncoder(o.f.Out).Encode(struct {
+		if err := writeJSON(o.f.Out, struct {
 			ID       string        `json:"id"`
 			Receipts []bus.Receipt `json:"receipts"`
 		}{env.ID, receipts}); err != nil {
@@ -131,12 +130,4 @@ func reached(rs []bus.Receipt) bool {
 		}
 	}
 	return len(final) > 0
-}
-
-func printStored(f *factory, asJSON bool, id string) error {
-	if asJSON {
-		return json.NewEncoder(f.Out).Encode(map[string]string{"id": id})
-	}
-	_, err := fmt.Fprintln(f.Out, id)
-	return err
 }

@@ -3,7 +3,6 @@ package cli
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net"
 	"net/url"
@@ -54,7 +53,7 @@ func daemonStatusRun(_ context.Context, o *daemonStatusOptions) error {
 		out.Responding = responds(out.URLs, 2*time.Second)
 	}
 	if o.JSON {
-		if err := json.NewEncoder(o.f.Out).Encode(out); err != nil {
+		if err := writeJSON(o.f.Out, out); err != nil {
 			return err
 		}
 	} else if running && !out.Responding {

@@ -15,10 +15,6 @@ import (
 	"github.com/tmux-orc/tmux-orc/tmux"
 )
 
-// ExitNotDelivered means the message was stored (or spooled) but not confirmed in the pane:
-// unconfirmed, undeliverable, or no outcome in time.
-const ExitNotDelivered = 4
-
 // ErrFallback is returned when the daemon is unreachable and typing directly failed too.
 var ErrFallback = errors.New("fallback delivery failed")
 
@@ -44,10 +40,6 @@ func connectOrFallback(ctx context.Context, f *factory, env *subjects.Envelope, 
 	f.Log().Warn("the daemon is unreachable: typed the message directly into tmux and spooled it for import",
 		zap.String("id", env.ID), zap.String("pane", r.PaneTarget), zap.String("outcome", string(r.Outcome)), zap.NamedError("daemon", err))
 	return nil, r, nil
-}
-
-func unavailable(err error) bool {
-	return errors.Is(err, bus.ErrNotRunning) || errors.Is(err, bus.ErrUnreachable)
 }
 
 func fallback(ctx context.Context, f *factory, env *subjects.Envelope, socketFlag string) (*bus.Receipt, error) {
@@ -101,40 +93,3 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 		return true
 	}
 }
-
-// describeReceipt renders an outcome for people.
-func describeReceipt(r bus.Receipt) string {
-	where := r.PaneTarget
-	if r.Pane != "" && where != "" {
-		where += " (" + r.Pane + ")"
-	} else if r.Pane != "" {
-		where = r.Pane
-	}
-	switch r.Outcome {
-	case bus.Queued:
-		return fmt.Sprintf("queued %s for %s: %s", r.ID, where, r.Reason)
-	case bus.Received:
-		return fmt.Sprintf("received %s in %s: the agent reported the prompt (its hook)", r.ID, where)
-	case bus.Delivered:
-		if r.Path == bus.PathHook {
-			return fmt.Sprintf("delivered %s to %s: handed over by the agent's Stop hook as its next input, %s after publishing",
-				r.ID, where, ms(r.Submitted.Sub(r.Published)))
-		}
-		s := fmt.Sprintf("delivered %s to %s: typed %s and submitted %s after publishing", r.ID, where,
-			ms(r.Typed.Sub(r.Published)), ms(r.Submitted.Sub(r.Published)))
-		if r.Queued {
-			s += " (queued by the busy agent)"
-		}
-		if r.Via == "fallback" {
-			s += " (typed directly: the daemon was unreachable)"
-		}
-		return s
-	default:
-		if where == "" {
-			where = "any pane"
-		}
-		return fmt.Sprintf("%s %s in %s: %s", r.Outcome, r.ID, where, r.Reason)
-	}
-}
-
-func ms(d time.Duration) string { return fmt.Sprintf("%.1fms", float64(d.Microseconds())/1000) }

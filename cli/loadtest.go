@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"strings"
@@ -95,7 +94,7 @@ func loadtestRun(ctx context.Context, o *loadtestOptions) error {
 		}
 	}
 	if o.JSON {
-		if err := json.NewEncoder(o.f.Out).Encode(res.Report); err != nil {
+		if err := writeJSON(o.f.Out, res.Report); err != nil {
 			return err
 		}
 	} else if err := res.Report.WriteText(o.f.Out); err != nil {

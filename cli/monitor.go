@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -87,7 +86,7 @@ func monitorStatusRun(ctx context.Context, o *monitorStatusOptions) error {
 		if running {
 			out.Status = &st
 		}
-		if err := json.NewEncoder(o.f.Out).Encode(out); err != nil {
+		if err := writeJSON(o.f.Out, out); err != nil {
 			return err
 		}
 	} else if running {

@@ -2,12 +2,10 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/tmux-orc/tmux-orc/bus"
 	"github.com/tmux-orc/tmux-orc/subjects"
 )
 
@@ -63,24 +61,6 @@ func TestCompileFilter(t *testing.T) {
 		}
 		if re.MatchString(tc.text) != tc.match {
 			t.Errorf("%q on %q: want match=%v", tc.expr, tc.text, tc.match)
-		}
-	}
-}
-
-func TestExitCodes(t *testing.T) {
-	ctx := context.Background()
-	for _, tc := range []struct {
-		err  error
-		want int
-	}{
-		{flagErrorf("bad flag"), ExitUsage},
-		{bus.ErrNotRunning, ExitUnavailable},
-		{subjects.ErrTarget, ExitUsage},
-		{errors.New("boom"), ExitError},
-		{silentError{ExitUnavailable}, ExitUnavailable},
-	} {
-		if got := exitCode(ctx, tc.err); got != tc.want {
-			t.Errorf("exitCode(%v) = %d, want %d", tc.err, got, tc.want)
 		}
 	}
 }

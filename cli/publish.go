@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -220,7 +219,7 @@ func publishRun(ctx context.Context, o *PublishOptions) error {
 		return err
 	}
 	if o.JSON {
-		err = json.NewEncoder(o.f.Out).Encode(stored)
+		err = writeJSON(o.f.Out, stored)
 	} else {
 		_, err = fmt.Fprintln(o.f.Out, stored.ID)
 	}
@@ -251,7 +250,7 @@ func scheduleRun(ctx context.Context, o *PublishOptions, env *subjects.Envelope,
 		for i, t := range times {
 			occs = append(occs, occ{subjects.OccurrenceID(sid, i+1), t.UTC().Truncate(time.Second)})
 		}
-		return json.NewEncoder(o.f.Out).Encode(struct {
+		return writeJSON(o.f.Out, struct {
 			Schedule    string `json:"schedule"`
 			Occurrences []occ  `json:"occurrences"`
 		}{sid, occs})

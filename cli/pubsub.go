@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
@@ -63,7 +62,7 @@ func pubsubStatusRun(ctx context.Context, o *pubsubStatusOptions) error {
 	dups := bus.Duplicates(entries)
 	uptime := time.Since(st.Started).Round(time.Second)
 	if o.JSON {
-		return json.NewEncoder(o.f.Out).Encode(struct {
+		return writeJSON(o.f.Out, struct {
 			subjects.ServerStatus
 			Uptime            string              `json:"uptime"`
 			UptimeSeconds     float64             `json:"uptime_seconds"`
@@ -195,7 +194,7 @@ func pubsubStatsRun(ctx context.Context, o *pubsubStatsOptions) error {
 		return err
 	}
 	if o.JSON {
-		return json.NewEncoder(o.f.Out).Encode(st)
+		return writeJSON(o.f.Out, st)
 	}
 	w := tabwriter.NewWriter(o.f.Out, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(w, "PRIORITY\tPUBLISHED\tSTORED\tACKED\tPENDING\tBYTES\tLIMIT MSGS\tMAX AGE\tWHEN FULL\t")

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"text/tabwriter"
 	"time"
@@ -43,7 +42,7 @@ func newCmdScheduleLs(f *factory) *cobra.Command {
 				if ls == nil {
 					ls = []bus.Scheduled{}
 				}
-				return json.NewEncoder(f.Out).Encode(ls)
+				return writeJSON(f.Out, ls)
 			}
 			if len(ls) == 0 {
 				fmt.Fprintln(f.Err, "tmux-orc: no scheduled messages are waiting")

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -78,9 +77,7 @@ func statusRun(ctx context.Context, o *statusOptions) error {
 		rep.Monitor = &st
 	}
 	if o.JSON {
-		enc := json.NewEncoder(o.f.Out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rep)
+		return writeJSONIndent(o.f.Out, rep)
 	}
 	printStatus(o, rep)
 	return nil

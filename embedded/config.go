@@ -32,8 +32,8 @@ const DefaultPort = 14222
 // otherwise: the port after DefaultPort.
 const DefaultMetricsListen = "127.0.0.1:14223"
 
-// ErrConfig is returned for an invalid configuration.
-var ErrConfig = errors.New("invalid configuration")
+// ErrConfig is returned for an invalid configuration; it is bad input (subjects.ErrInvalid).
+var ErrConfig = subjects.Invalid("invalid configuration")
 
 // Config is the daemon's configuration. Zero values take the defaults of DefaultConfig.
 type Config struct {
