@@ -21,7 +21,7 @@ type AckOptions struct {
 	JSON bool
 }
 
-func newCmdAck(f *factory, runF func(context.Context, *AckOptions) error) *cobra.Command {
+func newCmdAck(f *factory) *cobra.Command {
 	opts := &AckOptions{f: f}
 	cmd := &cobra.Command{
 		Use:   "ack ID [NOTE...]",
@@ -32,9 +32,6 @@ acknowledgement stands and is reported. An unknown id is an error.`,
 		Args:    argsBetween(1, -1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.ID, opts.Note = args[0], strings.Join(args[1:], " ")
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
 			return ackRun(cmd.Context(), opts)
 		},
 	}

@@ -9,6 +9,6 @@ func newCmdCluster(f *factory) *cobra.Command {
 		Use:   "cluster",
 		Short: "Set up a cluster of daemons: certificates, credentials and configuration",
 	}
-	cmd.AddCommand(newCmdClusterInit(f, nil))
+	cmd.AddCommand(newCmdClusterInit(f))
 	return cmd
 }

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -41,7 +40,7 @@ type ClusterInitOptions struct {
 // DefaultPKIDir is where cluster.yaml expects a node's certificates and seeds.
 const DefaultPKIDir = "/etc/tmux-orc/pki"
 
-func newCmdClusterInit(f *factory, runF func(context.Context, *ClusterInitOptions) error) *cobra.Command {
+func newCmdClusterInit(f *factory) *cobra.Command {
 	opts := &ClusterInitOptions{f: f}
 	cmd := &cobra.Command{
 		Use:   "init --hosts H1,H2,H3 [flags]",
@@ -79,9 +78,6 @@ container's init step does on every start).
   tmux-orc cluster init --hosts h1,h2,h3 --loopback --out /tmp/orc-cluster`,
 		Args: argsBetween(0, 0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
 			return clusterInitRun(opts)
 		},
 	}

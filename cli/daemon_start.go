@@ -46,7 +46,7 @@ type DaemonStartOptions struct {
 	flags *pflag.FlagSet
 }
 
-func newCmdDaemonStart(f *factory, runF func(context.Context, *DaemonStartOptions) error) *cobra.Command {
+func newCmdDaemonStart(f *factory) *cobra.Command {
 	opts := &DaemonStartOptions{f: f}
 	cmd := &cobra.Command{
 		Use:   "start [flags]",
@@ -70,9 +70,6 @@ When the default address is taken, a free port is used instead. pubsub status sh
 		Args: argsBetween(0, 0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.flags = cmd.Flags()
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
 			return daemonStartRun(cmd.Context(), opts)
 		},
 	}

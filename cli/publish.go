@@ -38,7 +38,7 @@ type PublishOptions struct {
 	Schedule      scheduleFlags
 }
 
-func newCmdPublish(f *factory, runF func(context.Context, *PublishOptions) error) *cobra.Command {
+func newCmdPublish(f *factory) *cobra.Command {
 	opts := &PublishOptions{f: f}
 	cmd := &cobra.Command{
 		Use:   "publish (--session SESSION[:WINDOW] | --group GROUP [--session SESSION]) [flags] MESSAGE... | -",
@@ -64,9 +64,6 @@ the message is stored and waits up to the bridge's --expiry for it.`,
 		Args: argsBetween(1, -1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Args = args
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
 			return publishRun(cmd.Context(), opts)
 		},
 	}

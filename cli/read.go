@@ -40,7 +40,7 @@ type ReadOptions struct {
 	unackedFirst bool
 }
 
-func newCmdRead(f *factory, runF func(context.Context, *ReadOptions) error) *cobra.Command {
+func newCmdRead(f *factory) *cobra.Command {
 	opts := &ReadOptions{f: f}
 	cmd := &cobra.Command{
 		Use:   "read [flags]",
@@ -67,9 +67,6 @@ it prints one JSON object per line.`,
   tmux-orc read --session pm:1 --follow`,
 		Args: argsBetween(0, 0),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
 			return readRun(cmd.Context(), opts)
 		},
 	}
