@@ -1,18 +1,11 @@
 package cli
 
 import (
-	"os"
-
 	"github.com/spf13/pflag"
 
 	"github.com/tmux-orc/tmux-orc/daemon"
 	"github.com/tmux-orc/tmux-orc/subjects"
-	"github.com/tmux-orc/tmux-orc/tmux"
 )
-
-// EnvTmuxSocket names the environment variable that selects the tmux server (a -L name, or
-// a socket path when it contains '/').
-const EnvTmuxSocket = daemon.EnvTmuxSocket
 
 // addBridgeFlags binds the flags shared by `bridge` and `daemon start` to the flags' layer l
 // of the configuration (config.yaml's tmux_socket, host_name and bridge section).
@@ -26,14 +19,4 @@ func addBridgeFlags(fs *pflag.FlagSet, l *daemon.Config) {
 	durationFlag(fs, &l.Bridge.ReadyWait, "ready-wait", *d.ReadyWait, "how long a message waits for its pane to be ready (a dialog open, a person's draft, copy mode, the agent starting or busy) before it is recorded undeliverable")
 	durationFlag(fs, &l.Bridge.ReadyWait, "typing-wait", *d.ReadyWait, "the former name of --ready-wait")
 	_ = fs.MarkDeprecated("typing-wait", "use --ready-wait")
-}
-
-// tmuxSocket picks the tmux server: the flag, $TMUX_ORC_TMUX_SOCKET, the server this
-// command runs inside ($TMUX), else tmux's default server.
-func tmuxSocket(flag string) tmux.Socket {
-	s := flag
-	if s == "" {
-		s = os.Getenv(EnvTmuxSocket)
-	}
-	return tmux.ParseSocket(s)
 }

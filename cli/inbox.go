@@ -2,11 +2,7 @@ package cli
 
 import (
 	"context"
-	"fmt"
 	"os"
-	"os/exec"
-	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -66,19 +62,4 @@ func (o *ReadOptions) resolvePane(ctx context.Context) error {
 	host := subjects.LocalHost()
 	o.Session, o.pane, o.windowIndex = host+"."+s+":"+w, pane, w
 	return nil
-}
-
-// paneWindow asks tmux for the session name and window index of a pane id.
-func paneWindow(ctx context.Context, pane string) (session, window string, err error) {
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, "tmux", "display-message", "-p", "-t", pane, "#{session_name}\t#{window_index}").Output()
-	if err != nil {
-		return "", "", fmt.Errorf("asking tmux where pane %s is (tmux display-message -t %s): %w", pane, pane, err)
-	}
-	s, w, ok := strings.Cut(strings.TrimSpace(string(out)), "\t")
-	if !ok || s == "" || w == "" {
-		return "", "", fmt.Errorf("tmux does not know pane %s", pane)
-	}
-	return s, w, nil
 }

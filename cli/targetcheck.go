@@ -3,23 +3,27 @@ package cli
 import (
 	"context"
 	"fmt"
-	"os/exec"
 	"strings"
 	"time"
 
 	"github.com/tmux-orc/tmux-orc/bus"
 	"github.com/tmux-orc/tmux-orc/subjects"
-	"github.com/tmux-orc/tmux-orc/tmux"
 )
 
 // registryGrace is how long agent send looks again for a target missing from the session
 // registry before it gives up: a bridge registers a new session within about a second.
 const registryGrace = 2 * time.Second
 
+// registry is what the target check reads of the session registry (a *bus.Client).
+type registry interface {
+	SessionHosts(ctx context.Context, session string) ([]bus.SessionEntry, error)
+	Sessions(ctx context.Context) ([]bus.SessionEntry, error)
+}
+
 // targetProblem says what is wrong with a published target that no bridge serves: "" when
 // its session is registered (by the host it names), or the target is a group everywhere.
 // The registry knows sessions, not windows: a window typo shows only in the outcome.
-func targetProblem(ctx context.Context, c *bus.Client, a subjects.Address, grace time.Duration) string {
+func targetProblem(ctx context.Context, c registry, a subjects.Address, grace time.Duration) string {
 	if a.Everywhere() || a.Session == "" {
 		return ""
 	}
@@ -36,7 +40,7 @@ func targetProblem(ctx context.Context, c *bus.Client, a subjects.Address, grace
 	}
 }
 
-func lookupTarget(ctx context.Context, c *bus.Client, a subjects.Address) (string, error) {
+func lookupTarget(ctx context.Context, c registry, a subjects.Address) (string, error) {
 	entries, err := c.SessionHosts(ctx, a.Session)
 	if err != nil {
 		return "", err
@@ -64,7 +68,7 @@ func lookupTarget(ctx context.Context, c *bus.Client, a subjects.Address) (strin
 		}
 		return fmt.Sprintf("host %s has no tmux session %q (host %s has: did you mean %s.%s?)", a.Host, a.Session,
 			strings.Join(hosts, ", "), hosts[0], a.Session), nil
-	case hostSessions == 0:
+	case hostSessions == 0 && a.Host != "":
 		return fmt.Sprintf("no bridge serves host %s (it has registered no tmux session): is the daemon's bridge running, with the right --tmux-socket? (tmux-orc status)", a.Host), nil
 	}
 	return fmt.Sprintf("no host has a tmux session %q (tmux-orc status lists the agents)", a.Session), nil
@@ -77,19 +81,4 @@ func warnTarget(ctx context.Context, f *factory, c *bus.Client, env *subjects.En
 		fmt.Fprintf(f.Err, "tmux-orc: warning: %s; message %s is stored and waits: a bridge delivers it if %s appears within its --expiry (10 minutes by default), else records it undeliverable\n",
 			p, env.ID, env.Target)
 	}
-}
-
-// tmuxServerProblem says why the tmux server of sock cannot be reached ("" when it runs).
-func tmuxServerProblem(ctx context.Context, sock tmux.Socket) string {
-	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, "tmux", sock.Args("list-sessions", "-F", "#{session_name}")...).CombinedOutput()
-	if err == nil {
-		return ""
-	}
-	msg := strings.TrimSpace(string(out))
-	if msg == "" {
-		msg = err.Error()
-	}
-	return fmt.Sprintf("no tmux server on %s: %s", sock, msg)
 }
