@@ -47,8 +47,10 @@ func (e *AmbiguousError) Error() string {
 	return fmt.Sprintf("session %q exists on hosts %s; name one: %s", e.Target.Session, hosts, example)
 }
 
-// Is makes errors.Is(err, ErrAmbiguous) hold.
-func (e *AmbiguousError) Is(target error) bool { return target == ErrAmbiguous }
+// Is makes errors.Is(err, ErrAmbiguous) hold, and so errors.Is(err, subjects.ErrInvalid).
+func (e *AmbiguousError) Is(target error) bool {
+	return target == ErrAmbiguous || target == subjects.ErrInvalid
+}
 
 // SessionEntry is one session of one host in the registry.
 type SessionEntry struct {

@@ -30,6 +30,7 @@ func TestExitCodes(t *testing.T) {
 		{silentError{ExitUnavailable}, ExitUnavailable},
 		{silentError{ExitNotDelivered}, ExitNotDelivered},
 		{context.Canceled, ExitInterrupted},
+		{fmt.Errorf("publishing: %w", &bus.AmbiguousError{Hosts: []string{"h1", "h2"}}), ExitUsage},
 	} {
 		if got := exitCode(ctx, tc.err); got != tc.want {
 			t.Errorf("exitCode(%v) = %d, want %d", tc.err, got, tc.want)
