@@ -22,14 +22,6 @@ import (
 	"github.com/tmux-orc/tmux-orc/subjects"
 )
 
-// Environment variables that configure the daemon (between the config file and flags).
-const (
-	EnvPort   = daemon.EnvPort
-	EnvListen = daemon.EnvListen
-	// EnvMetricsListen sets where /metrics and /healthz are served; "off" disables them.
-	EnvMetricsListen = daemon.EnvMetricsListen
-)
-
 // startWait bounds how long `daemon start` waits for the background daemon to be ready.
 const startWait = 60 * time.Second
 

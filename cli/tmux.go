@@ -14,16 +14,12 @@ import (
 
 // The tmux server and the pane a command works with.
 
-// EnvTmuxSocket names the environment variable that selects the tmux server (a -L name, or
-// a socket path when it contains '/').
-const EnvTmuxSocket = daemon.EnvTmuxSocket
-
 // tmuxSocket picks the tmux server: the flag, $TMUX_ORC_TMUX_SOCKET, the server this
 // command runs inside ($TMUX), else tmux's default server.
 func tmuxSocket(flag string) tmux.Socket {
 	s := flag
 	if s == "" {
-		s = os.Getenv(EnvTmuxSocket)
+		s = os.Getenv(daemon.EnvTmuxSocket)
 	}
 	return tmux.ParseSocket(s)
 }

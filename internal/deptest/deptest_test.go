@@ -40,6 +40,8 @@ func TestDependencyDirection(t *testing.T) {
 		{"spool", []string{"github.com/nats-io/nats-server", mod + "cli", mod + "embedded"}},
 		{"monitor", []string{"github.com/nats-io/nats-server", mod + "embedded", mod + "cli", mod + "daemon", mod + "bridge", "github.com/spf13/cobra"}},
 		{"bridge", []string{mod + "monitor"}},
+		// The daemon's configuration lives in daemon, below the command line that fills it.
+		{"daemon", []string{mod + "cli", "github.com/spf13/"}},
 		{"internal/agentstate", []string{mod + "bus", mod + "bridge", mod + "monitor", mod + "cli", mod + "daemon", "github.com/nats-io/"}},
 		{"internal/notify", []string{"github.com/nats-io/nats-server", mod + "embedded", mod + "cli", mod + "daemon", mod + "bridge", mod + "monitor", "github.com/spf13/cobra"}},
 	} {
