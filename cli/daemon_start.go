@@ -68,7 +68,7 @@ When the default address is taken, a free port is used instead. pubsub status sh
 	fl := cmd.Flags()
 	l := &opts.Flags
 	fl.BoolVar(&opts.Foreground, "foreground", false, "run in this process, logging to stderr too, until interrupted")
-	intFlag(fl, &l.Port, "port", 0, "client port (default 14222; 0 picks a free port)")
+	intFlag(fl, &l.Port, "port", embedded.DefaultPort, "client port (0 picks a free port)")
 	fl.StringVar(&l.Listen, "listen", "", "client listen address host:port (off loopback only with tls and users in the config, or --allow-insecure)")
 	fl.StringVar(&l.ServerName, "server-name", "", "this node's name, unique and stable in a cluster (default tmux-orc-<hostname>)")
 	fl.StringVar(&l.Cluster.Name, "cluster-name", "", "join a cluster of this name (with --cluster-listen and --routes)")
