@@ -9,6 +9,6 @@ func newCmdDaemon(f *factory) *cobra.Command {
 		Use:   "daemon",
 		Short: "Run and manage the tmux-orc daemon (the embedded NATS server)",
 	}
-	cmd.AddCommand(newCmdDaemonStart(f), newCmdDaemonStop(f), newCmdDaemonStatus(f), newCmdDaemonLogs(f), newCmdDaemonHealth(f))
+	cmd.AddCommand(newCmdDaemonStart(f, nil), newCmdDaemonStop(f), newCmdDaemonStatus(f), newCmdDaemonLogs(f), newCmdDaemonHealth(f))
 	return cmd
 }

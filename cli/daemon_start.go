@@ -38,7 +38,9 @@ type DaemonStartOptions struct {
 	flags *pflag.FlagSet
 }
 
-func newCmdDaemonStart(f *factory) *cobra.Command {
+// newCmdDaemonStart makes the command; runF, when set, runs instead of daemonStartRun (tests
+// read the parsed options with it).
+func newCmdDaemonStart(f *factory, runF func(context.Context, *DaemonStartOptions) error) *cobra.Command {
 	opts := &DaemonStartOptions{f: f}
 	cmd := &cobra.Command{
 		Use:   "start [flags]",
@@ -62,6 +64,9 @@ When the default address is taken, a free port is used instead. pubsub status sh
 		Args: argsBetween(0, 0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.flags = cmd.Flags()
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
 			return daemonStartRun(cmd.Context(), opts)
 		},
 	}
@@ -212,6 +217,22 @@ func (o *DaemonStartOptions) runForeground(ctx context.Context, cfg daemon.Confi
 	return err
 }
 
+// childFlags are the flags given to this command, for the daemon it starts in the background
+// (--home goes through the environment).
+func childFlags(fs *pflag.FlagSet) []string {
+	var args []string
+	fs.Visit(func(fl *pflag.Flag) {
+		if fl.Name != "foreground" && fl.Name != "notify-fd" && fl.Name != "home" {
+			val := fl.Value.String()
+			if sv, ok := fl.Value.(pflag.SliceValue); ok {
+				val = strings.Join(sv.GetSlice(), ",")
+			}
+			args = append(args, "--"+fl.Name+"="+val)
+		}
+	})
+	return args
+}
+
 // startBackground re-runs this binary as `daemon start --foreground` in a new session and
 // waits for it to report readiness (or failure) on a pipe.
 func (o *DaemonStartOptions) startBackground(ctx context.Context, dir home.Dir, clustered bool) error {
@@ -222,17 +243,7 @@ func (o *DaemonStartOptions) startBackground(ctx context.Context, dir home.Dir, 
 	if err != nil {
 		return fmt.Errorf("finding the tmux-orc binary: %w", err)
 	}
-	// The child gets the same flags (and --home through the environment).
-	args := []string{"daemon", "start", "--foreground", "--notify-fd", "3"}
-	o.flags.Visit(func(fl *pflag.Flag) {
-		if fl.Name != "foreground" && fl.Name != "notify-fd" && fl.Name != "home" {
-			val := fl.Value.String()
-			if sv, ok := fl.Value.(pflag.SliceValue); ok {
-				val = strings.Join(sv.GetSlice(), ",")
-			}
-			args = append(args, "--"+fl.Name+"="+val)
-		}
-	})
+	args := append([]string{"daemon", "start", "--foreground", "--notify-fd", "3"}, childFlags(o.flags)...)
 	r, w, err := os.Pipe()
 	if err != nil {
 		return fmt.Errorf("starting the daemon: %w", err)
