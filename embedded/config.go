@@ -35,7 +35,9 @@ const DefaultMetricsListen = "127.0.0.1:14223"
 // ErrConfig is returned for an invalid configuration; it is bad input (subjects.ErrInvalid).
 var ErrConfig = subjects.Invalid("invalid configuration")
 
-// Config is the daemon's configuration. Zero values take the defaults of DefaultConfig.
+// Config is the embedded server's configuration, the top level of config.yaml (daemon.Config
+// adds the tmux server and the bridge, monitor and notify sections). Zero values take the
+// defaults of DefaultConfig.
 type Config struct {
 	// Home is the data directory.
 	Home home.Dir `yaml:"-"`
