@@ -27,9 +27,10 @@ import (
 type Config struct {
 	// Socket selects the tmux server.
 	Socket tmux.Socket
-	// Host is this tmux server's host token (subjects.SanitizeHost is applied): the bridge
-	// consumes the messages of its sessions on this host, registers them under it, and records
-	// it in receipts.
+	// Host is this tmux server's host token (subjects.SanitizeHost is applied), required:
+	// the bridge consumes the messages of its sessions on this host, registers them under it,
+	// and records it in receipts. The caller decides it (the CLI: --host, $TMUX_ORC_HOST,
+	// else the host name); the bridge never reads the environment for it.
 	Host string
 	// EnterDelay separates the text from the Enter key; agents treat an Enter that
 	// arrives with a burst of typed text as a newline.
@@ -62,9 +63,9 @@ type Config struct {
 	skipGate bool
 }
 
-// DefaultConfig returns the defaults.
-func DefaultConfig(sock tmux.Socket) Config {
-	return Config{Socket: sock, Host: subjects.LocalHost(), EnterDelay: 150 * time.Millisecond, VerifyDelay: 200 * time.Millisecond,
+// DefaultConfig returns the defaults for the tmux server at sock on host.
+func DefaultConfig(sock tmux.Socket, host string) Config {
+	return Config{Socket: sock, Host: host, EnterDelay: 150 * time.Millisecond, VerifyDelay: 200 * time.Millisecond,
 		EnterRetries: 3, LowBatch: 300 * time.Millisecond, Expiry: 10 * time.Minute, ReadyWait: 2 * time.Minute,
 		MaxInline: DefaultMaxInline, Rescan: time.Second}
 }
@@ -101,10 +102,9 @@ type Bridge struct {
 
 // New creates a bridge; Run starts it.
 func New(cfg Config, c *bus.Client, log *zap.Logger) *Bridge {
-	if cfg.Host == "" {
-		cfg.Host = subjects.LocalHost()
+	if cfg.Host != "" {
+		cfg.Host = subjects.SanitizeHost(cfg.Host)
 	}
-	cfg.Host = subjects.SanitizeHost(cfg.Host)
 	if cfg.Tracker == nil {
 		cfg.Tracker = agentstate.NewTracker()
 	}
@@ -133,6 +133,9 @@ func (b *Bridge) runner() tmux.Runner {
 func (b *Bridge) Run(ctx context.Context) error {
 	if err := b.cfg.Socket.Validate(); err != nil {
 		return err
+	}
+	if b.cfg.Host == "" {
+		return errors.New("bridge: no host (Config.Host)")
 	}
 	defer b.stop()
 	b.bus.OnConsumerLost(func(session string, p subjects.Priority) { b.consumerLost(ctx, session, p) })

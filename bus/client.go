@@ -66,6 +66,10 @@ type Options struct {
 	Log *zap.Logger
 	// Timeout bounds connecting and each request; 0 means 5s.
 	Timeout time.Duration
+	// Host is this side's host token, resolved by the caller (the CLI: --host,
+	// $TMUX_ORC_HOST, else the host name; see subjects.LocalHost). DaemonHost falls back to
+	// it when the daemon does not name its own host. Empty: no fallback.
+	Host string
 }
 
 // Client is a connection to the bus.
@@ -79,6 +83,7 @@ type Client struct {
 	kv         jetstream.KeyValue // the session registry, once opened
 	monKV      jetstream.KeyValue // the monitor's state, once opened
 	daemonHost string             // once known
+	host       string             // Options.Host: DaemonHost's fallback
 	// consumerLost is called when a durable bridge consumer was lost and created again.
 	consumerLost func(session string, p subjects.Priority)
 }
@@ -160,7 +165,7 @@ func Connect(ctx context.Context, o Options) (*Client, error) {
 		nc.Close()
 		return nil, fmt.Errorf("opening jetstream: %w", err)
 	}
-	return &Client{nc: nc, js: js, log: log, timeout: o.Timeout}, nil
+	return &Client{nc: nc, js: js, log: log, timeout: o.Timeout, host: o.Host}, nil
 }
 
 // NewFromConn wraps an existing connection (the daemon's in-process one, or a test's).

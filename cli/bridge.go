@@ -39,11 +39,12 @@ same connection: with several --url it fails over with the bridge.`,
 }
 
 func bridgeRun(ctx context.Context, o *bridgeOptions) error {
-	cfg, err := o.bridgeFlags.config()
+	o.f.hostFlag = o.bridgeFlags.Host
+	cfg, err := o.bridgeFlags.config(o.f.Host())
 	if err != nil {
 		return err
 	}
-	mcfg, err := o.monitorFlags.config(cfg.Socket)
+	mcfg, err := o.monitorFlags.config(cfg.Socket, cfg.Host)
 	if err != nil {
 		return err
 	}

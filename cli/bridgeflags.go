@@ -27,7 +27,7 @@ type bridgeFlags struct {
 }
 
 func (bf *bridgeFlags) add(fs *pflag.FlagSet) {
-	d := bridge.DefaultConfig(tmux.Socket{})
+	d := bridge.DefaultConfig(tmux.Socket{}, "")
 	fs.StringVar(&bf.Socket, "tmux-socket", "", "tmux server: a -L socket name, or a socket path (default $TMUX_ORC_TMUX_SOCKET, the tmux this runs in, or tmux's default)")
 	fs.StringVar(&bf.Host, "host", "", "this tmux server's host name in subjects and the session registry (default $"+subjects.EnvHost+", else the host name; sanitized to letters, digits, '-' and '_')")
 	fs.DurationVar(&bf.EnterDelay, "enter-delay", d.EnterDelay, "pause between typing a message and pressing Enter")
@@ -38,14 +38,10 @@ func (bf *bridgeFlags) add(fs *pflag.FlagSet) {
 	_ = fs.MarkDeprecated("typing-wait", "use --ready-wait")
 }
 
-func (bf *bridgeFlags) config() (bridge.Config, error) {
-	if bf.Host != "" {
-		// This process's host, for its bridge and also its monitor and bus client.
-		if err := os.Setenv(subjects.EnvHost, bf.Host); err != nil {
-			return bridge.Config{}, err
-		}
-	}
-	cfg := bridge.DefaultConfig(tmuxSocket(bf.Socket))
+// config returns the bridge configuration for host, the host the command resolved (the
+// daemon's host_name, or the standalone bridge's --host / $TMUX_ORC_HOST / host name).
+func (bf *bridgeFlags) config(host string) (bridge.Config, error) {
+	cfg := bridge.DefaultConfig(tmuxSocket(bf.Socket), host)
 	cfg.EnterDelay, cfg.Expiry, cfg.LowBatch, cfg.ReadyWait = bf.EnterDelay, bf.Expiry, bf.LowBatch, bf.ReadyWait
 	if bf.LowBatch < 0 || bf.LowBatch > 500*time.Millisecond {
 		return cfg, flagErrorf("--low-batch %s: want 0 to 500ms", bf.LowBatch)

@@ -119,6 +119,7 @@ the default address is taken, a free port is used instead. pubsub status shows t
 // config merges defaults, the config file, the environment and the flags.
 func (o *DaemonStartOptions) config(dir home.Dir) (embedded.Config, error) {
 	cfg := embedded.DefaultConfig(dir)
+	cfg.HostName = subjects.LocalHost() // $TMUX_ORC_HOST, else the host name; the file and --host override it
 	path := o.ConfigFile
 	if path == "" {
 		path = dir.ConfigFile()
@@ -201,10 +202,10 @@ func daemonStartRun(ctx context.Context, o *DaemonStartOptions) error {
 	if err != nil {
 		return err
 	}
-	if _, err := o.bridgeFlags.config(); err != nil {
+	if _, err := o.bridgeFlags.config(cfg.HostName); err != nil {
 		return err
 	}
-	if _, err := o.monitorFlags.config(tmuxSocket(o.bridgeFlags.Socket)); err != nil {
+	if _, err := o.monitorFlags.config(tmuxSocket(o.bridgeFlags.Socket), cfg.HostName); err != nil {
 		return err
 	}
 	if !o.NoBridge {
@@ -260,19 +261,15 @@ func (o *DaemonStartOptions) runForeground(ctx context.Context, cfg embedded.Con
 		notify = os.NewFile(uintptr(o.NotifyFD), "notify")
 		defer notify.Close()
 	}
-	// The daemon's host name, for its bridge, its monitor and the bus client inside it.
-	if err := os.Setenv(subjects.EnvHost, cfg.HostName); err != nil {
-		return err
-	}
 	var dopts daemon.Options
 	if !o.NoBridge {
-		bcfg, err := o.bridgeFlags.config()
+		bcfg, err := o.bridgeFlags.config(cfg.HostName)
 		if err != nil {
 			return err
 		}
 		dopts.Bridge = &bcfg
 	}
-	mcfg, err := o.monitorFlags.config(tmuxSocket(o.bridgeFlags.Socket))
+	mcfg, err := o.monitorFlags.config(tmuxSocket(o.bridgeFlags.Socket), cfg.HostName)
 	if err != nil {
 		return err
 	}

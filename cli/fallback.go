@@ -55,7 +55,7 @@ func fallback(ctx context.Context, f *factory, env *subjects.Envelope, socketFla
 	if err != nil {
 		return nil, err
 	}
-	cfg := bridge.DefaultConfig(tmuxSocket(socketFlag))
+	cfg := bridge.DefaultConfig(tmuxSocket(socketFlag), f.Host())
 	if env.Target.Host != "" && env.Target.Host != cfg.Host {
 		return nil, fmt.Errorf("%s is on host %s, not on this one (%s)", env.Target, env.Target.Host, cfg.Host)
 	}

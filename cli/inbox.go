@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-
-	"github.com/tmux-orc/tmux-orc/subjects"
 )
 
 func newCmdInbox(f *factory) *cobra.Command {
@@ -63,7 +61,7 @@ func (o *ReadOptions) resolvePane(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	host := subjects.LocalHost()
+	host := o.f.Host()
 	o.Session, o.pane, o.windowIndex = host+"."+s+":"+w, pane, w
 	return nil
 }

@@ -6,7 +6,6 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/tmux-orc/tmux-orc/monitor"
-	"github.com/tmux-orc/tmux-orc/subjects"
 	"github.com/tmux-orc/tmux-orc/tmux"
 )
 
@@ -26,7 +25,7 @@ type monitorFlags struct {
 }
 
 func (mf *monitorFlags) add(fs *pflag.FlagSet) {
-	d := monitor.DefaultConfig(tmux.Socket{})
+	d := monitor.DefaultConfig(tmux.Socket{}, "")
 	fs.BoolVar(&mf.NoMonitor, "no-monitor", false, "do not run the monitor (idle, stuck and crashed agents; restarts)")
 	fs.DurationVar(&mf.IdleAfter, "idle-after", d.IdleAfter, "the monitor reports an agent whose screen has not changed this long")
 	fs.DurationVar(&mf.StuckAfter, "stuck-after", d.StuckAfter, "the monitor reports a dialog, rate limit or unsubmitted text shown this long")
@@ -38,8 +37,8 @@ func (mf *monitorFlags) add(fs *pflag.FlagSet) {
 
 // config returns the monitor configuration (also with --no-monitor: `tmux-orc monitor start`
 // can start it later).
-func (mf *monitorFlags) config(sock tmux.Socket) (*monitor.Config, error) {
-	cfg := monitor.DefaultConfig(sock)
+func (mf *monitorFlags) config(sock tmux.Socket, host string) (*monitor.Config, error) {
+	cfg := monitor.DefaultConfig(sock, host)
 	cfg.IdleAfter, cfg.StuckAfter, cfg.AutoRestart = mf.IdleAfter, mf.StuckAfter, mf.AutoRestart
 	cfg.TurnFinished, cfg.TurnCoalesce = mf.TurnFinished, mf.TurnCoalesce
 	if mf.EscalateAfter != 0 {
@@ -51,7 +50,6 @@ func (mf *monitorFlags) config(sock tmux.Socket) (*monitor.Config, error) {
 	if cfg.LongIdleAfter < cfg.IdleAfter {
 		cfg.LongIdleAfter = 3 * cfg.IdleAfter
 	}
-	cfg.Host = subjects.LocalHost() // --host of daemon start sets it (see bridgeFlags.config)
 	if err := cfg.Validate(); err != nil {
 		return nil, flagErrorf("%v", err)
 	}

@@ -145,7 +145,7 @@ func (o *PublishOptions) buildEnvelope(ctx context.Context, in io.Reader, now ti
 	}
 	env := &subjects.Envelope{
 		ID: id, Timestamp: now.UTC(),
-		Source: subjects.Source{Type: "cli", Identifier: from, Host: subjects.LocalHost(), Pane: pane},
+		Source: subjects.Source{Type: "cli", Identifier: from, Host: o.f.Host(), Pane: pane},
 		Target: addr,
 		Message: subjects.Message{Type: o.Type, Category: o.Category, Priority: p,
 			Content: subjects.Content{Subject: subject, Body: body, Context: ctxFields}},
