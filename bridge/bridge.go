@@ -75,7 +75,7 @@ type Bridge struct {
 	cfg  Config
 	log  *zap.Logger
 	bus  *bus.Client
-	exec *tmux.Exec
+	conn *tmux.Client // the reconnecting control connection (Run runs it)
 	inj  *Injector
 
 	// routeMu serializes handing messages to writers (new ones, parked ones, and the pane
@@ -86,7 +86,6 @@ type Bridge struct {
 	closing bool
 
 	mu       sync.Mutex
-	ctrl     *tmux.Control
 	panes    []tmux.Pane
 	sessions map[string]func() // session -> stop its consumers
 	// everywhere stops the consumers of groups everywhere (nil until they run).
@@ -108,7 +107,8 @@ func New(cfg Config, c *bus.Client, log *zap.Logger) *Bridge {
 	if cfg.Tracker == nil {
 		cfg.Tracker = agentstate.NewTracker()
 	}
-	b := &Bridge{cfg: cfg, log: log, bus: c, exec: &tmux.Exec{Socket: cfg.Socket, Logger: log},
+	conn := tmux.NewClient(cfg.Socket, tmux.ClientOptions{Options: tmux.Options{Logger: log.Named("tmux"), NoOutput: true}, MaxBackoff: cfg.Rescan})
+	b := &Bridge{cfg: cfg, log: log, bus: c, conn: conn,
 		sessions: map[string]func(){}, dups: map[string]string{}, writers: map[string]*paneWriter{}, waiting: map[*tracked]bool{},
 		inflight: map[*tracked]bool{}, refresh: make(chan struct{}, 1)}
 	b.inj = NewInjector(cfg, b.runner, log)
@@ -116,18 +116,7 @@ func New(cfg Config, c *bus.Client, log *zap.Logger) *Bridge {
 }
 
 // runner is the control connection when it is up, else a spawned tmux per command.
-func (b *Bridge) runner() tmux.Runner {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.ctrl != nil {
-		select {
-		case <-b.ctrl.Done():
-		default:
-			return b.ctrl
-		}
-	}
-	return b.exec
-}
+func (b *Bridge) runner() tmux.Runner { return b.conn.Runner() }
 
 // Run delivers until ctx ends, then stops consuming and waits for the injections in progress.
 func (b *Bridge) Run(ctx context.Context) error {
@@ -151,32 +140,21 @@ func (b *Bridge) Run(ctx context.Context) error {
 		defer b.wg.Done()
 		b.heartbeat(ctx)
 	}()
-	for ctx.Err() == nil {
-		ctrl, err := tmux.Dial(ctx, b.cfg.Socket, tmux.Options{Logger: b.log.Named("tmux"), NoOutput: true})
-		if err != nil {
-			if !errors.Is(err, tmux.ErrNoServer) && !errors.Is(err, tmux.ErrNoSessions) && ctx.Err() == nil {
-				b.log.Warn("cannot attach to tmux; retrying", zap.Error(err))
-			}
-			b.discover(ctx)
-			sleep(ctx, b.cfg.Rescan)
-			continue
-		}
-		b.mu.Lock()
-		b.ctrl = ctrl
-		b.mu.Unlock()
-		b.log.Info("attached to tmux", zap.String("socket", b.cfg.Socket.String()))
-		b.watch(ctx, ctrl)
-		b.mu.Lock()
-		b.ctrl = nil
-		b.mu.Unlock()
-		_ = ctrl.Close()
-	}
+	tctx, stopTmux := context.WithCancel(ctx)
+	tmuxDone := make(chan struct{})
+	go func() {
+		defer close(tmuxDone)
+		_ = b.conn.Run(tctx) // the socket was validated above
+	}()
+	defer func() { stopTmux(); <-tmuxDone }()
+	b.watch(ctx)
 	return nil
 }
 
-// watch rediscovers panes on tmux notifications and on a timer, until the control
-// connection ends or ctx does.
-func (b *Bridge) watch(ctx context.Context, ctrl *tmux.Control) {
+// watch rediscovers panes on tmux notifications, when the control connection comes back,
+// and on a timer, until ctx ends. Without a control connection the panes are listed by
+// spawning tmux, every Rescan.
+func (b *Bridge) watch(ctx context.Context) {
 	tick := time.NewTicker(b.cfg.Rescan)
 	defer tick.Stop()
 	b.discover(ctx)
@@ -187,12 +165,9 @@ func (b *Bridge) watch(ctx context.Context, ctrl *tmux.Control) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-ctrl.Done():
-			b.log.Info("tmux control connection ended", zap.Error(ctrl.Err()))
-			return
-		case n := <-ctrl.Notifications():
+		case n := <-b.conn.Notifications():
 			switch n.Kind {
-			case "sessions-changed", "session-changed", "session-renamed", "window-add", "window-close",
+			case tmux.KindAttached, "sessions-changed", "session-changed", "session-renamed", "window-add", "window-close",
 				"unlinked-window-add", "unlinked-window-close", "window-renamed", "layout-change":
 				if soon == nil {
 					soon = time.After(discoverDebounce)
