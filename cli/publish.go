@@ -154,6 +154,8 @@ func (o *PublishOptions) buildEnvelope(ctx context.Context, in io.Reader, now ti
 	if env.Metadata.Tags == nil {
 		env.Metadata.Tags = []string{}
 	}
+	// The one check of what the user typed, before any daemon is reached or pane typed into
+	// (the fallback); bus.Publish checks it again as the bus's own entry for every sender.
 	if _, err := env.Encode(); err != nil {
 		return nil, err
 	}
