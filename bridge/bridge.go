@@ -2,7 +2,8 @@
 // windows and panes of one tmux server, consumes each session's messages with durable
 // consumers, queues them per pane by priority (critical overtakes, low is batched), types
 // them over a tmux control-mode connection, presses Enter, verifies that the agent took the
-// input, records an outcome per message and pane, and only then acknowledges the message.
+// input, records an outcome per message and pane, and only then tells the server the message
+// is done (bus.Delivery.Done).
 // It talks to the bus only through package bus and to tmux only through package tmux.
 package bridge
 
@@ -418,7 +419,7 @@ func (b *Bridge) stop() {
 	b.wg.Wait()
 	b.releaseClaims()
 	// Messages still waiting for their pane or queued in a writer have no outcome yet. Without
-	// a NAK the server would hand them to the next bridge only after the ack wait (a minute);
+	// a NAK the server would hand them to the next bridge only after bus.AckWait (10 s);
 	// panes that already have an outcome are skipped on redelivery thanks to the claims.
 	b.mu.Lock()
 	var ts []*tracked

@@ -1,5 +1,7 @@
 // Package bus is the one way tmux-orc programs talk to the message bus: publish, query,
-// follow, acknowledge and read statistics, over nats.go and JetStream. The CLI uses it, and
+// follow, record a person's acknowledgement (Client.Ack) and read statistics, over nats.go
+// and JetStream. "Ack" in this package is always that acknowledgement by a person or agent;
+// JetStream's acknowledgement of a consumed message is Delivery.Done (or Nak, Term). The CLI uses it, and
 // so do the bridge and the monitor. It never imports the server.
 package bus
 

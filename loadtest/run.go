@@ -430,7 +430,7 @@ func analyseTmux(cfg Config, panes []pane, published []sent, accepted map[string
 }
 
 // runBroker measures publish -> the bridge's consumer: the same durable session consumers
-// the bridge uses, acknowledging each message, no tmux.
+// the bridge uses, telling the server each message is done (Delivery.Done), no tmux.
 func runBroker(ctx context.Context, cfg Config, c *bus.Client, tag string, progress io.Writer) (*Result, error) {
 	type got struct {
 		at    time.Time
@@ -459,7 +459,7 @@ func runBroker(ctx context.Context, cfg Config, c *bus.Client, tag string, progr
 			}
 			g.times++
 			mu.Unlock()
-			_ = d.Ack(ctx)
+			_ = d.Done(ctx)
 		})
 		if err != nil {
 			return nil, err
