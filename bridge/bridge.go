@@ -148,6 +148,10 @@ func (b *Bridge) Run(ctx context.Context) error {
 		_ = b.conn.Run(tctx) // the socket was validated above
 	}()
 	defer func() { stopTmux(); <-tmuxDone }()
+	select { // the first listing over the control connection when tmux runs
+	case <-b.conn.Tried():
+	case <-ctx.Done():
+	}
 	b.watch(ctx)
 	return nil
 }

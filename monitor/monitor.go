@@ -115,6 +115,10 @@ func (m *Monitor) Run(ctx context.Context) error {
 		_ = m.conn.Run(tctx) // the socket was validated above
 	}()
 	defer func() { stopTmux(); <-tmuxDone }()
+	select { // the first pass over the control connection when tmux runs
+	case <-m.conn.Tried():
+	case <-ctx.Done():
+	}
 	tick := time.NewTicker(m.cfg.Poll)
 	defer tick.Stop()
 	var backoff time.Duration

@@ -44,6 +44,8 @@ type Client struct {
 	notify   chan Notification
 	dropped  atomic.Uint64
 	attaches atomic.Uint64
+	tried    chan struct{} // closed once the first dial returned
+	tryOnce  sync.Once
 
 	mu   sync.Mutex
 	ctrl *Control
@@ -67,8 +69,13 @@ func NewClient(sock Socket, opts ClientOptions) *Client {
 	}
 	return &Client{sock: sock, opts: opts, log: opts.Logger,
 		exec:   &Exec{Socket: sock, Binary: opts.Binary, Logger: opts.Logger},
-		notify: make(chan Notification, n)}
+		notify: make(chan Notification, n), tried: make(chan struct{})}
 }
+
+// Tried returns a channel closed once Run's first dial returned, attached or not (or Run
+// ended before one): a caller that waits for it before its first command uses the control
+// connection from the start when tmux runs.
+func (c *Client) Tried() <-chan struct{} { return c.tried }
 
 // Socket returns the socket of the server.
 func (c *Client) Socket() Socket { return c.sock }
@@ -78,6 +85,7 @@ func (c *Client) Socket() Socket { return c.sock }
 // first failure of a streak is logged as a warning, unless no server or no session is
 // there, which is normal before tmux starts. Call Run once.
 func (c *Client) Run(ctx context.Context) error {
+	defer c.tryOnce.Do(func() { close(c.tried) }) // ended before a first dial
 	if err := c.sock.Validate(); err != nil {
 		return err
 	}
@@ -86,6 +94,7 @@ func (c *Client) Run(ctx context.Context) error {
 	for ctx.Err() == nil {
 		ctrl, err := Dial(ctx, c.sock, c.opts.Options)
 		if err != nil {
+			c.tryOnce.Do(func() { close(c.tried) })
 			if ctx.Err() != nil {
 				break
 			}
@@ -109,6 +118,7 @@ func (c *Client) Run(ctx context.Context) error {
 		c.mu.Lock()
 		c.ctrl = ctrl
 		c.mu.Unlock()
+		c.tryOnce.Do(func() { close(c.tried) })
 		c.attaches.Add(1)
 		c.log.Info("attached to tmux", zap.Stringer("socket", c.sock))
 		c.emit(Notification{Kind: KindAttached})

@@ -42,6 +42,11 @@ func TestClientReconnects(t *testing.T) {
 	}()
 
 	nextKind(t, c, KindAttached)
+	select {
+	case <-c.Tried():
+	default:
+		t.Fatal("attached, but Tried is not closed")
+	}
 	if _, ok := c.Runner().(*Control); !ok || !c.Attached() {
 		t.Fatalf("attached, but Runner is %T", c.Runner())
 	}
@@ -90,6 +95,11 @@ func TestClientWithoutServer(t *testing.T) {
 	}
 	if c.Attaches() != 0 || c.Attached() {
 		t.Fatalf("attached without a server")
+	}
+	select {
+	case <-c.Tried():
+	default:
+		t.Fatal("Tried is not closed after a failed dial")
 	}
 	if _, ok := c.Runner().(*Exec); !ok {
 		t.Fatalf("Runner without a server is %T, want *Exec", c.Runner())
