@@ -170,8 +170,9 @@ func Connect(ctx context.Context, o Options) (*Client, error) {
 	return &Client{nc: nc, js: js, log: log, timeout: o.Timeout, host: o.Host}, nil
 }
 
-// NewFromConn wraps an existing connection (the daemon's in-process one, or a test's).
-func NewFromConn(nc *nats.Conn, log *zap.Logger) (*Client, error) {
+// NewFromConn wraps an existing connection (the daemon's in-process one, or a test's);
+// host is as Options.Host (the daemon passes its own).
+func NewFromConn(nc *nats.Conn, host string, log *zap.Logger) (*Client, error) {
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return nil, fmt.Errorf("opening jetstream: %w", err)
@@ -179,7 +180,7 @@ func NewFromConn(nc *nats.Conn, log *zap.Logger) (*Client, error) {
 	if log == nil {
 		log = zap.NewNop()
 	}
-	return &Client{nc: nc, js: js, log: log, timeout: 5 * time.Second}, nil
+	return &Client{nc: nc, js: js, log: log, timeout: 5 * time.Second, host: host}, nil
 }
 
 // Conn exposes the underlying NATS connection.
