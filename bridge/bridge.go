@@ -2,7 +2,8 @@
 // windows and panes of one tmux server, consumes each session's messages with durable
 // consumers, queues them per pane by priority (critical overtakes, low is batched), types
 // them over a tmux control-mode connection, presses Enter, verifies that the agent took the
-// input, records an outcome per message and pane, and only then acknowledges the message.
+// input, records an outcome per message and pane, and only then tells the server the message
+// is done (bus.Delivery.Done).
 // It talks to the bus only through package bus and to tmux only through package tmux.
 package bridge
 
@@ -27,9 +28,10 @@ import (
 type Config struct {
 	// Socket selects the tmux server.
 	Socket tmux.Socket
-	// Host is this tmux server's host token (subjects.SanitizeHost is applied): the bridge
-	// consumes the messages of its sessions on this host, registers them under it, and records
-	// it in receipts.
+	// Host is this tmux server's host token (subjects.SanitizeHost is applied), required:
+	// the bridge consumes the messages of its sessions on this host, registers them under it,
+	// and records it in receipts. The caller decides it (the CLI: --host, $TMUX_ORC_HOST,
+	// else the host name); the bridge never reads the environment for it.
 	Host string
 	// EnterDelay separates the text from the Enter key; agents treat an Enter that
 	// arrives with a burst of typed text as a newline.
@@ -62,9 +64,9 @@ type Config struct {
 	skipGate bool
 }
 
-// DefaultConfig returns the defaults.
-func DefaultConfig(sock tmux.Socket) Config {
-	return Config{Socket: sock, Host: subjects.LocalHost(), EnterDelay: 150 * time.Millisecond, VerifyDelay: 200 * time.Millisecond,
+// DefaultConfig returns the defaults for the tmux server at sock on host.
+func DefaultConfig(sock tmux.Socket, host string) Config {
+	return Config{Socket: sock, Host: host, EnterDelay: 150 * time.Millisecond, VerifyDelay: 200 * time.Millisecond,
 		EnterRetries: 3, LowBatch: 300 * time.Millisecond, Expiry: 10 * time.Minute, ReadyWait: 2 * time.Minute,
 		MaxInline: DefaultMaxInline, Rescan: time.Second}
 }
@@ -74,7 +76,7 @@ type Bridge struct {
 	cfg  Config
 	log  *zap.Logger
 	bus  *bus.Client
-	exec *tmux.Exec
+	conn *tmux.Client // the reconnecting control connection (Run runs it)
 	inj  *Injector
 
 	// routeMu serializes handing messages to writers (new ones, parked ones, and the pane
@@ -85,7 +87,6 @@ type Bridge struct {
 	closing bool
 
 	mu       sync.Mutex
-	ctrl     *tmux.Control
 	panes    []tmux.Pane
 	sessions map[string]func() // session -> stop its consumers
 	// everywhere stops the consumers of groups everywhere (nil until they run).
@@ -101,14 +102,14 @@ type Bridge struct {
 
 // New creates a bridge; Run starts it.
 func New(cfg Config, c *bus.Client, log *zap.Logger) *Bridge {
-	if cfg.Host == "" {
-		cfg.Host = subjects.LocalHost()
+	if cfg.Host != "" {
+		cfg.Host = subjects.SanitizeHost(cfg.Host)
 	}
-	cfg.Host = subjects.SanitizeHost(cfg.Host)
 	if cfg.Tracker == nil {
 		cfg.Tracker = agentstate.NewTracker()
 	}
-	b := &Bridge{cfg: cfg, log: log, bus: c, exec: &tmux.Exec{Socket: cfg.Socket, Logger: log},
+	conn := tmux.NewClient(cfg.Socket, tmux.ClientOptions{Options: tmux.Options{Logger: log.Named("tmux"), NoOutput: true}, MaxBackoff: cfg.Rescan})
+	b := &Bridge{cfg: cfg, log: log, bus: c, conn: conn,
 		sessions: map[string]func(){}, dups: map[string]string{}, writers: map[string]*paneWriter{}, waiting: map[*tracked]bool{},
 		inflight: map[*tracked]bool{}, refresh: make(chan struct{}, 1)}
 	b.inj = NewInjector(cfg, b.runner, log)
@@ -116,23 +117,15 @@ func New(cfg Config, c *bus.Client, log *zap.Logger) *Bridge {
 }
 
 // runner is the control connection when it is up, else a spawned tmux per command.
-func (b *Bridge) runner() tmux.Runner {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.ctrl != nil {
-		select {
-		case <-b.ctrl.Done():
-		default:
-			return b.ctrl
-		}
-	}
-	return b.exec
-}
+func (b *Bridge) runner() tmux.Runner { return b.conn.Runner() }
 
 // Run delivers until ctx ends, then stops consuming and waits for the injections in progress.
 func (b *Bridge) Run(ctx context.Context) error {
 	if err := b.cfg.Socket.Validate(); err != nil {
 		return err
+	}
+	if b.cfg.Host == "" {
+		return errors.New("bridge: no host (Config.Host)")
 	}
 	defer b.stop()
 	b.bus.OnConsumerLost(func(session string, p subjects.Priority) { b.consumerLost(ctx, session, p) })
@@ -148,32 +141,25 @@ func (b *Bridge) Run(ctx context.Context) error {
 		defer b.wg.Done()
 		b.heartbeat(ctx)
 	}()
-	for ctx.Err() == nil {
-		ctrl, err := tmux.Dial(ctx, b.cfg.Socket, tmux.Options{Logger: b.log.Named("tmux"), NoOutput: true})
-		if err != nil {
-			if !errors.Is(err, tmux.ErrNoServer) && !errors.Is(err, tmux.ErrNoSessions) && ctx.Err() == nil {
-				b.log.Warn("cannot attach to tmux; retrying", zap.Error(err))
-			}
-			b.discover(ctx)
-			sleep(ctx, b.cfg.Rescan)
-			continue
-		}
-		b.mu.Lock()
-		b.ctrl = ctrl
-		b.mu.Unlock()
-		b.log.Info("attached to tmux", zap.String("socket", b.cfg.Socket.String()))
-		b.watch(ctx, ctrl)
-		b.mu.Lock()
-		b.ctrl = nil
-		b.mu.Unlock()
-		_ = ctrl.Close()
+	tctx, stopTmux := context.WithCancel(ctx)
+	tmuxDone := make(chan struct{})
+	go func() {
+		defer close(tmuxDone)
+		_ = b.conn.Run(tctx) // the socket was validated above
+	}()
+	defer func() { stopTmux(); <-tmuxDone }()
+	select { // the first listing over the control connection when tmux runs
+	case <-b.conn.Tried():
+	case <-ctx.Done():
 	}
+	b.watch(ctx)
 	return nil
 }
 
-// watch rediscovers panes on tmux notifications and on a timer, until the control
-// connection ends or ctx does.
-func (b *Bridge) watch(ctx context.Context, ctrl *tmux.Control) {
+// watch rediscovers panes on tmux notifications, when the control connection comes back,
+// and on a timer, until ctx ends. Without a control connection the panes are listed by
+// spawning tmux, every Rescan.
+func (b *Bridge) watch(ctx context.Context) {
 	tick := time.NewTicker(b.cfg.Rescan)
 	defer tick.Stop()
 	b.discover(ctx)
@@ -184,12 +170,9 @@ func (b *Bridge) watch(ctx context.Context, ctrl *tmux.Control) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-ctrl.Done():
-			b.log.Info("tmux control connection ended", zap.Error(ctrl.Err()))
-			return
-		case n := <-ctrl.Notifications():
+		case n := <-b.conn.Notifications():
 			switch n.Kind {
-			case "sessions-changed", "session-changed", "session-renamed", "window-add", "window-close",
+			case tmux.KindAttached, "sessions-changed", "session-changed", "session-renamed", "window-add", "window-close",
 				"unlinked-window-add", "unlinked-window-close", "window-renamed", "layout-change":
 				if soon == nil {
 					soon = time.After(discoverDebounce)
@@ -440,7 +423,7 @@ func (b *Bridge) stop() {
 	b.wg.Wait()
 	b.releaseClaims()
 	// Messages still waiting for their pane or queued in a writer have no outcome yet. Without
-	// a NAK the server would hand them to the next bridge only after the ack wait (a minute);
+	// a NAK the server would hand them to the next bridge only after bus.AckWait (10 s);
 	// panes that already have an outcome are skipped on redelivery thanks to the claims.
 	b.mu.Lock()
 	var ts []*tracked

@@ -18,8 +18,8 @@ import (
 // AlertTag marks the bridge's own alerts; their failures are not alerted again.
 const AlertTag = "delivery"
 
-// tracked is one consumed message on its way to one or more panes. It is acknowledged
-// when every pane has an outcome.
+// tracked is one consumed message on its way to one or more panes. It is settled with the
+// server (Delivery.Done) when every pane has an outcome.
 type tracked struct {
 	d *bus.Delivery
 	// session is the session whose consumer delivered it; "" for a group everywhere, which
@@ -68,7 +68,7 @@ func (b *Bridge) route(ctx context.Context, t *tracked) {
 		b.mu.Lock()
 		delete(b.waiting, t)
 		b.mu.Unlock()
-		b.ack(ctx, t)
+		b.finish(ctx, t)
 		return
 	}
 	b.mu.Lock()
@@ -151,7 +151,7 @@ func (b *Bridge) expire(ctx context.Context, t *tracked) {
 	e := t.env()
 	if e.Target.Kind == subjects.KindGroup && e.Target.Session == "" {
 		if rs, err := b.bus.Receipts(ctx, e.Message.Priority, e.ID); err == nil && slices.ContainsFunc(rs, func(r bus.Receipt) bool { return r.Outcome.Final() }) {
-			b.ack(ctx, t)
+			b.finish(ctx, t)
 			return
 		}
 	}
@@ -164,9 +164,10 @@ func (b *Bridge) expire(ctx context.Context, t *tracked) {
 		Reason: fmt.Sprintf("no pane for %s appeared %s within %s", e.Target, where, b.cfg.Expiry)})
 }
 
-func (b *Bridge) ack(ctx context.Context, t *tracked) {
-	if err := t.d.Ack(ctx); err != nil {
-		b.log.Warn("acknowledging a delivered message failed; it will be redelivered and skipped", zap.String("id", t.env().ID), zap.Error(err))
+// finish tells the server that t is done with (Delivery.Done) and forgets it.
+func (b *Bridge) finish(ctx context.Context, t *tracked) {
+	if err := t.d.Done(ctx); err != nil {
+		b.log.Warn("telling the server a delivered message is done failed; it will be redelivered and skipped", zap.String("id", t.env().ID), zap.Error(err))
 	}
 	b.mu.Lock()
 	delete(b.inflight, t)
@@ -174,7 +175,7 @@ func (b *Bridge) ack(ctx context.Context, t *tracked) {
 }
 
 // record stores a receipt for one item (with the message's id, priority and pane filled
-// in) and tells the observer. It does not acknowledge anything.
+// in) and tells the observer. It does not settle the message with the server.
 func (b *Bridge) record(ctx context.Context, it *item, r *bus.Receipt) error {
 	e := it.t.env()
 	r.ID, r.Priority, r.Via, r.Host, r.Published = e.ID, e.Message.Priority, "bridge", b.cfg.Host, e.Timestamp
@@ -191,12 +192,12 @@ func (b *Bridge) record(ctx context.Context, it *item, r *bus.Receipt) error {
 	return nil
 }
 
-// settle records the final outcome of one item, alerts on failure, and acknowledges the
-// message once every pane has an outcome.
+// settle records the final outcome of one item, alerts on failure, and tells the server
+// the message is done (finish) once every pane has an outcome.
 func (b *Bridge) settle(ctx context.Context, it *item, r bus.Receipt) {
 	e := it.t.env()
 	if err := b.record(ctx, it, &r); err != nil {
-		// Without a recorded outcome the message stays unacknowledged and is redelivered;
+		// Without a recorded outcome the message is not done and is redelivered;
 		// the claim then keeps it from being typed twice.
 		return
 	}
@@ -212,7 +213,7 @@ func (b *Bridge) settle(ctx context.Context, it *item, r bus.Receipt) {
 	done := it.t.remaining <= 0
 	b.mu.Unlock()
 	if done {
-		b.ack(ctx, it.t)
+		b.finish(ctx, it.t)
 	}
 }
 

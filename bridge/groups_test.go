@@ -270,7 +270,7 @@ func TestGroupMessageSkipsItsSender(t *testing.T) {
 		return strings.TrimSpace(w.tmux("display-message", "-p", "-t", target, "#{pane_id}"))
 	}
 	from := func(e *subjects.Envelope, target string) *subjects.Envelope {
-		e.Source.Pane, e.Source.Host = pane(target), subjects.LocalHost()
+		e.Source.Pane, e.Source.Host = pane(target), w.cfg.Host
 		if _, err := w.c.Publish(t.Context(), e); err != nil {
 			t.Fatal(err)
 		}

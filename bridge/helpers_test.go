@@ -44,7 +44,7 @@ func newWorld(t testing.TB, mutate ...func(*bridge.Config)) *world {
 	embeddedtest.Start(t, cfg)
 	c := embeddedtest.Connect(t, cfg)
 	w := &world{t: t, c: c, srv: tmuxtest.NewServer(t, "orc-bridge"), dir: t.TempDir(), home: string(cfg.Home)}
-	w.cfg = bridge.DefaultConfig(w.srv.Socket)
+	w.cfg = bridge.DefaultConfig(w.srv.Socket, cfg.HostName)
 	w.cfg.Rescan = 200 * time.Millisecond
 	w.cfg.ReadyWait = 2 * time.Second
 	for _, m := range mutate {

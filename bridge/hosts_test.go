@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
 
 	"github.com/tmux-orc/tmux-orc/bridge"
 	"github.com/tmux-orc/tmux-orc/bus"
@@ -127,5 +128,17 @@ func TestSeveralHostsOneNamespace(t *testing.T) {
 	hs, err := a.c.SessionHosts(ctx, "dup")
 	if err != nil || len(hs) != 1 || hs[0].Host != "host-a" {
 		t.Fatalf("dup after host-b's bridge stopped: %+v %v", hs, err)
+	}
+}
+
+// TestBridgeNeedsAHost: the host is handed in by the caller (the CLI decides it once); a
+// bridge without one refuses to run instead of guessing it from the environment.
+func TestBridgeNeedsAHost(t *testing.T) {
+	w := newWorld(t, func(c *bridge.Config) { c.Host = "" })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := bridge.New(w.cfg, w.c, zap.NewNop()).Run(ctx)
+	if err == nil || !strings.Contains(err.Error(), "no host") {
+		t.Fatalf("Run without a host: %v, want an error naming the missing host", err)
 	}
 }

@@ -27,8 +27,9 @@ const gatePoll = 100 * time.Millisecond
 // for a moment before it execs the agent.
 const ShellWait = 3 * time.Second
 
-// Injector types messages into panes and checks that agents took them. The bridge uses
-// one; the CLI's fallback (daemon unreachable) uses one directly.
+// Injector types messages into panes and checks that agents took them. The bridge's
+// writers use one, and so does DeliverDirect (the CLI's fallback when the daemon is
+// unreachable).
 type Injector struct {
 	// Runner reaches the tmux server: a control connection, or a spawned tmux per command.
 	Runner func() tmux.Runner

@@ -391,7 +391,7 @@ func (b *Bridge) claimAll(ctx context.Context, pane string, items []*item) []*it
 				done := it.t.remaining <= 0
 				b.mu.Unlock()
 				if done {
-					b.ack(ctx, it.t)
+					b.finish(ctx, it.t)
 				}
 				continue
 			}

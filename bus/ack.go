@@ -12,7 +12,9 @@ import (
 	"github.com/tmux-orc/tmux-orc/subjects"
 )
 
-// AckRecord says who acknowledged a message, when, and why.
+// AckRecord says who acknowledged a message (a person or agent, `tmux-orc ack`), when, and
+// why. It is stored in subjects.AckStream; JetStream's ack of a consumed message is
+// Delivery.Done, not this.
 type AckRecord struct {
 	ID       string            `json:"id"`
 	Priority subjects.Priority `json:"priority"`
@@ -60,7 +62,8 @@ func (c *Client) Get(ctx context.Context, id string) (Record, error) {
 	return Record{}, fmt.Errorf("%w: %s", ErrNotFound, id)
 }
 
-// Ack records that by has acknowledged message id, with an optional note. Acknowledging a
+// Ack records that by (a person or agent) has acknowledged message id, with an optional
+// note: they saw it and took it on (`tmux-orc ack`). Acknowledging a
 // message twice is harmless: the first acknowledgement stands and is returned with
 // already = true.
 //

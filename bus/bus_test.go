@@ -71,10 +71,10 @@ func ids(recs []bus.Record) []string {
 }
 
 func TestPublishIsStoredOnceAndReadable(t *testing.T) {
-	_, c := start(t)
+	cfg, c := start(t)
 	e := env(t, "backend-dev:2", subjects.High, "Agent backend-dev:2 idle 15min", "monitoring", "idle")
 	first := publish(t, c, e)
-	if first.Duplicate || first.Stream != "ORC_HIGH" || first.Subject != "orc.high."+subjects.LocalHost()+".backend-dev.2."+e.ID {
+	if first.Duplicate || first.Stream != "ORC_HIGH" || first.Subject != "orc.high."+cfg.HostName+".backend-dev.2."+e.ID {
 		t.Fatalf("first publish %+v", first)
 	}
 	again := publish(t, c, e)
@@ -292,8 +292,10 @@ func waitFor(t *testing.T, cond func() bool) {
 }
 
 func TestUnqualifiedTargetsResolveTheirHost(t *testing.T) {
-	t.Setenv(subjects.EnvHost, "here")
-	_, c := start(t)
+	cfg := embeddedtest.Config(t)
+	cfg.HostName = "here"
+	embeddedtest.Start(t, cfg)
+	c := embeddedtest.Connect(t, cfg)
 	ctx := context.Background()
 	for _, e := range []bus.SessionEntry{{Host: "h1", Session: "solo", Windows: 2, Panes: 3},
 		{Host: "h1", Session: "both"}, {Host: "h2", Session: "both"}, {Host: "h3", Session: "gone"},

@@ -1,5 +1,7 @@
 // Package bus is the one way tmux-orc programs talk to the message bus: publish, query,
-// follow, acknowledge and read statistics, over nats.go and JetStream. The CLI uses it, and
+// follow, record a person's acknowledgement (Client.Ack) and read statistics, over nats.go
+// and JetStream. "Ack" in this package is always that acknowledgement by a person or agent;
+// JetStream's acknowledgement of a consumed message is Delivery.Done (or Nak, Term). The CLI uses it, and
 // so do the bridge and the monitor. It never imports the server.
 package bus
 
@@ -66,6 +68,10 @@ type Options struct {
 	Log *zap.Logger
 	// Timeout bounds connecting and each request; 0 means 5s.
 	Timeout time.Duration
+	// Host is this side's host token, resolved by the caller (the CLI: --host,
+	// $TMUX_ORC_HOST, else the host name; see subjects.LocalHost). DaemonHost falls back to
+	// it when the daemon does not name its own host. Empty: no fallback.
+	Host string
 }
 
 // Client is a connection to the bus.
@@ -79,6 +85,7 @@ type Client struct {
 	kv         jetstream.KeyValue // the session registry, once opened
 	monKV      jetstream.KeyValue // the monitor's state, once opened
 	daemonHost string             // once known
+	host       string             // Options.Host: DaemonHost's fallback
 	// consumerLost is called when a durable bridge consumer was lost and created again.
 	consumerLost func(session string, p subjects.Priority)
 }
@@ -160,11 +167,12 @@ func Connect(ctx context.Context, o Options) (*Client, error) {
 		nc.Close()
 		return nil, fmt.Errorf("opening jetstream: %w", err)
 	}
-	return &Client{nc: nc, js: js, log: log, timeout: o.Timeout}, nil
+	return &Client{nc: nc, js: js, log: log, timeout: o.Timeout, host: o.Host}, nil
 }
 
-// NewFromConn wraps an existing connection (the daemon's in-process one, or a test's).
-func NewFromConn(nc *nats.Conn, log *zap.Logger) (*Client, error) {
+// NewFromConn wraps an existing connection (the daemon's in-process one, or a test's);
+// host is as Options.Host (the daemon passes its own).
+func NewFromConn(nc *nats.Conn, host string, log *zap.Logger) (*Client, error) {
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return nil, fmt.Errorf("opening jetstream: %w", err)
@@ -172,7 +180,7 @@ func NewFromConn(nc *nats.Conn, log *zap.Logger) (*Client, error) {
 	if log == nil {
 		log = zap.NewNop()
 	}
-	return &Client{nc: nc, js: js, log: log, timeout: 5 * time.Second}, nil
+	return &Client{nc: nc, js: js, log: log, timeout: 5 * time.Second, host: host}, nil
 }
 
 // Conn exposes the underlying NATS connection.

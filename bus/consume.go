@@ -16,9 +16,10 @@ import (
 	"github.com/tmux-orc/tmux-orc/subjects"
 )
 
-// Delivery is a message handed to a consumer. It must be settled with Ack (outcome known)
-// or Term (unusable); until then it is redelivered after the ack wait unless InProgress is
-// called in time.
+// Delivery is a message handed to a consumer. It must be settled with the server: Done
+// (outcome known) or Term (unusable); until then it is redelivered after AckWait unless
+// InProgress is called in time. These are JetStream's acknowledgements of a consumed
+// message; a person's acknowledgement of a message is another thing (Client.Ack, AckRecord).
 type Delivery struct {
 	Envelope *subjects.Envelope
 	Stored   time.Time
@@ -27,21 +28,22 @@ type Delivery struct {
 	msg         jetstream.Msg
 }
 
-// Ack tells the server the message is done with, and waits for it to confirm.
-func (d *Delivery) Ack(ctx context.Context) error { return d.msg.DoubleAck(ctx) }
+// Done tells the server the message is done with (JetStream's ack), and waits for it to
+// confirm.
+func (d *Delivery) Done(ctx context.Context) error { return d.msg.DoubleAck(ctx) }
 
 // InProgress resets the server's ack timer.
 func (d *Delivery) InProgress() error { return d.msg.InProgress() }
 
 // Nak tells the server to redeliver the message now (to whoever consumes it next) instead
-// of after the ack wait: for a message given up without an outcome.
+// of after AckWait: for a message given up without an outcome.
 func (d *Delivery) Nak() error { return d.msg.Nak() }
 
 // Term tells the server never to redeliver the message.
 func (d *Delivery) Term() error { return d.msg.Term() }
 
-// AckWait is how long a consumed message may stay unsettled before the server redelivers
-// it (unless InProgress is called).
+// AckWait is how long a consumed message may stay unsettled (no Done, Nak or Term) before
+// the server redelivers it (unless InProgress is called); JetStream's name for it.
 const AckWait = 10 * time.Second
 
 // SessionDurable is the durable name of host's bridge consumers of session (one per
@@ -361,7 +363,7 @@ func (d *durableConsumer) stop() {
 		}
 		// Stop is asynchronous; wait until the subscription is gone, so that messages
 		// the caller gives back (Nak) right after are not redelivered to it (and lost
-		// until the ack wait) but to the next consumer.
+		// until AckWait) but to the next consumer.
 		cc.Stop()
 		select {
 		case <-cc.Closed():

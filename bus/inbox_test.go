@@ -13,9 +13,9 @@ import (
 // An inbox holds the window's own messages and the group messages a receipt says were
 // typed into its pane, not those of other panes.
 func TestInboxHoldsDirectAndDeliveredGroupMessages(t *testing.T) {
-	_, c := start(t)
+	cfg, c := start(t)
 	ctx := context.Background()
-	h := subjects.LocalHost()
+	h := cfg.HostName
 	own := env(t, "pm:1", subjects.Normal, "for the pm window")
 	other := env(t, "pm:2", subjects.Normal, "for another window")
 	alert := env(t, "group:management@pm", subjects.High, "HIGH alert for management")
@@ -67,7 +67,7 @@ func TestInboxHoldsDirectAndDeliveredGroupMessages(t *testing.T) {
 
 // Following an inbox brings a group message once a receipt says it was typed into the pane.
 func TestFollowInbox(t *testing.T) {
-	_, c := start(t)
+	cfg, c := start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	got := make(chan string, 10)
@@ -86,7 +86,7 @@ func TestFollowInbox(t *testing.T) {
 		t.Fatalf("first = %q", b)
 	}
 	if err := c.Record(ctx, bus.Receipt{ID: g.ID, Priority: subjects.High, Outcome: bus.Delivered,
-		Pane: "%4", PaneTarget: "pm:1.0", Host: subjects.LocalHost(), Via: "bridge"}); err != nil {
+		Pane: "%4", PaneTarget: "pm:1.0", Host: cfg.HostName, Via: "bridge"}); err != nil {
 		t.Fatal(err)
 	}
 	select {

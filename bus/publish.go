@@ -33,23 +33,23 @@ const PublishWithin = 30 * time.Second
 // answer, and the next attempt goes to the new one.
 const publishAttempt = 2 * time.Second
 
-// Publish validates env and returns once the server has stored it (the JetStream
-// acknowledgement). The id is the Nats-Msg-Id, so a retried publish is stored once.
+// Publish validates env (once, here, where it enters the bus: subjects.Envelope.Validate)
+// and returns once the server has stored it (the JetStream acknowledgement). The id is the Nats-Msg-Id, so a retried publish is stored once.
 // A publish that gets no answer (no responders, a leader election, a reconnection to
 // another node) is retried with the same id until PublishWithin or the end of ctx.
 //
 // A target that names a session but no host gets one first (see ResolveHost), written into
 // env.Target.Host; a session on several hosts is refused with an *AmbiguousError.
 func (c *Client) Publish(ctx context.Context, env *subjects.Envelope) (Stored, error) {
+	if err := env.Validate(); err != nil {
+		return Stored{}, err
+	}
 	if env.Target.Host == "" && !env.Target.Everywhere() {
-		if err := env.Validate(); err != nil {
-			return Stored{}, err
-		}
 		if err := c.ResolveHost(ctx, &env.Target); err != nil {
 			return Stored{}, err
 		}
 	}
-	data, err := env.Encode()
+	data, err := env.Marshal()
 	if err != nil {
 		return Stored{}, err
 	}

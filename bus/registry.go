@@ -202,7 +202,7 @@ func Duplicates(entries []SessionEntry) map[string][]string {
 }
 
 // DaemonHost is the host of the daemon the client is connected to, as its status says;
-// this machine's host (subjects.LocalHost) when the daemon does not say.
+// the client's own host (Options.Host) when the daemon does not say or cannot be asked.
 func (c *Client) DaemonHost(ctx context.Context) string {
 	c.regMu.Lock()
 	h := c.daemonHost
@@ -214,7 +214,7 @@ func (c *Client) DaemonHost(ctx context.Context) string {
 	if err == nil && subjects.ValidateHost(st.Host) == nil {
 		h = st.Host
 	} else {
-		h = subjects.LocalHost()
+		h = c.host
 	}
 	c.regMu.Lock()
 	c.daemonHost = h

@@ -44,7 +44,7 @@ func (c *Client) Schedule(ctx context.Context, env *subjects.Envelope, times []t
 	if len(times) == 0 || len(times) > subjects.MaxOccurrences {
 		return "", fmt.Errorf("%w: %d occurrences; want 1 to %d", subjects.ErrEnvelope, len(times), subjects.MaxOccurrences)
 	}
-	if err := env.Validate(); err != nil {
+	if err := env.Validate(); err != nil { // once, where the message enters the bus
 		return "", err
 	}
 	if env.Target.Host == "" && !env.Target.Everywhere() {
@@ -57,7 +57,10 @@ func (c *Client) Schedule(ctx context.Context, env *subjects.Envelope, times []t
 		n := i + 1
 		occ := *env
 		occ.ID, occ.Timestamp = subjects.OccurrenceID(sid, n), at.UTC()
-		data, err := occ.Encode()
+		if err := subjects.ValidateID(occ.ID); err != nil { // the one field made here
+			return "", err
+		}
+		data, err := occ.Marshal()
 		if err != nil {
 			return "", err
 		}

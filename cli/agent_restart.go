@@ -52,7 +52,7 @@ func agentRestartRun(ctx context.Context, o *agentRestartOptions) error {
 	c, err := o.f.Connect(ctx)
 	if err == nil {
 		defer c.Close()
-		rep, err = monitor.RequestRestart(ctx, c, monitor.RestartRequest{Target: o.Target, Force: o.Force})
+		rep, err = monitor.RequestRestart(ctx, c, namedHost(), monitor.RestartRequest{Target: o.Target, Force: o.Force})
 	}
 	if err != nil {
 		// No daemon or no monitor: restart directly.

@@ -3,14 +3,12 @@ package cli
 import (
 	"context"
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 
 	"github.com/tmux-orc/tmux-orc/bridge"
 	"github.com/tmux-orc/tmux-orc/daemon"
 	"github.com/tmux-orc/tmux-orc/monitor"
-	"github.com/tmux-orc/tmux-orc/subjects"
 )
 
 type bridgeOptions struct {
@@ -43,13 +41,10 @@ same connection: with several --url it fails over with the bridge.`,
 }
 
 func bridgeRun(ctx context.Context, o *bridgeOptions) error {
-	if h := o.Flags.HostName; h != "" {
-		// This process's host, for its bridge and also its monitor and bus client.
-		if err := os.Setenv(subjects.EnvHost, h); err != nil {
-			return err
-		}
-	}
-	sock, host := tmuxSocket(o.Flags.TmuxSocket), subjects.LocalHost()
+	// This process's host, decided once for its bridge, its monitor and its bus client:
+	// --host, else $TMUX_ORC_HOST, else the host name.
+	o.f.hostFlag = o.Flags.HostName
+	sock, host := tmuxSocket(o.Flags.TmuxSocket), o.f.Host()
 	c := daemon.Config{Bridge: daemon.DefaultBridgeConfig(), Monitor: daemon.DefaultMonitorConfig()}
 	c.Merge(o.Flags)
 	cfg, err := c.Bridge.Resolve(sock, host)

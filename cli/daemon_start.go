@@ -19,7 +19,6 @@ import (
 	"github.com/tmux-orc/tmux-orc/daemon"
 	"github.com/tmux-orc/tmux-orc/embedded"
 	"github.com/tmux-orc/tmux-orc/home"
-	"github.com/tmux-orc/tmux-orc/subjects"
 )
 
 // startWait bounds how long `daemon start` waits for the background daemon to be ready.
@@ -179,11 +178,6 @@ func (o *DaemonStartOptions) runForeground(ctx context.Context, cfg daemon.Confi
 	if o.NotifyFD > 0 {
 		notify = os.NewFile(uintptr(o.NotifyFD), "notify")
 		defer notify.Close()
-	}
-	// The daemon's host name, for the bus client inside it (its bridge, monitor and notifier
-	// get cfg.HostName from cfg.Options).
-	if err := os.Setenv(subjects.EnvHost, cfg.HostName); err != nil {
-		return err
 	}
 	dopts, err := cfg.Options()
 	if err != nil {

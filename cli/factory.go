@@ -25,6 +25,9 @@ type factory struct {
 	credsFlag string
 	tls       home.ClientTLS
 	verbose   bool
+	// hostFlag is a command's --host (the standalone bridge): the host its bus client
+	// speaks for (see Host).
+	hostFlag string
 
 	logOnce  sync.Once
 	log      *zap.Logger
@@ -78,8 +81,12 @@ func (f *factory) Connect(ctx context.Context) (*bus.Client, error) {
 	if f.urlFlag != "" {
 		urls = strings.Split(f.urlFlag, ",")
 	}
-	return bus.Connect(ctx, bus.Options{Home: dir, URLs: urls, Creds: f.credsFlag, TLS: f.tls, Log: f.Log(), Name: "tmux-orc-cli"})
+	return bus.Connect(ctx, bus.Options{Home: dir, URLs: urls, Creds: f.credsFlag, TLS: f.tls, Log: f.Log(), Name: "tmux-orc-cli", Host: f.Host()})
 }
+
+// Host is the host this command speaks for: --host where the command has it, else
+// $TMUX_ORC_HOST, else the host name (see localHost).
+func (f *factory) Host() string { return localHost(f.hostFlag) }
 
 // Sender identifies who runs the command: the tmux window it runs in ("pm:1"), else
 // user@host.

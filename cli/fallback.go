@@ -12,7 +12,6 @@ import (
 	"github.com/tmux-orc/tmux-orc/bus"
 	"github.com/tmux-orc/tmux-orc/spool"
 	"github.com/tmux-orc/tmux-orc/subjects"
-	"github.com/tmux-orc/tmux-orc/tmux"
 )
 
 // ErrFallback is returned when the daemon is unreachable and typing directly failed too.
@@ -42,42 +41,16 @@ func connectOrFallback(ctx context.Context, f *factory, env *subjects.Envelope, 
 	return nil, r, nil
 }
 
+// fallback types env straight into its pane with the bridge's own delivery
+// (bridge.DeliverDirect) and spools it, with its receipt, for the daemon to import.
 func fallback(ctx context.Context, f *factory, env *subjects.Envelope, socketFlag string) (*bus.Receipt, error) {
 	dir, err := f.Home()
 	if err != nil {
 		return nil, err
 	}
-	cfg := bridge.DefaultConfig(tmuxSocket(socketFlag))
-	if env.Target.Host != "" && env.Target.Host != cfg.Host {
-		return nil, fmt.Errorf("%s is on host %s, not on this one (%s)", env.Target, env.Target.Host, cfg.Host)
-	}
-	runner := &tmux.Exec{Socket: cfg.Socket, Logger: f.Log()}
-	panes, err := tmux.ListPanes(ctx, runner)
+	r, err := bridge.DeliverDirect(ctx, bridge.DefaultConfig(tmuxSocket(socketFlag), f.Host()), env, f.Log())
 	if err != nil {
-		return nil, fmt.Errorf("listing tmux panes (%s): %w", cfg.Socket, err)
-	}
-	targets := bridge.Resolve(panes, env.Target.Session, env.Target)
-	if len(targets) == 0 {
-		return nil, fmt.Errorf("no tmux pane for %s on %s", env.Target, cfg.Socket)
-	}
-	p := targets[0]
-	// Typed here, so it is a message for this host's session (which the import publishes).
-	env.Target.Host = cfg.Host
-	inj := bridge.NewInjector(cfg, func() tmux.Runner { return runner }, f.Log())
-	r := bus.Receipt{ID: env.ID, Priority: env.Message.Priority, Pane: p.ID, PaneTarget: bridge.PaneTarget(p),
-		Via: "fallback", Host: cfg.Host, Published: env.Timestamp}
-	if p.Dead {
-		r.Outcome, r.Reason = bus.Undeliverable, "the pane is dead (its program exited)"
-	} else if reason, err := inj.WaitReady(ctx, p); err != nil {
 		return nil, err
-	} else if reason != "" {
-		r.Outcome, r.Reason = bus.Undeliverable, reason
-	} else {
-		res := inj.Inject(ctx, p, bridge.Render(env, bridge.DefaultMaxInline))
-		r.Outcome, r.Typed, r.Submitted, r.EnterPresses, r.Queued, r.Reason = res.Outcome, res.Typed, res.Submitted, res.EnterPresses, res.Queued, res.Reason
-		if !res.Typed.IsZero() {
-			r.Path = bus.PathTyped
-		}
 	}
 	if err := spool.Write(dir, spool.Entry{Envelope: env, Receipt: r}); err != nil {
 		return nil, err

@@ -17,7 +17,6 @@ import (
 	"github.com/tmux-orc/tmux-orc/bus"
 	"github.com/tmux-orc/tmux-orc/internal/hookconf"
 	"github.com/tmux-orc/tmux-orc/monitor"
-	"github.com/tmux-orc/tmux-orc/subjects"
 )
 
 type hookOptions struct {
@@ -217,7 +216,7 @@ func hookReport(ctx context.Context, in io.Reader, o *hookOptions) error {
 			return nil
 		}
 	}
-	if err := monitor.ReportHook(ctx, c, ev); err != nil {
+	if err := monitor.ReportHook(ctx, c, namedHost(), ev); err != nil {
 		f.Log().Warn("hook not reported", zap.Error(err))
 	}
 	return nil
@@ -248,11 +247,10 @@ func hookDelivery(ctx context.Context, o *hookOptions, c *bus.Client, pane strin
 	if json.Unmarshal(data, &in) != nil {
 		return false
 	}
-	host := os.Getenv(subjects.EnvHost)
+	host := namedHost()
 	if host == "" {
 		host = c.DaemonHost(ctx)
 	}
-	host = subjects.SanitizeHost(host)
 	switch {
 	case in.Event == "UserPromptSubmit":
 		now := time.Now().UTC()

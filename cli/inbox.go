@@ -5,8 +5,6 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
-
-	"github.com/tmux-orc/tmux-orc/subjects"
 )
 
 func newCmdInbox(f *factory) *cobra.Command {
@@ -59,7 +57,7 @@ func (o *ReadOptions) resolvePane(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	host := subjects.LocalHost()
+	host := o.f.Host()
 	o.Session, o.pane, o.windowIndex = host+"."+s+":"+w, pane, w
 	return nil
 }

@@ -65,6 +65,7 @@ func loadtestRun(ctx context.Context, o *loadtestOptions) error {
 	if o.f.urlFlag != "" {
 		o.cfg.URLs = strings.Split(o.f.urlFlag, ",")
 	}
+	o.cfg.Host = o.f.Host()
 	if err := o.cfg.Validate(); err != nil {
 		return &flagError{err}
 	}

@@ -35,7 +35,7 @@ func newCmdMonitorControl(f *factory, action, short string) *cobra.Command {
 				return err
 			}
 			defer c.Close()
-			rep, err := monitor.Control(ctx, c, action)
+			rep, err := monitor.Control(ctx, c, namedHost(), action)
 			if err != nil {
 				return err
 			}
@@ -73,7 +73,7 @@ func monitorStatusRun(ctx context.Context, o *monitorStatusOptions) error {
 		return err
 	}
 	defer c.Close()
-	st, err := monitor.QueryStatus(ctx, c)
+	st, err := monitor.QueryStatus(ctx, c, namedHost())
 	running := err == nil
 	if err != nil && !errors.Is(err, monitor.ErrNotRunning) {
 		return err

@@ -141,7 +141,7 @@ func (o *PublishOptions) buildEnvelope(ctx context.Context, in io.Reader, now ti
 	}
 	env := &subjects.Envelope{
 		ID: id, Timestamp: now.UTC(),
-		Source: subjects.Source{Type: "cli", Identifier: from, Host: subjects.LocalHost(), Pane: pane},
+		Source: subjects.Source{Type: "cli", Identifier: from, Host: o.f.Host(), Pane: pane},
 		Target: addr,
 		Message: subjects.Message{Type: o.Type, Category: o.Category, Priority: p,
 			Content: subjects.Content{Subject: subject, Body: body, Context: ctxFields}},
@@ -150,6 +150,8 @@ func (o *PublishOptions) buildEnvelope(ctx context.Context, in io.Reader, now ti
 	if env.Metadata.Tags == nil {
 		env.Metadata.Tags = []string{}
 	}
+	// The one check of what the user typed, before any daemon is reached or pane typed into
+	// (the fallback); bus.Publish checks it again as the bus's own entry for every sender.
 	if _, err := env.Encode(); err != nil {
 		return nil, err
 	}

@@ -68,7 +68,7 @@ func statusRun(ctx context.Context, o *statusOptions) error {
 	} else {
 		rep.Daemon = &st
 	}
-	if st, err := monitor.QueryStatus(ctx, c); err != nil {
+	if st, err := monitor.QueryStatus(ctx, c, namedHost()); err != nil {
 		rep.MonitorError = err.Error()
 		if !errors.Is(err, monitor.ErrNotRunning) {
 			o.f.Log().Warn(err.Error())

@@ -107,13 +107,13 @@ func DefaultConfig(dir home.Dir) Config {
 
 // DefaultBridgeConfig is the bridge section's defaults (those of bridge.DefaultConfig).
 func DefaultBridgeConfig() BridgeConfig {
-	d := bridge.DefaultConfig(tmux.Socket{})
+	d := bridge.DefaultConfig(tmux.Socket{}, "")
 	return BridgeConfig{Enabled: ptr(true), EnterDelay: ptr(d.EnterDelay), Expiry: ptr(d.Expiry), LowBatch: ptr(d.LowBatch), ReadyWait: ptr(d.ReadyWait)}
 }
 
 // DefaultMonitorConfig is the monitor section's defaults (those of monitor.DefaultConfig).
 func DefaultMonitorConfig() MonitorConfig {
-	d := monitor.DefaultConfig(tmux.Socket{})
+	d := monitor.DefaultConfig(tmux.Socket{}, "")
 	return MonitorConfig{Enabled: ptr(true), IdleAfter: ptr(d.IdleAfter), StuckAfter: ptr(d.StuckAfter), AutoRestart: ptr(d.AutoRestart),
 		TurnFinished: ptr(d.TurnFinished), TurnCoalesce: ptr(d.TurnCoalesce), EscalateAfter: ptr(d.EscalateAfter)}
 }
@@ -227,8 +227,7 @@ func (c *Config) Options() (Options, error) {
 
 // Resolve turns the section into the bridge's configuration for the tmux server sock on host.
 func (b BridgeConfig) Resolve(sock tmux.Socket, host string) (bridge.Config, error) {
-	cfg := bridge.DefaultConfig(sock)
-	cfg.Host = host
+	cfg := bridge.DefaultConfig(sock, host)
 	setFrom(&cfg.EnterDelay, b.EnterDelay)
 	setFrom(&cfg.Expiry, b.Expiry)
 	setFrom(&cfg.LowBatch, b.LowBatch)
@@ -248,8 +247,7 @@ func (b BridgeConfig) Resolve(sock tmux.Socket, host string) (bridge.Config, err
 // Resolve turns the section into the monitor's configuration for the tmux server sock on
 // host (whether it starts running is Enabled's business, not the monitor's).
 func (m MonitorConfig) Resolve(sock tmux.Socket, host string) (monitor.Config, error) {
-	cfg := monitor.DefaultConfig(sock)
-	cfg.Host = host
+	cfg := monitor.DefaultConfig(sock, host)
 	setFrom(&cfg.IdleAfter, m.IdleAfter)
 	setFrom(&cfg.StuckAfter, m.StuckAfter)
 	setFrom(&cfg.AutoRestart, m.AutoRestart)

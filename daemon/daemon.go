@@ -75,7 +75,7 @@ func Run(ctx context.Context, cfg embedded.Config, o Options, log *zap.Logger, r
 		_ = stopServer()
 		return err
 	}
-	c, err := bus.NewFromConn(nc, log.Named("bus"))
+	c, err := bus.NewFromConn(nc, subjects.SanitizeHost(cfg.HostName), log.Named("bus"))
 	if err != nil {
 		nc.Close()
 		_ = stopServer()

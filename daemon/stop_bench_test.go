@@ -39,8 +39,8 @@ func BenchmarkStop500Sessions(b *testing.B) {
 	var total time.Duration
 	for i := 0; i < b.N; i++ {
 		cfg := embeddedtest.Config(b)
-		bcfg := bridge.DefaultConfig(srv.Socket)
-		mcfg := monitor.DefaultConfig(srv.Socket)
+		bcfg := bridge.DefaultConfig(srv.Socket, cfg.HostName)
+		mcfg := monitor.DefaultConfig(srv.Socket, cfg.HostName)
 		ctx, cancel := context.WithCancel(context.Background())
 		ready := make(chan struct{})
 		done := make(chan error, 1)

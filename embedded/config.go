@@ -61,7 +61,8 @@ type Config struct {
 	// picks a free port), or "off" (or "") for nowhere. In a config file "" means unset.
 	MetricsListen string `yaml:"metrics_listen"`
 
-	// HostName is this host's name in host-qualified targets (h1.backend:2).
+	// HostName is this host's name in host-qualified targets (h1.backend:2). DefaultConfig
+	// takes the machine's host name, sanitized; the CLI applies $TMUX_ORC_HOST and --host.
 	HostName string `yaml:"host_name"`
 	// AllowInsecure accepts a listener off loopback without TLS and users.
 	AllowInsecure bool `yaml:"allow_insecure"`
@@ -108,7 +109,7 @@ func DefaultConfig(dir home.Dir) Config {
 		Home:       dir,
 		Listen:     net.JoinHostPort("127.0.0.1", strconv.Itoa(DefaultPort)),
 		ServerName: "tmux-orc-" + sanitizeName(host),
-		HostName:   subjects.LocalHost(),
+		HostName:   subjects.SanitizeHost(host),
 		Sync:       "always",
 		MaxStore:   4 << 30,
 		Duplicates: 10 * time.Minute,

@@ -30,6 +30,10 @@ type Config struct {
 	BrokerOnly bool
 	// URLs of an existing daemon; empty starts an embedded one in a temporary directory.
 	URLs []string
+	// Host is the host token of the bridge (and of the embedded daemon), decided by the
+	// caller (the CLI: $TMUX_ORC_HOST, else the host name). Required with URLs and a bridge;
+	// empty with an embedded daemon takes that daemon's default.
+	Host string
 	// Sync is the embedded daemon's fsync policy ("always" or an interval).
 	Sync string
 	// EnterDelay is the bridge's pause before Enter.
@@ -47,6 +51,9 @@ var ErrConfig = errors.New("invalid load test")
 
 // Validate checks the configuration.
 func (c *Config) Validate() error {
+	if len(c.URLs) > 0 && !c.BrokerOnly && c.Host == "" {
+		return fmt.Errorf("%w: a bridge for the daemon at %s needs a host", ErrConfig, strings.Join(c.URLs, ","))
+	}
 	if c.Sessions < 1 || c.Panes < 1 || c.Messages < 1 {
 		return fmt.Errorf("%w: --sessions, --panes and --messages must be at least 1", ErrConfig)
 	}

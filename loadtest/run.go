@@ -57,7 +57,7 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, progress io.Writer) (
 	_, _ = crand.Read(rnd[:])
 	tag := "lt" + hex.EncodeToString(rnd[:])
 	sock := tmux.Socket{Name: "orc-loadtest-" + hex.EncodeToString(rnd[:])}
-	bcfg := bridge.DefaultConfig(sock)
+	bcfg := bridge.DefaultConfig(sock, cfg.Host)
 	bcfg.EnterDelay = cfg.EnterDelay
 
 	// The daemon: an embedded one in the temporary directory (with the bridge inside, as in
@@ -69,6 +69,10 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, progress io.Writer) (
 		ecfg := embedded.DefaultConfig(home.Dir(filepath.Join(tmp, "home")))
 		ecfg.SetPort(0)
 		ecfg.Sync, ecfg.NATSContext, ecfg.MetricsListen = cfg.Sync, "", "off"
+		if cfg.Host != "" {
+			ecfg.HostName = cfg.Host
+		}
+		bcfg.Host = ecfg.HostName
 		var opts daemon.Options
 		if !cfg.BrokerOnly {
 			opts.Bridge = &bcfg
@@ -83,14 +87,14 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, progress io.Writer) (
 			stopDaemon()
 			return nil, fmt.Errorf("starting the embedded daemon: %w", err)
 		}
-		c, err = bus.Connect(ctx, bus.Options{Home: ecfg.Home, Name: "tmux-orc-loadtest"})
+		c, err = bus.Connect(ctx, bus.Options{Home: ecfg.Home, Name: "tmux-orc-loadtest", Host: ecfg.HostName})
 	} else {
 		dir, herr := home.Resolve()
 		if herr != nil {
 			stopDaemon()
 			return nil, herr
 		}
-		c, err = bus.Connect(ctx, bus.Options{Home: dir, URLs: cfg.URLs, Name: "tmux-orc-loadtest"})
+		c, err = bus.Connect(ctx, bus.Options{Home: dir, URLs: cfg.URLs, Name: "tmux-orc-loadtest", Host: cfg.Host})
 		if err == nil && !cfg.BrokerOnly {
 			b := bridge.New(bcfg, c, log.Named("bridge"))
 			go func() { daemonDone <- b.Run(dctx) }()
@@ -426,7 +430,7 @@ func analyseTmux(cfg Config, panes []pane, published []sent, accepted map[string
 }
 
 // runBroker measures publish -> the bridge's consumer: the same durable session consumers
-// the bridge uses, acknowledging each message, no tmux.
+// the bridge uses, telling the server each message is done (Delivery.Done), no tmux.
 func runBroker(ctx context.Context, cfg Config, c *bus.Client, tag string, progress io.Writer) (*Result, error) {
 	type got struct {
 		at    time.Time
@@ -455,7 +459,7 @@ func runBroker(ctx context.Context, cfg Config, c *bus.Client, tag string, progr
 			}
 			g.times++
 			mu.Unlock()
-			_ = d.Ack(ctx)
+			_ = d.Done(ctx)
 		})
 		if err != nil {
 			return nil, err

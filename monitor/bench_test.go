@@ -66,7 +66,7 @@ func quietPanesCost(b *testing.B, n int) {
 	idle0 := selfCPU()
 	tmuxIdle := serverCPU(b, pid, costWindow)
 	selfIdle := selfCPU() - idle0 // the NATS server and the test, without a monitor
-	cfg := DefaultConfig(srv.Socket)
+	cfg := DefaultConfig(srv.Socket, ecfg.HostName)
 	cfg.IdleAfter, cfg.LongIdleAfter, cfg.FreshAfter = time.Hour, 2*time.Hour, time.Hour
 	m := New(cfg, c, zap.NewNop())
 	ctx, cancel := context.WithCancel(context.Background())

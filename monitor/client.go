@@ -5,21 +5,19 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/nats-io/nats.go"
 
 	"github.com/tmux-orc/tmux-orc/bus"
-	"github.com/tmux-orc/tmux-orc/subjects"
 	"github.com/tmux-orc/tmux-orc/tmux"
 )
 
-// monitorHost is the host whose monitor a command addresses: this host ($TMUX_ORC_HOST)
-// when set, else that of the daemon the client is connected to.
-func monitorHost(ctx context.Context, c *bus.Client) string {
-	if h := os.Getenv(subjects.EnvHost); h != "" {
-		return subjects.SanitizeHost(h)
+// monitorHost is the host whose monitor a request addresses: host when the caller named one
+// (the CLI: $TMUX_ORC_HOST), else that of the daemon the client is connected to.
+func monitorHost(ctx context.Context, c *bus.Client, host string) string {
+	if host != "" {
+		return host
 	}
 	return c.DaemonHost(ctx)
 }
@@ -27,20 +25,20 @@ func monitorHost(ctx context.Context, c *bus.Client) string {
 // ErrNotRunning means no monitor answers on the bus.
 var ErrNotRunning = errors.New("no monitor is running (it runs inside the daemon unless started with --no-monitor)")
 
-// QueryStatus asks the running monitor for its Status.
-func QueryStatus(ctx context.Context, c *bus.Client) (Status, error) {
+// QueryStatus asks the running monitor of host ("": the daemon's host) for its Status.
+func QueryStatus(ctx context.Context, c *bus.Client, host string) (Status, error) {
 	var st Status
-	if err := request(ctx, c, StatusSubject, nil, &st); err != nil {
+	if err := request(ctx, c, host, StatusSubject, nil, &st); err != nil {
 		return Status{}, fmt.Errorf("asking the monitor for its status: %w", err)
 	}
 	return st, nil
 }
 
-// RequestRestart asks the running monitor to restart a pane.
-func RequestRestart(ctx context.Context, c *bus.Client, req RestartRequest) (RestartReply, error) {
+// RequestRestart asks the running monitor of host ("": the daemon's host) to restart a pane.
+func RequestRestart(ctx context.Context, c *bus.Client, host string, req RestartRequest) (RestartReply, error) {
 	data, _ := json.Marshal(req)
 	var rep RestartReply
-	if err := request(ctx, c, RestartSubject, data, &rep); err != nil {
+	if err := request(ctx, c, host, RestartSubject, data, &rep); err != nil {
 		return RestartReply{}, fmt.Errorf("asking the monitor to restart %s: %w", req.Target, err)
 	}
 	return rep, nil
@@ -49,11 +47,12 @@ func RequestRestart(ctx context.Context, c *bus.Client, req RestartRequest) (Res
 // ErrNoDaemonMonitor means no daemon answers monitor control requests.
 var ErrNoDaemonMonitor = errors.New("no daemon answers monitor control requests (is the daemon running?)")
 
-// Control asks the daemon to start or stop the monitor it hosts.
-func Control(ctx context.Context, c *bus.Client, action string) (ControlReply, error) {
+// Control asks the daemon of host ("": the daemon the client is connected to) to start or
+// stop the monitor it hosts.
+func Control(ctx context.Context, c *bus.Client, host, action string) (ControlReply, error) {
 	data, _ := json.Marshal(ControlRequest{Action: action})
 	var rep ControlReply
-	if err := request(ctx, c, ControlSubject, data, &rep); err != nil {
+	if err := request(ctx, c, host, ControlSubject, data, &rep); err != nil {
 		if errors.Is(err, ErrNotRunning) {
 			return rep, ErrNoDaemonMonitor
 		}
@@ -65,13 +64,13 @@ func Control(ctx context.Context, c *bus.Client, action string) (ControlReply, e
 	return rep, nil
 }
 
-func request(ctx context.Context, c *bus.Client, subject string, data []byte, out any) error {
+func request(ctx context.Context, c *bus.Client, host, subject string, data []byte, out any) error {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, 15*time.Second)
 		defer cancel()
 	}
-	m, err := c.Conn().RequestWithContext(ctx, ForHost(subject, monitorHost(ctx, c)), data)
+	m, err := c.Conn().RequestWithContext(ctx, ForHost(subject, monitorHost(ctx, c, host)), data)
 	if errors.Is(err, nats.ErrNoResponders) {
 		return ErrNotRunning
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/tmux-orc/tmux-orc/subjects"
 	"github.com/tmux-orc/tmux-orc/tmux"
 )
 
@@ -45,16 +46,19 @@ type Config struct {
 	// within TurnCoalesce into one message.
 	TurnFinished bool
 	TurnCoalesce time.Duration
-	// Host is this tmux server's host: alerts go to the management group of the session on
-	// it, and it is recorded as their source host.
+	// Host is this tmux server's host token, required: alerts go to the management group of
+	// the session on it and record it as their source host, the monitor's state is kept under
+	// it, and the monitor answers status, restart, hook and control requests for it. The
+	// caller decides it (the CLI: the daemon's host_name, --host, $TMUX_ORC_HOST, else the host
+	// name); the monitor never reads the environment for it.
 	Host string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
 
-// DefaultConfig returns the defaults for the tmux server at sock.
-func DefaultConfig(sock tmux.Socket) Config {
-	return Config{Socket: sock, Poll: time.Second, BusyWindow: 3 * time.Second, IdleAfter: 5 * time.Minute,
+// DefaultConfig returns the defaults for the tmux server at sock on host.
+func DefaultConfig(sock tmux.Socket, host string) Config {
+	return Config{Socket: sock, Host: host, Poll: time.Second, BusyWindow: 3 * time.Second, IdleAfter: 5 * time.Minute,
 		LongIdleAfter: 15 * time.Minute, FreshAfter: 2 * time.Minute, FreshSettle: 10 * time.Second, StuckAfter: 30 * time.Second, Cooldown: 5 * time.Minute,
 		Grace: 3 * time.Minute, EscalateAfter: 2 * time.Minute, MaxRestarts: 3, RestartBackoff: 10 * time.Second,
 		TurnFinished: true, TurnCoalesce: 2 * time.Second}
@@ -73,6 +77,9 @@ func (c Config) Validate() error {
 	}
 	if c.FreshSettle < 0 || c.Cooldown < 0 || c.Grace < 0 || c.RestartBackoff < 0 || c.MaxRestarts < 0 {
 		return fmt.Errorf("monitor: cooldown, grace, restart backoff and max restarts must not be negative")
+	}
+	if err := subjects.ValidateHost(c.Host); err != nil {
+		return fmt.Errorf("monitor: %w", err)
 	}
 	return c.Socket.Validate()
 }

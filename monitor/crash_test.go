@@ -22,7 +22,7 @@ func TestAgentCrashAlertsItsSessionOnly(t *testing.T) {
 		t.Fatalf("want exactly one message on the bus, got %d:%s", len(all), describe(all))
 	}
 	a := got[0]
-	if a.Message.Priority != subjects.High || !a.Metadata.RequiresAck || a.Target.String() != "group:management@"+subjects.LocalHost()+".alpha" {
+	if a.Message.Priority != subjects.High || !a.Metadata.RequiresAck || a.Target.String() != "group:management@"+w.cfg.Host+".alpha" {
 		t.Fatalf("alert %s", describe(got))
 	}
 	if want := "Agent alpha:1.0 crashed (pane dead)"; !strings.HasPrefix(a.Message.Content.Body, want) {

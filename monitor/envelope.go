@@ -34,10 +34,7 @@ func (m *Monitor) envelope(now time.Time, n note) (*subjects.Envelope, error) {
 		return nil, fmt.Errorf("addressing session %q: %w", n.session, err)
 	}
 	// The monitor watches this host's tmux server: its session, no registry lookup.
-	to.Host = subjects.SanitizeHost(m.cfg.Host)
-	if m.cfg.Host == "" {
-		to.Host = subjects.LocalHost()
-	}
+	to.Host = m.cfg.Host
 	return &subjects.Envelope{ID: subjects.NewID(now), Timestamp: now.UTC(),
 		Source: subjects.Source{Type: SourceType, Identifier: SourceID, Host: m.cfg.Host},
 		Target: to,

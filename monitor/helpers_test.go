@@ -42,7 +42,7 @@ func newWorld(t testing.TB) *world {
 	embeddedtest.Start(t, cfg)
 	c := embeddedtest.Connect(t, cfg)
 	w := &world{t: t, c: c, srv: tmuxtest.NewServer(t, "orc-mon"), dir: t.TempDir()}
-	w.cfg = monitor.DefaultConfig(w.srv.Socket)
+	w.cfg = monitor.DefaultConfig(w.srv.Socket, cfg.HostName)
 	w.cfg.Poll = 100 * time.Millisecond
 	w.cfg.BusyWindow = 500 * time.Millisecond
 	w.cfg.IdleAfter = time.Hour

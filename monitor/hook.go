@@ -179,10 +179,10 @@ func errorText(v any) string {
 	return clip(fmt.Sprint(v), 120)
 }
 
-// ReportHook sends ev to the monitor.
-func ReportHook(ctx context.Context, c *bus.Client, ev HookEvent) error {
+// ReportHook sends ev to the monitor of host ("": the daemon's host).
+func ReportHook(ctx context.Context, c *bus.Client, host string, ev HookEvent) error {
 	data, _ := json.Marshal(ev)
-	if err := c.Conn().Publish(ForHost(HookSubject, monitorHost(ctx, c)), data); err != nil {
+	if err := c.Conn().Publish(ForHost(HookSubject, monitorHost(ctx, c, host)), data); err != nil {
 		return fmt.Errorf("reporting the hook: %w", err)
 	}
 	if _, ok := ctx.Deadline(); !ok {

@@ -24,7 +24,7 @@ func TestHookStateWinsOverTheScreen(t *testing.T) {
 		if err != nil || !ok {
 			t.Fatalf("parsing %s: %v %v", event, ok, err)
 		}
-		if err := monitor.ReportHook(context.Background(), w.c, ev); err != nil {
+		if err := monitor.ReportHook(context.Background(), w.c, "", ev); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -58,7 +58,7 @@ func (w *world) hookSender(target string) func(json string) {
 		if err != nil || !ok {
 			w.t.Fatalf("parsing %s: %v %v", json, ok, err)
 		}
-		if err := monitor.ReportHook(context.Background(), w.c, ev); err != nil {
+		if err := monitor.ReportHook(context.Background(), w.c, w.cfg.Host, ev); err != nil {
 			w.t.Fatal(err)
 		}
 	}

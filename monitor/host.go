@@ -26,10 +26,14 @@ type monitorControl struct {
 
 // Host runs a monitor with cfg for the process that hosts it (the daemon, or a standalone
 // bridge): it serves start/stop requests for this host (ForHost(ControlSubject, host)),
-// starts the monitor unless off, and returns a function that stops both and waits.
+// starts the monitor unless off, and returns a function that stops both and waits. cfg.Host
+// must be valid (Config.Validate).
 func Host(cfg Config, off bool, c *bus.Client, log *zap.Logger) (stop func(), err error) {
+	if err := subjects.ValidateHost(cfg.Host); err != nil {
+		return nil, fmt.Errorf("monitor: %w", err)
+	}
 	mc := &monitorControl{cfg: cfg, c: c, log: log}
-	sub, err := c.Conn().Subscribe(ForHost(ControlSubject, subjects.LocalHost()), mc.serve)
+	sub, err := c.Conn().Subscribe(ForHost(ControlSubject, cfg.Host), mc.serve)
 	if err != nil {
 		return nil, fmt.Errorf("serving monitor control: %w", err)
 	}

@@ -24,12 +24,11 @@ type Monitor struct {
 	cfg   Config
 	log   *zap.Logger
 	bus   *bus.Client
-	exec  *tmux.Exec
-	store *stateStore // nil: the monitor's view is not kept across restarts
+	conn  *tmux.Client // the reconnecting control connection (Run runs it)
+	store *stateStore  // nil: the monitor's view is not kept across restarts
 	wake  chan struct{}
 
 	mu     sync.Mutex
-	ctrl   *tmux.Control
 	agents map[string]*agent // by pane id
 	edges  map[edgeKey]*edge
 	last   map[string]LastAlert // last alert per pane id or session
@@ -58,7 +57,13 @@ const FullListEvery = 30 * time.Second
 
 // New creates a monitor that publishes with c.
 func New(cfg Config, c *bus.Client, log *zap.Logger) *Monitor {
-	m := &Monitor{cfg: cfg, log: log, bus: c, exec: &tmux.Exec{Socket: cfg.Socket, Logger: log},
+	// No refresh-client -B subscription on the control connection: it covers only the
+	// attached session's panes, costs tmux a pane_current_command per pane each second, and
+	// the activity listing sees a dead pane (pane_dead) or a program gone back to its shell
+	// (the prompt is output) as fast.
+	m := &Monitor{cfg: cfg, log: log, bus: c,
+		conn: tmux.NewClient(cfg.Socket, tmux.ClientOptions{Options: tmux.Options{Logger: log.Named("tmux"), NoOutput: true},
+			MinBackoff: minBackoff, MaxBackoff: maxBackoff}),
 		wake:   make(chan struct{}, 1),
 		agents: map[string]*agent{}, edges: map[edgeKey]*edge{}, last: map[string]LastAlert{}, troubled: map[string]bool{},
 		look: map[string]bool{}, full: true}
@@ -67,18 +72,7 @@ func New(cfg Config, c *bus.Client, log *zap.Logger) *Monitor {
 }
 
 // runner is the control connection when it is up, else a spawned tmux per command.
-func (m *Monitor) runner() tmux.Runner {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.ctrl != nil {
-		select {
-		case <-m.ctrl.Done():
-		default:
-			return m.ctrl
-		}
-	}
-	return m.exec
-}
+func (m *Monitor) runner() tmux.Runner { return m.conn.Runner() }
 
 // poke makes the monitor run a pass now instead of at the next tick.
 func (m *Monitor) poke() {
@@ -95,8 +89,8 @@ const (
 	maxBackoff = 5 * time.Second
 )
 
-// Run watches until ctx ends. It keeps one tmux control connection, dialled again when it
-// ends, and answers status and restart requests on the bus. With a bus it loads its view of
+// Run watches until ctx ends. It keeps one tmux control connection (a tmux.Client, dialled
+// again with backoff when it ends), and answers status and restart requests on the bus. With a bus it loads its view of
 // the agents from the store first and keeps it there.
 func (m *Monitor) Run(ctx context.Context) error {
 	if err := m.cfg.Validate(); err != nil {
@@ -114,13 +108,21 @@ func (m *Monitor) Run(ctx context.Context) error {
 	m.log.Info("monitor starting", zap.String("socket", m.cfg.Socket.String()), zap.Stringer("poll", m.cfg.Poll),
 		zap.Stringer("idle_after", m.cfg.IdleAfter), zap.Stringer("stuck_after", m.cfg.StuckAfter),
 		zap.Bool("auto_restart", m.cfg.AutoRestart), zap.Bool("turn_finished", m.cfg.TurnFinished))
+	tctx, stopTmux := context.WithCancel(ctx)
+	tmuxDone := make(chan struct{})
+	go func() {
+		defer close(tmuxDone)
+		_ = m.conn.Run(tctx) // the socket was validated above
+	}()
+	defer func() { stopTmux(); <-tmuxDone }()
+	select { // the first pass over the control connection when tmux runs
+	case <-m.conn.Tried():
+	case <-ctx.Done():
+	}
 	tick := time.NewTicker(m.cfg.Poll)
 	defer tick.Stop()
 	var backoff time.Duration
 	for ctx.Err() == nil {
-		if m.runner() == m.exec {
-			m.dial(ctx)
-		}
 		if err := m.pass(ctx); errors.Is(err, errNoServer) {
 			backoff = min(max(2*backoff, minBackoff), maxBackoff)
 			select {
@@ -133,12 +135,6 @@ func (m *Monitor) Run(ctx context.Context) error {
 		m.wait(ctx, tick.C)
 	}
 	m.saveAll(ctx, true) // what only the screen times changed in, too
-	m.mu.Lock()
-	if m.ctrl != nil {
-		_ = m.ctrl.Close()
-		m.ctrl = nil
-	}
-	m.mu.Unlock()
 	return nil
 }
 
@@ -151,19 +147,13 @@ var triggers = map[string]bool{"window-close": true, "unlinked-window-close": tr
 	"window-add": true, "unlinked-window-add": true, "sessions-changed": true}
 
 // wait returns at the next poll tick, shortly after a tmux notification that something
-// changed, or when poked (a hook event). Event-driven where tmux allows it; the poll is the
-// fallback.
+// changed, when the control connection came or went, or when poked (a hook event).
+// Event-driven where tmux allows it; the poll is the fallback.
 func (m *Monitor) wait(ctx context.Context, tick <-chan time.Time) {
-	m.mu.Lock()
-	var notes <-chan tmux.Notification
-	var done <-chan struct{}
-	if m.ctrl != nil {
-		notes, done = m.ctrl.Notifications(), m.ctrl.Done()
-	}
-	m.mu.Unlock()
+	notes := m.conn.Notifications()
 	note := func(n tmux.Notification) {
 		switch {
-		case triggers[n.Kind]:
+		case triggers[n.Kind] || n.Kind == tmux.KindAttached:
 			m.mu.Lock()
 			m.full = true
 			m.mu.Unlock()
@@ -202,47 +192,16 @@ func (m *Monitor) wait(ctx context.Context, tick <-chan time.Time) {
 			return
 		case <-m.wake:
 			return
-		case <-done:
-			m.mu.Lock()
-			if m.ctrl != nil {
-				_ = m.ctrl.Close()
-				m.ctrl = nil
+		case n := <-notes:
+			if n.Kind == tmux.KindDetached {
+				return
 			}
-			m.mu.Unlock()
-			return
-		case n, ok := <-notes:
-			if !ok {
-				notes = nil
-				continue
-			}
-			if triggers[n.Kind] || n.Kind == "subscription-changed" || n.Kind == "pane-mode-changed" {
+			if triggers[n.Kind] || n.Kind == tmux.KindAttached || n.Kind == "subscription-changed" || n.Kind == "pane-mode-changed" {
 				note(n)
 				settle()
 				return
 			}
 		}
-	}
-}
-
-// dial (re)attaches the control connection; without one, passes spawn tmux.
-func (m *Monitor) dial(ctx context.Context) {
-	ctrl, err := tmux.Dial(ctx, m.cfg.Socket, tmux.Options{Logger: m.log.Named("tmux"), NoOutput: true})
-	if err != nil {
-		if !errors.Is(err, tmux.ErrNoServer) && !errors.Is(err, tmux.ErrNoSessions) && ctx.Err() == nil {
-			m.log.Warn("cannot attach to tmux; polling without a control connection", zap.Error(err))
-		}
-		return
-	}
-	// No refresh-client -B subscription: it covers only the attached session's panes, costs
-	// tmux a pane_current_command per pane each second, and the activity listing sees a dead
-	// pane (pane_dead) or a program gone back to its shell (the prompt is output) as fast.
-	m.mu.Lock()
-	old := m.ctrl
-	m.ctrl = ctrl
-	m.full = true
-	m.mu.Unlock()
-	if old != nil {
-		_ = old.Close()
 	}
 }
 

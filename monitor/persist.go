@@ -95,10 +95,7 @@ func (st *stateStore) sessionKey(session string) string {
 // openStore loads the stored view for this host; nil (and a warning) when the bucket cannot
 // be read: the monitor then starts from nothing, as before.
 func (m *Monitor) openStore(ctx context.Context) *stateStore {
-	host := subjects.SanitizeHost(m.cfg.Host)
-	if m.cfg.Host == "" {
-		host = subjects.LocalHost()
-	}
+	host := m.cfg.Host
 	st := &stateStore{host: host, saved: map[string]savedRecord{}, dirty: map[string]bool{}}
 	lctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()

@@ -10,7 +10,6 @@ import (
 
 	"github.com/tmux-orc/tmux-orc/internal/agentstate"
 	"github.com/tmux-orc/tmux-orc/internal/redact"
-	"github.com/tmux-orc/tmux-orc/subjects"
 )
 
 // Request/reply subjects the monitor answers on (not stored).
@@ -124,14 +123,14 @@ type RestartReply struct {
 // serve answers status and restart requests on the bus until the returned stop is called.
 func (m *Monitor) serve() (stop func(), err error) {
 	nc := m.bus.Conn()
-	s1, err := nc.Subscribe(ForHost(StatusSubject, subjects.LocalHost()), func(msg *nats.Msg) {
+	s1, err := nc.Subscribe(ForHost(StatusSubject, m.cfg.Host), func(msg *nats.Msg) {
 		data, _ := json.Marshal(m.Status())
 		_ = msg.Respond(data)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("serving %s: %w", StatusSubject, err)
 	}
-	s2, err := nc.Subscribe(ForHost(RestartSubject, subjects.LocalHost()), func(msg *nats.Msg) {
+	s2, err := nc.Subscribe(ForHost(RestartSubject, m.cfg.Host), func(msg *nats.Msg) {
 		var req RestartRequest
 		var rep RestartReply
 		if err := json.Unmarshal(msg.Data, &req); err != nil {
@@ -153,7 +152,7 @@ func (m *Monitor) serve() (stop func(), err error) {
 		_ = s1.Unsubscribe()
 		return nil, fmt.Errorf("serving %s: %w", RestartSubject, err)
 	}
-	s3, err := nc.Subscribe(ForHost(HookSubject, subjects.LocalHost()), m.hookHandler)
+	s3, err := nc.Subscribe(ForHost(HookSubject, m.cfg.Host), m.hookHandler)
 	if err != nil {
 		_ = s1.Unsubscribe()
 		_ = s2.Unsubscribe()

@@ -95,7 +95,11 @@ func SubjectLine(body string) string {
 	return ""
 }
 
-// Validate checks every field and says what is wrong.
+// Validate checks every field and says what is wrong. It is the one check of an envelope
+// and runs where a message enters: the CLI when it builds one from its flags (so that bad
+// input is refused before any daemon is reached or pane typed into), bus.Publish and
+// bus.Schedule for every sender, and Decode for what is read back. What runs after it
+// (Marshal, Subject) does not check the fields again.
 func (e *Envelope) Validate() error {
 	if err := ValidateID(e.ID); err != nil {
 		return err
@@ -145,16 +149,27 @@ func (e *Envelope) Validate() error {
 	return nil
 }
 
-// Subject is the NATS subject the envelope is published on.
+// Subject is the NATS subject a validated envelope (see Validate) is published on; it does
+// not check the fields again (MessageSubject does, for parts that were not). A target
+// without a host, other than a group everywhere, is ErrNoHost.
 func (e *Envelope) Subject() (string, error) {
-	return MessageSubject(e.Message.Priority, e.Target, e.ID)
+	if e.Target.Host == "" && !e.Target.Everywhere() {
+		return "", fmt.Errorf("%w: %s", ErrNoHost, e.Target)
+	}
+	return Root + "." + e.Message.Priority.String() + "." + e.Target.tokens() + "." + e.ID, nil
 }
 
-// Encode validates the envelope and returns its JSON.
+// Encode validates the envelope and returns its JSON (Validate, then Marshal).
 func (e *Envelope) Encode() ([]byte, error) {
 	if err := e.Validate(); err != nil {
 		return nil, err
 	}
+	return e.Marshal()
+}
+
+// Marshal returns the JSON of an envelope that Validate accepted; it checks only the
+// encoded size (MaxEnvelopeBytes), which is known only once encoded.
+func (e *Envelope) Marshal() ([]byte, error) {
 	b, err := json.Marshal(e)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrEnvelope, err)

@@ -420,3 +420,40 @@ func TestCompileFilterSmartCase(t *testing.T) {
 		t.Errorf("bad expression: %v", err)
 	}
 }
+
+// TestSubjectAndMarshalTrustValidate: the envelope is checked once (Validate); the subject
+// built after it is the one MessageSubject builds, a target still without a host is
+// refused, and Marshal checks only the encoded size.
+func TestSubjectAndMarshalTrustValidate(t *testing.T) {
+	for _, target := range []string{"backend-dev:2", "h1.backend-dev:2", "my.project", "group:all"} {
+		e := validEnvelope()
+		var err error
+		if g, ok := strings.CutPrefix(target, "group:"); ok {
+			e.Target, err = subjects.GroupAddress(g, "")
+		} else {
+			e.Target, err = subjects.ParseTarget(target)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Target.Host == "" && !e.Target.Everywhere() {
+			if _, err := e.Subject(); !errors.Is(err, subjects.ErrNoHost) {
+				t.Errorf("%s without a host: %v, want ErrNoHost", target, err)
+			}
+			e.Target.Host = "h2"
+		}
+		got, err := e.Subject()
+		want, werr := subjects.MessageSubject(e.Message.Priority, e.Target, e.ID)
+		if err != nil || werr != nil || got != want {
+			t.Errorf("%s: Subject %q (%v), MessageSubject %q (%v)", target, got, err, want, werr)
+		}
+	}
+	e := validEnvelope()
+	e.Message.Content.Body = strings.Repeat("x", subjects.MaxEnvelopeBytes)
+	if _, err := e.Marshal(); !errors.Is(err, subjects.ErrEnvelope) {
+		t.Errorf("Marshal of an oversized envelope: %v, want ErrEnvelope", err)
+	}
+	if _, err := e.Encode(); !errors.Is(err, subjects.ErrEnvelope) {
+		t.Errorf("Encode of an oversized envelope: %v, want ErrEnvelope", err)
+	}
+}

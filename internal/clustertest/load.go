@@ -124,7 +124,7 @@ func (res *LoadResult) record(id string, d time.Duration, err error) {
 }
 
 // ConsumeOnce consumes session (of host "box") like a bridge does: claim the delivery before
-// "typing" it, skip what is already claimed, acknowledge. It counts deliveries per id.
+// "typing" it, skip what is already claimed, tell the server it is done (Delivery.Done). It counts deliveries per id.
 func ConsumeOnce(t testing.TB, cl *bus.Client, session string) (counts func() map[string]int, stop func()) {
 	t.Helper()
 	var mu sync.Mutex
@@ -143,8 +143,8 @@ func ConsumeOnce(t testing.TB, cl *bus.Client, session string) (counts func() ma
 			_ = d.Nak()
 			return
 		}
-		if err := d.Ack(ctx); err != nil {
-			t.Logf("ack of %s: %v (it will be redelivered and skipped as claimed)", d.Envelope.ID, err)
+		if err := d.Done(ctx); err != nil {
+			t.Logf("done of %s: %v (it will be redelivered and skipped as claimed)", d.Envelope.ID, err)
 		}
 	})
 	if err != nil {
