@@ -2,13 +2,16 @@ package cli_test
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/tmux-orc/tmux-orc/home"
 )
@@ -72,6 +75,8 @@ func TestStatusOfAStoppedDaemon(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer syscall.Kill(pid, syscall.SIGCONT) //nolint:errcheck
+	// kill returns before the process has stopped: on a loaded machine it could still answer.
+	waitStopped(t, pid)
 	cmd := exec.Command(binary(), "daemon", "status")
 	cmd.Env = append(os.Environ(), env...)
 	out, err := cmd.CombinedOutput()
@@ -85,4 +90,30 @@ func TestStatusOfAStoppedDaemon(t *testing.T) {
 	if out := runBin(t, env, "daemon", "status"); !strings.Contains(out, "daemon running") {
 		t.Fatalf("status after SIGCONT: %s", out)
 	}
+}
+
+// waitStopped waits until every thread of process pid is in the stopped state (T in
+// /proc/<pid>/task/*/stat).
+func waitStopped(t *testing.T, pid int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/stat", pid))
+		stopped := len(tasks) > 0
+		for _, f := range tasks {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				continue
+			}
+			// The state follows the command name in parentheses.
+			if i := strings.LastIndexByte(string(b), ')'); i < 0 || i+2 >= len(b) || b[i+2] != 'T' {
+				stopped = false
+			}
+		}
+		if stopped {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("process %d did not stop within 10s", pid)
 }
