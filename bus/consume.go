@@ -27,8 +27,18 @@ type Delivery struct {
 	msg         jetstream.Msg
 }
 
-// Ack tells the server the message is done with, and waits for it to confirm.
-func (d *Delivery) Ack(ctx context.Context) error { return d.msg.DoubleAck(ctx) }
+// Ack tells the server the message is done with, without waiting for it to confirm: the
+// acknowledgement goes out with the connection's next flush, so a consumer settles one
+// message after another at the speed of its callback instead of one round trip (and, with
+// `sync: always`, one write of the consumer's state) each. An acknowledgement that is lost
+// (the connection broke before it reached the server) makes the server redeliver the
+// message after AckWait; use it where a redelivery is harmless (the bridge's claims and
+// recorded outcomes skip a message already typed), else AckSync. ctx is unused; it stays in
+// the signature so that callers need not change to switch between the two.
+func (d *Delivery) Ack(ctx context.Context) error { return d.msg.Ack() }
+
+// AckSync tells the server the message is done with and waits for it to confirm.
+func (d *Delivery) AckSync(ctx context.Context) error { return d.msg.DoubleAck(ctx) }
 
 // InProgress resets the server's ack timer.
 func (d *Delivery) InProgress() error { return d.msg.InProgress() }

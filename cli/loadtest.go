@@ -51,6 +51,7 @@ duplicated messages, which must be zero (the command exits 1 otherwise).
 	fl.DurationVar(&opts.cfg.EnterDelay, "enter-delay", 150*time.Millisecond, "the bridge's pause before Enter")
 	fl.DurationVar(&opts.cfg.Timeout, "timeout", 60*time.Second, "how long to wait for deliveries after the last publish")
 	fl.IntVar(&opts.cfg.Publishers, "publishers", 8, "concurrent publishers")
+	fl.BoolVar(&opts.cfg.NoBaseline, "no-baseline", false, "skip measuring JetStream alone on the same server (the report's yardstick)")
 	fl.BoolVar(&opts.JSON, "json", false, "print the report as JSON")
 	fl.StringVar(&opts.Histogram, "histogram", "", "write a latency histogram (SVG) of the typed stage to this file")
 	fl.BoolVar(&opts.NoProgress, "no-progress", false, "no progress line on stderr")

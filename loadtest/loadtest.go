@@ -40,6 +40,8 @@ type Config struct {
 	Timeout time.Duration
 	// Publishers is the number of concurrent publishers.
 	Publishers int
+	// NoBaseline skips the measurement of JetStream alone (see Baseline).
+	NoBaseline bool
 }
 
 // ErrConfig is returned for an invalid load test configuration.

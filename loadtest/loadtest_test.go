@@ -74,6 +74,37 @@ func TestBrokerOnly(t *testing.T) {
 	if r.Lost != 0 || r.Duplicates != 0 || len(r.Priorities) != 1 || r.Priorities[0].Priority != subjects.High || r.Priorities[0].Typed.Count != 500 {
 		t.Fatalf("report %+v", r)
 	}
+	// JetStream alone was measured in the same run: publish only (full speed) and publish ->
+	// consumer, every message received once.
+	b := r.Baseline
+	if b == nil {
+		t.Fatalf("no baseline: %s", r.BaselineError)
+	}
+	if b.PublishOnly <= 0 || b.Throughput <= 0 || b.Latency.Count != 500 || b.MessageBytes < 200 || r.ThroughputRatio <= 0 {
+		t.Fatalf("baseline %+v, ratio %v", b, r.ThroughputRatio)
+	}
+}
+
+// TestBaselineAtRate: at a fixed rate only publish -> consumer is measured (no publish-only
+// rate, no ratio), and --no-baseline skips it.
+func TestBaselineAtRate(t *testing.T) {
+	cfg := Config{Sessions: 1, Panes: 2, Messages: 40, Priority: "critical", Rate: 200, BrokerOnly: true, Sync: "1s", Binary: binary, Timeout: 30 * time.Second}
+	res, err := Run(context.Background(), cfg, zap.NewNop(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := res.Report.Baseline
+	if b == nil || b.PublishOnly != 0 || res.Report.ThroughputRatio != 0 || b.Latency.Count != 40 || b.Latency.P99 <= 0 {
+		t.Fatalf("baseline %+v, error %q", b, res.Report.BaselineError)
+	}
+	cfg.NoBaseline = true
+	res, err = Run(context.Background(), cfg, zap.NewNop(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Report.Baseline != nil || res.Report.BaselineError != "" {
+		t.Fatalf("baseline measured with NoBaseline: %+v", res.Report)
+	}
 }
 
 func TestConfigValidation(t *testing.T) {

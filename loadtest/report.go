@@ -76,6 +76,7 @@ type Report struct {
 	Panes      int              `json:"panes_per_session"`
 	Messages   int              `json:"messages"`
 	Rate       float64          `json:"rate_per_s"`
+	Publishers int              `json:"publishers"`
 	Sync       string           `json:"sync"`
 	Duration   float64          `json:"duration_s"`
 	Throughput float64          `json:"throughput_per_s"`
@@ -84,6 +85,40 @@ type Report struct {
 	Priorities []PriorityReport `json:"priorities"`
 	// DaemonRSS is the peak resident memory of the process running daemon and bridge.
 	DaemonRSS int64 `json:"daemon_bridge_rss_bytes"`
+	// Baseline is JetStream alone in the same run (nil when skipped or failed:
+	// BaselineError says why it failed).
+	Baseline      *Baseline `json:"jetstream_baseline,omitempty"`
+	BaselineError string    `json:"jetstream_baseline_error,omitempty"`
+	// ThroughputRatio is Throughput over the baseline's publish-only rate (at --rate max).
+	ThroughputRatio float64 `json:"throughput_ratio,omitempty"`
+}
+
+func (r *Report) setBaseline(b *Baseline, err error) {
+	if err != nil {
+		r.BaselineError = err.Error()
+		return
+	}
+	r.Baseline = b
+	if b != nil && b.PublishOnly > 0 {
+		r.ThroughputRatio = r.Throughput / b.PublishOnly
+	}
+}
+
+func (r *Report) writeBaseline(w io.Writer) {
+	switch {
+	case r.BaselineError != "":
+		fmt.Fprintf(w, "\nJetStream alone: not measured: %s\n", r.BaselineError)
+		return
+	case r.Baseline == nil:
+		return
+	}
+	b := r.Baseline
+	fmt.Fprintf(w, "\nJetStream alone, same server and run (stream %s with ORC_NORMAL's settings, %d-byte messages):\n", b.Stream, b.MessageBytes)
+	if b.PublishOnly > 0 {
+		fmt.Fprintf(w, "  publish only (sync, %d publishers): %.0f msg/s; this run's throughput is %.2f of it\n", r.Publishers, b.PublishOnly, r.ThroughputRatio)
+	}
+	l := b.Latency
+	fmt.Fprintf(w, "  publish -> consumer at %s: median %.2f, p95 %.2f, p99 %.2f, max %.2f ms; %.0f msg/s\n", rateText(r.Rate), l.P50, l.P95, l.P99, l.Max, b.Throughput)
 }
 
 // WriteText prints the report in the shape of the original guide's performance report.
@@ -121,6 +156,7 @@ func (r *Report) WriteText(w io.Writer) error {
 			return err
 		}
 	}
+	r.writeBaseline(w)
 	return nil
 }
 

@@ -103,10 +103,25 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, progress io.Writer) (
 		return nil, err
 	}
 	defer c.Close()
-	if cfg.BrokerOnly {
-		return runBroker(ctx, cfg, c, tag, progress)
+	var base *Baseline
+	var baseErr error
+	if !cfg.NoBaseline {
+		if progress != nil {
+			fmt.Fprintf(progress, "measuring JetStream alone (the baseline)...\n")
+		}
+		base, baseErr = runBaseline(ctx, cfg, c.Conn(), tag, envelopeSize(c.DaemonHost(ctx)))
 	}
-	return runTmux(ctx, cfg, c, sock, tag, tmp, progress)
+	var res *Result
+	if cfg.BrokerOnly {
+		res, err = runBroker(ctx, cfg, c, tag, progress)
+	} else {
+		res, err = runTmux(ctx, cfg, c, sock, tag, tmp, progress)
+	}
+	if err != nil {
+		return nil, err
+	}
+	res.Report.setBaseline(base, baseErr)
+	return res, nil
 }
 
 func runTmux(ctx context.Context, cfg Config, c *bus.Client, sock tmux.Socket, tag, tmp string, progress io.Writer) (*Result, error) {
@@ -267,56 +282,27 @@ func startPanes(ctx context.Context, cfg Config, sock tmux.Socket, tag, tmp stri
 // publishAll publishes cfg.Messages at cfg.Rate round-robin over n targets.
 func publishAll(ctx context.Context, cfg Config, c *bus.Client, n int, target func(int) subjects.Address, count *atomic.Int64) ([]sent, error) {
 	r := rand.New(rand.NewPCG(1, 2))
-	jobs := make(chan int)
 	out := make([]sent, cfg.Messages)
 	prios := make([]subjects.Priority, cfg.Messages)
 	for i := range prios {
 		prios[i] = cfg.priorityFor(r)
 	}
-	var wg sync.WaitGroup
-	var firstErr error
-	var once sync.Once
-	for w := 0; w < cfg.Publishers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range jobs {
-				now := time.Now()
-				e := &subjects.Envelope{ID: subjects.NewID(now), Timestamp: now.UTC(),
-					Source: subjects.Source{Type: "loadtest", Identifier: "loadtest"}, Target: target(i % n),
-					Message: subjects.Message{Type: "notification", Category: "loadtest", Priority: prios[i],
-						Content: subjects.Content{Subject: "load", Body: fmt.Sprintf("loadtest message %d", i)}},
-					Metadata: subjects.Metadata{Tags: []string{"loadtest"}}}
-				out[i] = sent{id: e.ID, priority: prios[i], target: i % n, at: now}
-				if _, err := c.Publish(ctx, e); err != nil {
-					once.Do(func() { firstErr = fmt.Errorf("publishing message %d: %w", i, err) })
-				}
-				count.Add(1)
-			}
-		}()
+	err := drive(ctx, cfg.Rate, cfg.Publishers, cfg.Messages, func(i int) error {
+		defer count.Add(1)
+		now := time.Now()
+		e := &subjects.Envelope{ID: subjects.NewID(now), Timestamp: now.UTC(),
+			Source: subjects.Source{Type: "loadtest", Identifier: "loadtest"}, Target: target(i % n),
+			Message: subjects.Message{Type: "notification", Category: "loadtest", Priority: prios[i],
+				Content: subjects.Content{Subject: "load", Body: fmt.Sprintf("loadtest message %d", i)}},
+			Metadata: subjects.Metadata{Tags: []string{"loadtest"}}}
+		out[i] = sent{id: e.ID, priority: prios[i], target: i % n, at: now}
+		_, err := c.Publish(ctx, e)
+		return err
+	})
+	if err != nil {
+		return out, fmt.Errorf("publishing %w", err)
 	}
-	start := time.Now()
-	for i := 0; i < cfg.Messages; i++ {
-		if cfg.Rate > 0 {
-			due := start.Add(time.Duration(float64(i) / cfg.Rate * float64(time.Second)))
-			if d := time.Until(due); d > 0 {
-				select {
-				case <-time.After(d):
-				case <-ctx.Done():
-				}
-			}
-		}
-		if ctx.Err() != nil {
-			break
-		}
-		jobs <- i
-	}
-	close(jobs)
-	wg.Wait()
-	if firstErr == nil && ctx.Err() != nil {
-		firstErr = ctx.Err()
-	}
-	return out, firstErr
+	return out, nil
 }
 
 // acceptance is one accepted prompt carrying a message id.
@@ -381,7 +367,7 @@ func typedTimes(panes []pane) map[string]time.Time {
 func analyseTmux(cfg Config, panes []pane, published []sent, accepted map[string][]acceptance) (*Result, error) {
 	typed := typedTimes(panes)
 	res := &Result{Typed: map[subjects.Priority][]time.Duration{}}
-	rep := &Report{Mode: "tmux", Sessions: cfg.Sessions, Panes: cfg.Panes, Messages: cfg.Messages, Rate: cfg.Rate, Sync: cfg.Sync}
+	rep := &Report{Mode: "tmux", Sessions: cfg.Sessions, Panes: cfg.Panes, Messages: cfg.Messages, Rate: cfg.Rate, Sync: cfg.Sync, Publishers: cfg.Publishers}
 	subm := map[subjects.Priority][]time.Duration{}
 	count := map[subjects.Priority]int{}
 	var first, last time.Time
@@ -484,7 +470,7 @@ func runBroker(ctx context.Context, cfg Config, c *bus.Client, tag string, progr
 	mu.Lock()
 	defer mu.Unlock()
 	res := &Result{Typed: map[subjects.Priority][]time.Duration{}}
-	rep := &Report{Mode: "broker-only", Sessions: cfg.Sessions, Panes: cfg.Panes, Messages: cfg.Messages, Rate: cfg.Rate, Sync: cfg.Sync}
+	rep := &Report{Mode: "broker-only", Sessions: cfg.Sessions, Panes: cfg.Panes, Messages: cfg.Messages, Rate: cfg.Rate, Sync: cfg.Sync, Publishers: cfg.Publishers}
 	count := map[subjects.Priority]int{}
 	var first, last time.Time
 	for _, s := range published {
