@@ -71,7 +71,9 @@ type PriorityReport struct {
 
 // Report is what a load test measured.
 type Report struct {
-	Mode       string           `json:"mode"`
+	Mode string `json:"mode"`
+	// Hosts is the number of simulated hosts (bridges) in mode "simulated".
+	Hosts      int              `json:"simulated_hosts,omitempty"`
 	Sessions   int              `json:"sessions"`
 	Panes      int              `json:"panes_per_session"`
 	Messages   int              `json:"messages"`
@@ -125,7 +127,11 @@ func (r *Report) writeBaseline(w io.Writer) {
 func (r *Report) WriteText(w io.Writer) error {
 	fmt.Fprintf(w, "PERFORMANCE TEST RESULTS (%s)\n", r.Mode)
 	fmt.Fprintln(w, strings.Repeat("=", 26))
-	fmt.Fprintf(w, "%d messages to %d sessions x %d panes at %s, sync %s\n", r.Messages, r.Sessions, r.Panes, rateText(r.Rate), r.Sync)
+	fmt.Fprintf(w, "%d messages to %d sessions x %d panes", r.Messages, r.Sessions, r.Panes)
+	if r.Hosts > 0 {
+		fmt.Fprintf(w, " (%d panes, simulated, over %d hosts' bridges)", r.Sessions*r.Panes, r.Hosts)
+	}
+	fmt.Fprintf(w, " at %s, sync %s\n", rateText(r.Rate), r.Sync)
 	fmt.Fprintf(w, "duration %.2fs, throughput %.0f msg/s, lost %d, duplicated %d", r.Duration, r.Throughput, r.Lost, r.Duplicates)
 	if r.DaemonRSS > 0 {
 		fmt.Fprintf(w, ", daemon+bridge peak RSS %.1f MiB", float64(r.DaemonRSS)/(1<<20))

@@ -65,12 +65,13 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, progress io.Writer) (
 	dctx, stopDaemon := context.WithCancel(context.Background())
 	daemonDone := make(chan error, 1)
 	var c *bus.Client
+	var bopts bus.Options
 	if len(cfg.URLs) == 0 {
 		ecfg := embedded.DefaultConfig(home.Dir(filepath.Join(tmp, "home")))
 		ecfg.SetPort(0)
 		ecfg.Sync, ecfg.NATSContext, ecfg.MetricsListen = cfg.Sync, "", "off"
 		var opts daemon.Options
-		if !cfg.BrokerOnly {
+		if !cfg.BrokerOnly && cfg.SimHosts == 0 {
 			opts.Bridge = &bcfg
 		}
 		ready := make(chan struct{})
@@ -83,15 +84,17 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, progress io.Writer) (
 			stopDaemon()
 			return nil, fmt.Errorf("starting the embedded daemon: %w", err)
 		}
-		c, err = bus.Connect(ctx, bus.Options{Home: ecfg.Home, Name: "tmux-orc-loadtest"})
+		bopts = bus.Options{Home: ecfg.Home, Name: "tmux-orc-loadtest"}
+		c, err = bus.Connect(ctx, bopts)
 	} else {
 		dir, herr := home.Resolve()
 		if herr != nil {
 			stopDaemon()
 			return nil, herr
 		}
-		c, err = bus.Connect(ctx, bus.Options{Home: dir, URLs: cfg.URLs, Name: "tmux-orc-loadtest"})
-		if err == nil && !cfg.BrokerOnly {
+		bopts = bus.Options{Home: dir, URLs: cfg.URLs, Name: "tmux-orc-loadtest"}
+		c, err = bus.Connect(ctx, bopts)
+		if err == nil && !cfg.BrokerOnly && cfg.SimHosts == 0 {
 			b := bridge.New(bcfg, c, log.Named("bridge"))
 			go func() { daemonDone <- b.Run(dctx) }()
 		} else {
@@ -112,9 +115,12 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, progress io.Writer) (
 		base, baseErr = runBaseline(ctx, cfg, c.Conn(), tag, envelopeSize(c.DaemonHost(ctx)))
 	}
 	var res *Result
-	if cfg.BrokerOnly {
+	switch {
+	case cfg.BrokerOnly:
 		res, err = runBroker(ctx, cfg, c, tag, progress)
-	} else {
+	case cfg.SimHosts > 0:
+		res, err = runSim(ctx, cfg, c, bopts, tag, log, progress)
+	default:
 		res, err = runTmux(ctx, cfg, c, sock, tag, tmp, progress)
 	}
 	if err != nil {
@@ -184,7 +190,7 @@ func runTmux(ctx context.Context, cfg Config, c *bus.Client, sock tmux.Socket, t
 	if progress != nil {
 		fmt.Fprintln(progress)
 	}
-	return analyseTmux(cfg, panes, published, accepted)
+	return analyse(cfg, "tmux", func(i int) string { return panes[i].target() }, published, accepted, typedTimes(panes))
 }
 
 // warmUp sends one message to every pane and waits until each has accepted it, so that the
@@ -364,10 +370,11 @@ func typedTimes(panes []pane) map[string]time.Time {
 	return out
 }
 
-func analyseTmux(cfg Config, panes []pane, published []sent, accepted map[string][]acceptance) (*Result, error) {
-	typed := typedTimes(panes)
+// analyse computes the report of a run that typed into panes (tmux or simulated): target
+// names pane i, accepted and typed are what the panes saw.
+func analyse(cfg Config, mode string, target func(int) string, published []sent, accepted map[string][]acceptance, typed map[string]time.Time) (*Result, error) {
 	res := &Result{Typed: map[subjects.Priority][]time.Duration{}}
-	rep := &Report{Mode: "tmux", Sessions: cfg.Sessions, Panes: cfg.Panes, Messages: cfg.Messages, Rate: cfg.Rate, Sync: cfg.Sync, Publishers: cfg.Publishers}
+	rep := &Report{Mode: mode, Hosts: cfg.SimHosts, Sessions: cfg.Sessions, Panes: cfg.Panes, Messages: cfg.Messages, Rate: cfg.Rate, Sync: cfg.Sync, Publishers: cfg.Publishers}
 	subm := map[subjects.Priority][]time.Duration{}
 	count := map[subjects.Priority]int{}
 	var first, last time.Time
@@ -385,7 +392,7 @@ func analyseTmux(cfg Config, panes []pane, published []sent, accepted map[string
 			rep.Duplicates += len(acc) - 1
 		}
 		if acc[0].pane != s.target {
-			return nil, fmt.Errorf("message %s for %s was accepted in %s", s.id, panes[s.target].target(), panes[acc[0].pane].target())
+			return nil, fmt.Errorf("message %s for %s was accepted in %s", s.id, target(s.target), target(acc[0].pane))
 		}
 		subm[s.priority] = append(subm[s.priority], acc[0].at.Sub(s.at))
 		if acc[0].at.After(last) {
