@@ -80,7 +80,7 @@ func TestBrokerOnly(t *testing.T) {
 	if b == nil {
 		t.Fatalf("no baseline: %s", r.BaselineError)
 	}
-	if b.PublishOnly <= 0 || b.Throughput <= 0 || b.Latency.Count != 500 || b.MessageBytes < 200 || r.ThroughputRatio <= 0 {
+	if b.PublishOnly <= 0 || b.Throughput <= 0 || b.Latency.Count != 500 || b.MessageBytes < 200 || r.ThroughputRatio <= 0 || r.ConsumedRatio <= 0 {
 		t.Fatalf("baseline %+v, ratio %v", b, r.ThroughputRatio)
 	}
 }
@@ -94,7 +94,7 @@ func TestBaselineAtRate(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := res.Report.Baseline
-	if b == nil || b.PublishOnly != 0 || res.Report.ThroughputRatio != 0 || b.Latency.Count != 40 || b.Latency.P99 <= 0 {
+	if b == nil || b.PublishOnly != 0 || res.Report.ThroughputRatio != 0 || res.Report.ConsumedRatio != 0 || b.Latency.Count != 40 || b.Latency.P99 <= 0 {
 		t.Fatalf("baseline %+v, error %q", b, res.Report.BaselineError)
 	}
 	cfg.NoBaseline = true
