@@ -26,17 +26,31 @@ type Baseline struct {
 	// PublishOnly is the rate of synchronous publishes (each with a message id, as ours),
 	// from Publishers concurrent publishers at full speed and no consumer: the equivalent
 	// of `nats bench js pub sync --clients P --msgs N --size S --dedup` on one connection.
-	// Measured only at --rate max.
-	PublishOnly float64 `json:"publish_only_per_s,omitempty"`
+	// Measured only at --rate max, before and after the load test's own measurement (the
+	// machine's load may change in between); PublishOnly is their mean.
+	PublishOnly       float64 `json:"publish_only_per_s,omitempty"`
+	PublishOnlyBefore float64 `json:"publish_only_before_per_s,omitempty"`
+	PublishOnlyAfter  float64 `json:"publish_only_after_per_s,omitempty"`
 	// Throughput and Latency are publish -> one durable pull consumer that acknowledges each
 	// message, at the load test's rate: JetStream's own publish-to-consumer figures.
 	Throughput float64 `json:"throughput_per_s"`
 	Latency    Summary `json:"publish_to_consumer"`
 }
 
-// runBaseline measures JetStream alone on a temporary stream with the settings of the
-// normal priority stream, then deletes the stream.
-func runBaseline(ctx context.Context, cfg Config, nc *nats.Conn, tag string, size int) (*Baseline, error) {
+// baseline is the temporary stream JetStream alone is measured on.
+type baseline struct {
+	cfg     Config
+	js      jetstream.JetStream
+	st      jetstream.Stream
+	name    string
+	prefix  string
+	tag     string
+	payload []byte
+}
+
+// newBaseline creates a temporary stream with the settings of the normal priority stream;
+// close deletes it.
+func newBaseline(ctx context.Context, cfg Config, nc *nats.Conn, tag string, size int) (*baseline, error) {
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return nil, err
@@ -55,24 +69,42 @@ func runBaseline(ctx context.Context, cfg Config, nc *nats.Conn, tag string, siz
 	if err != nil {
 		return nil, fmt.Errorf("creating the baseline stream: %w", err)
 	}
-	defer func() {
-		dctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		_ = js.DeleteStream(dctx, sc.Name)
-		cancel()
-	}()
-	b := &Baseline{Stream: sc.Name, MessageBytes: size}
-	payload := []byte(strings.Repeat("x", size))
-	pub := func(ctx context.Context, subj string, i int) error {
-		_, err := js.Publish(ctx, subj, payload, jetstream.WithMsgID(tag+"-"+subj+"-"+strconv.Itoa(i)))
-		return err
+	return &baseline{cfg: cfg, js: js, st: st, name: sc.Name, prefix: prefix, tag: tag, payload: []byte(strings.Repeat("x", size))}, nil
+}
+
+func (bl *baseline) close() {
+	dctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	_ = bl.js.DeleteStream(dctx, bl.name)
+	cancel()
+}
+
+func (bl *baseline) pub(ctx context.Context, subj string, i int) error {
+	_, err := bl.js.Publish(ctx, subj, bl.payload, jetstream.WithMsgID(bl.tag+"-"+subj+"-"+strconv.Itoa(i)))
+	return err
+}
+
+// publishOnly publishes cfg.Messages at full speed on one subject from cfg.Publishers
+// publishers, with no consumer, and returns the rate.
+func (bl *baseline) publishOnly(ctx context.Context, pass string) (float64, error) {
+	subj := bl.prefix + ".pub." + pass
+	start := time.Now()
+	if err := drive(ctx, 0, bl.cfg.Publishers, bl.cfg.Messages, func(i int) error { return bl.pub(ctx, subj, i) }); err != nil {
+		return 0, fmt.Errorf("baseline publish: %w", err)
 	}
+	return float64(bl.cfg.Messages) / time.Since(start).Seconds(), nil
+}
+
+// measure measures publish only (at --rate max) and publish -> consumer.
+func (bl *baseline) measure(ctx context.Context) (*Baseline, error) {
+	cfg, st, prefix, tag := bl.cfg, bl.st, bl.prefix, bl.tag
+	b := &Baseline{Stream: bl.name, MessageBytes: len(bl.payload)}
+	pub := bl.pub
 	if cfg.Rate == 0 {
-		start := time.Now()
-		err := drive(ctx, 0, cfg.Publishers, cfg.Messages, func(i int) error { return pub(ctx, prefix+".pub", i) })
+		r, err := bl.publishOnly(ctx, "before")
 		if err != nil {
-			return nil, fmt.Errorf("baseline publish: %w", err)
+			return nil, err
 		}
-		b.PublishOnly = float64(cfg.Messages) / time.Since(start).Seconds()
+		b.PublishOnly, b.PublishOnlyBefore = r, r
 	}
 
 	// Publish -> consumer, at the load test's rate.

@@ -80,7 +80,7 @@ func TestBrokerOnly(t *testing.T) {
 	if b == nil {
 		t.Fatalf("no baseline: %s", r.BaselineError)
 	}
-	if b.PublishOnly <= 0 || b.Throughput <= 0 || b.Latency.Count != 500 || b.MessageBytes < 200 || r.ThroughputRatio <= 0 || r.ConsumedRatio <= 0 {
+	if b.PublishOnly <= 0 || b.PublishOnlyBefore <= 0 || b.PublishOnlyAfter <= 0 || b.Throughput <= 0 || b.Latency.Count != 500 || b.MessageBytes < 200 || r.ThroughputRatio <= 0 || r.ConsumedRatio <= 0 {
 		t.Fatalf("baseline %+v, ratio %v", b, r.ThroughputRatio)
 	}
 }

@@ -122,7 +122,8 @@ func (r *Report) writeBaseline(w io.Writer) {
 	b := r.Baseline
 	fmt.Fprintf(w, "\nJetStream alone, same server and run (stream %s with ORC_NORMAL's settings, %d-byte messages):\n", b.Stream, b.MessageBytes)
 	if b.PublishOnly > 0 {
-		fmt.Fprintf(w, "  publish only (sync, %d publishers): %.0f msg/s; this run's throughput is %.2f of it\n", r.Publishers, b.PublishOnly, r.ThroughputRatio)
+		fmt.Fprintf(w, "  publish only (sync, %d publishers): %.0f msg/s (%.0f before this run's measurement, %.0f after); this run's throughput is %.2f of it\n",
+			r.Publishers, b.PublishOnly, b.PublishOnlyBefore, b.PublishOnlyAfter, r.ThroughputRatio)
 	}
 	l := b.Latency
 	fmt.Fprintf(w, "  publish -> consumer at %s: median %.2f, p95 %.2f, p99 %.2f, max %.2f ms; %.0f msg/s", rateText(r.Rate), l.P50, l.P95, l.P99, l.Max, b.Throughput)

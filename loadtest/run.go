@@ -107,12 +107,17 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, progress io.Writer) (
 	}
 	defer c.Close()
 	var base *Baseline
+	var bl *baseline
 	var baseErr error
 	if !cfg.NoBaseline {
 		if progress != nil {
 			fmt.Fprintf(progress, "measuring JetStream alone (the baseline)...\n")
 		}
-		base, baseErr = runBaseline(ctx, cfg, c.Conn(), tag, envelopeSize(c.DaemonHost(ctx)))
+		bl, baseErr = newBaseline(ctx, cfg, c.Conn(), tag, envelopeSize(c.DaemonHost(ctx)))
+		if baseErr == nil {
+			defer bl.close()
+			base, baseErr = bl.measure(ctx)
+		}
 	}
 	var res *Result
 	switch {
@@ -125,6 +130,14 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, progress io.Writer) (
 	}
 	if err != nil {
 		return nil, err
+	}
+	if base != nil && cfg.Rate == 0 {
+		if progress != nil {
+			fmt.Fprintf(progress, "measuring JetStream's publish-only rate again...\n")
+		}
+		if base.PublishOnlyAfter, baseErr = bl.publishOnly(ctx, "after"); baseErr == nil {
+			base.PublishOnly = (base.PublishOnlyBefore + base.PublishOnlyAfter) / 2
+		}
 	}
 	res.Report.setBaseline(base, baseErr)
 	return res, nil
