@@ -41,6 +41,7 @@ func TestDependencyDirection(t *testing.T) {
 		{"monitor", []string{"github.com/nats-io/nats-server", mod + "embedded", mod + "cli", mod + "daemon", mod + "bridge", "github.com/spf13/cobra"}},
 		{"bridge", []string{mod + "monitor"}},
 		{"internal/agentstate", []string{mod + "bus", mod + "bridge", mod + "monitor", mod + "cli", mod + "daemon", "github.com/nats-io/"}},
+		{"internal/simtmux", []string{mod + "bus", mod + "bridge", mod + "cli", mod + "daemon", "github.com/nats-io/"}},
 		{"internal/notify", []string{"github.com/nats-io/nats-server", mod + "embedded", mod + "cli", mod + "daemon", mod + "bridge", mod + "monitor", "github.com/spf13/cobra"}},
 	} {
 		for _, d := range deps(t, tc.pkg) {
