@@ -85,6 +85,9 @@ type Report struct {
 	Lost       int              `json:"lost"`
 	Duplicates int              `json:"duplicates"`
 	Priorities []PriorityReport `json:"priorities"`
+	// ReceivedAtPublishEnd (broker-only) is how many messages had reached the consumers when
+	// the last publish returned: all of them when consuming keeps up with publishing.
+	ReceivedAtPublishEnd int `json:"received_at_publish_end,omitempty"`
 	// DaemonRSS is the peak resident memory of the process running daemon and bridge.
 	DaemonRSS int64 `json:"daemon_bridge_rss_bytes"`
 	// Baseline is JetStream alone in the same run (nil when skipped or failed:
@@ -147,6 +150,9 @@ func (r *Report) WriteText(w io.Writer) error {
 		fmt.Fprintf(w, ", daemon+bridge peak RSS %.1f MiB", float64(r.DaemonRSS)/(1<<20))
 	}
 	fmt.Fprintln(w)
+	if r.Mode == "broker-only" {
+		fmt.Fprintf(w, "when the last publish returned, %d of %d messages had reached the consumers\n", r.ReceivedAtPublishEnd, r.Messages)
+	}
 	stages := []struct {
 		name string
 		get  func(PriorityReport) Summary

@@ -477,6 +477,7 @@ func runBroker(ctx context.Context, cfg Config, c *bus.Client, tag string, progr
 	if err != nil {
 		return nil, err
 	}
+	atPubEnd := nrecv.Load()
 	deadline := time.Now().Add(cfg.Timeout)
 	for nrecv.Load() < int64(len(published)) && time.Now().Before(deadline) && ctx.Err() == nil {
 		if progress != nil {
@@ -490,7 +491,8 @@ func runBroker(ctx context.Context, cfg Config, c *bus.Client, tag string, progr
 	mu.Lock()
 	defer mu.Unlock()
 	res := &Result{Typed: map[subjects.Priority][]time.Duration{}}
-	rep := &Report{Mode: "broker-only", Sessions: cfg.Sessions, Panes: cfg.Panes, Messages: cfg.Messages, Rate: cfg.Rate, Sync: cfg.Sync, Publishers: cfg.Publishers}
+	rep := &Report{Mode: "broker-only", Sessions: cfg.Sessions, Panes: cfg.Panes, Messages: cfg.Messages, Rate: cfg.Rate, Sync: cfg.Sync, Publishers: cfg.Publishers,
+		ReceivedAtPublishEnd: int(atPubEnd)}
 	count := map[subjects.Priority]int{}
 	var first, last time.Time
 	for _, s := range published {
