@@ -28,13 +28,13 @@ type Delivery struct {
 }
 
 // Ack tells the server the message is done with, without waiting for it to confirm: the
-// acknowledgement goes out with the connection's next flush, so a consumer settles one
-// message after another at the speed of its callback instead of one round trip (and, with
-// `sync: always`, one write of the consumer's state) each. An acknowledgement that is lost
-// (the connection broke before it reached the server) makes the server redeliver the
-// message after AckWait; use it where a redelivery is harmless (the bridge's claims and
-// recorded outcomes skip a message already typed), else AckSync. ctx is unused; it stays in
-// the signature so that callers need not change to switch between the two.
+// acknowledgement goes out with the connection's next flush (and on Close), so a consumer
+// settles one message after another at the speed of its callback instead of one round trip
+// each (with a confirmed ack, normal priority backed up under load: loadtest --broker-only).
+// An acknowledgement that is lost (the connection broke before it reached the server) makes
+// the server redeliver the message after AckWait; use Ack where a redelivery is harmless (the
+// bridge's claims and recorded outcomes skip a message already typed), else AckSync. ctx is
+// unused; it stays in the signature so that callers can switch between the two.
 func (d *Delivery) Ack(ctx context.Context) error { return d.msg.Ack() }
 
 // AckSync tells the server the message is done with and waits for it to confirm.

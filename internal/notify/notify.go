@@ -234,7 +234,8 @@ func Run(ctx context.Context, c Consumer, host string, cfg Config, log *zap.Logg
 	for {
 		stop, err := c.ConsumeAlerts(ctx, host, n.cfg.MinPriority, func(d *bus.Delivery) {
 			n.Notify(ctx, d.Envelope)
-			if err := d.Ack(ctx); err != nil && ctx.Err() == nil {
+			// Confirmed: alerts are few, and a lost acknowledgement would notify a person twice.
+			if err := d.AckSync(ctx); err != nil && ctx.Err() == nil {
 				log.Warn("acknowledging a notified alert failed; it may be notified again", zap.String("id", d.Envelope.ID), zap.Error(err))
 			}
 		})
