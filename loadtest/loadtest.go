@@ -3,7 +3,10 @@
 // agent shipped in the binary (`tmux-orc agentsim`, which timestamps every read), publishes at
 // a steady rate, and measures from the publish call to the bytes the pane read ("typed") and
 // to the prompt the agent accepted ("submitted"). A broker-only mode measures publish to the
-// bridge's consumer without tmux, to separate our overhead from tmux's.
+// bridge's consumer without tmux, to separate our overhead from tmux's; a simulated mode
+// (SimHosts) keeps the bridges but replaces tmux with in-process panes, to drive thousands of
+// panes over several bridges from one machine. Every run can also measure JetStream alone on
+// the same server (Baseline), the yardstick of its figures.
 package loadtest
 
 import (
