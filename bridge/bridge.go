@@ -59,6 +59,11 @@ type Config struct {
 	// the bridge makes its own. The bridge feeds it the hook events of its host.
 	Tracker *agentstate.Tracker
 
+	// Runner, when set, stands in for the tmux server (the load test's simulated panes,
+	// package internal/simtmux): the bridge lists, reads and types into panes through it,
+	// with no control connection (discovery polls every Rescan), and Socket is not used.
+	Runner tmux.Runner
+
 	// skipGate types without checking that the pane is ready (only for the benchmark that
 	// measures what the check costs).
 	skipGate bool
@@ -117,11 +122,16 @@ func New(cfg Config, c *bus.Client, log *zap.Logger) *Bridge {
 }
 
 // runner is the control connection when it is up, else a spawned tmux per command.
-func (b *Bridge) runner() tmux.Runner { return b.conn.Runner() }
+func (b *Bridge) runner() tmux.Runner {
+	if b.cfg.Runner != nil {
+		return b.cfg.Runner
+	}
+	return b.conn.Runner()
+}
 
 // Run delivers until ctx ends, then stops consuming and waits for the injections in progress.
 func (b *Bridge) Run(ctx context.Context) error {
-	if err := b.cfg.Socket.Validate(); err != nil {
+	if err := b.cfg.Socket.Validate(); err != nil && b.cfg.Runner == nil {
 		return err
 	}
 	if b.cfg.Host == "" {
@@ -141,6 +151,10 @@ func (b *Bridge) Run(ctx context.Context) error {
 		defer b.wg.Done()
 		b.heartbeat(ctx)
 	}()
+	if b.cfg.Runner != nil {
+		b.poll(ctx)
+		return nil
+	}
 	tctx, stopTmux := context.WithCancel(ctx)
 	tmuxDone := make(chan struct{})
 	go func() {
@@ -181,6 +195,24 @@ func (b *Bridge) watch(ctx context.Context) {
 		case <-soon:
 			soon = nil
 			b.discover(ctx)
+		case <-b.refresh:
+			b.discover(ctx)
+		case <-tick.C:
+			b.discover(ctx)
+		}
+	}
+}
+
+// poll rediscovers panes on a timer (and when asked), until ctx ends: for a Runner with no
+// notifications.
+func (b *Bridge) poll(ctx context.Context) {
+	tick := time.NewTicker(b.cfg.Rescan)
+	defer tick.Stop()
+	b.discover(ctx)
+	for {
+		select {
+		case <-ctx.Done():
+			return
 		case <-b.refresh:
 			b.discover(ctx)
 		case <-tick.C:

@@ -33,9 +33,17 @@ and the share within the guide's targets (critical 50 ms, high 75 ms, normal 100
 accepted the prompt, after the bridge's Enter delay); plus throughput and the lost and
 duplicated messages, which must be zero (the command exits 1 otherwise).
 
---broker-only skips tmux and measures publish -> the bridge's consumer.`,
+--broker-only skips tmux and measures publish -> the bridge's consumer. --sim-hosts N keeps
+the bridges but replaces tmux with simulated panes in this process (a "> " prompt that takes
+what is typed when Enter comes), the sessions spread over N bridges with their own host
+names: the bus and the bridges measured alone, up to 20000 panes.
+
+Each run also measures JetStream alone on the same server (a temporary stream with the
+settings of ORC_NORMAL): synchronous publishes at full speed, as nats bench js pub sync
+does (at --rate max), and publish -> a durable consumer at the run's rate.`,
 		Example: `  tmux-orc loadtest --sessions 20 --panes 2 --messages 1000 --priority mix --rate 200/s
-  tmux-orc loadtest --broker-only --messages 20000 --rate max --json`,
+  tmux-orc loadtest --broker-only --messages 20000 --rate max --json
+  tmux-orc loadtest --sim-hosts 10 --sessions 500 --panes 20 --messages 20000 --rate 1000/s`,
 		Args: argsBetween(0, 0),
 		RunE: func(cmd *cobra.Command, _ []string) error { return loadtestRun(cmd.Context(), opts) },
 	}
@@ -50,6 +58,8 @@ duplicated messages, which must be zero (the command exits 1 otherwise).
 	fl.DurationVar(&opts.cfg.EnterDelay, "enter-delay", 150*time.Millisecond, "the bridge's pause before Enter")
 	fl.DurationVar(&opts.cfg.Timeout, "timeout", 60*time.Second, "how long to wait for deliveries after the last publish")
 	fl.IntVar(&opts.cfg.Publishers, "publishers", 8, "concurrent publishers")
+	fl.IntVar(&opts.cfg.SimHosts, "sim-hosts", 0, "simulate the panes (no tmux) and serve them with this many bridges (hosts) in this process")
+	fl.BoolVar(&opts.cfg.NoBaseline, "no-baseline", false, "skip measuring JetStream alone on the same server (the report's yardstick)")
 	fl.BoolVar(&opts.JSON, "json", false, "print the report as JSON")
 	fl.StringVar(&opts.Histogram, "histogram", "", "write a latency histogram (SVG) of the typed stage to this file")
 	fl.BoolVar(&opts.NoProgress, "no-progress", false, "no progress line on stderr")

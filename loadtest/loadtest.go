@@ -3,7 +3,10 @@
 // agent shipped in the binary (`tmux-orc agentsim`, which timestamps every read), publishes at
 // a steady rate, and measures from the publish call to the bytes the pane read ("typed") and
 // to the prompt the agent accepted ("submitted"). A broker-only mode measures publish to the
-// bridge's consumer without tmux, to separate our overhead from tmux's.
+// bridge's consumer without tmux, to separate our overhead from tmux's; a simulated mode
+// (SimHosts) keeps the bridges but replaces tmux with in-process panes, to drive thousands of
+// panes over several bridges from one machine. Every run can also measure JetStream alone on
+// the same server (Baseline), the yardstick of its figures.
 package loadtest
 
 import (
@@ -44,7 +47,20 @@ type Config struct {
 	Timeout time.Duration
 	// Publishers is the number of concurrent publishers.
 	Publishers int
+	// SimHosts > 0 replaces tmux with simulated panes (package internal/simtmux) served by
+	// SimHosts bridges in this process, one per simulated host, the sessions spread over
+	// them: the bus and the bridges measured without tmux, up to MaxSimPanes panes.
+	SimHosts int
+	// NoBaseline skips the measurement of JetStream alone (see Baseline).
+	NoBaseline bool
 }
+
+// MaxTmuxPanes and MaxSimPanes bound the panes of a load test with tmux and with simulated
+// panes.
+const (
+	MaxTmuxPanes = 2000
+	MaxSimPanes  = 20000
+)
 
 // ErrConfig is returned for an invalid load test configuration.
 var ErrConfig = errors.New("invalid load test")
@@ -57,8 +73,17 @@ func (c *Config) Validate() error {
 	if c.Sessions < 1 || c.Panes < 1 || c.Messages < 1 {
 		return fmt.Errorf("%w: --sessions, --panes and --messages must be at least 1", ErrConfig)
 	}
-	if c.Sessions*c.Panes > 2000 {
-		return fmt.Errorf("%w: %d panes; the limit is 2000", ErrConfig, c.Sessions*c.Panes)
+	switch {
+	case c.SimHosts < 0:
+		return fmt.Errorf("%w: --sim-hosts must not be negative", ErrConfig)
+	case c.SimHosts > 0 && c.BrokerOnly:
+		return fmt.Errorf("%w: --sim-hosts and --broker-only exclude each other", ErrConfig)
+	case c.SimHosts > c.Sessions:
+		return fmt.Errorf("%w: --sim-hosts %d is more than the %d sessions", ErrConfig, c.SimHosts, c.Sessions)
+	case c.SimHosts > 0 && c.Sessions*c.Panes > MaxSimPanes:
+		return fmt.Errorf("%w: %d simulated panes; the limit is %d", ErrConfig, c.Sessions*c.Panes, MaxSimPanes)
+	case c.SimHosts == 0 && c.Sessions*c.Panes > MaxTmuxPanes:
+		return fmt.Errorf("%w: %d panes; the limit is %d with tmux (--sim-hosts simulates up to %d)", ErrConfig, c.Sessions*c.Panes, MaxTmuxPanes, MaxSimPanes)
 	}
 	if c.Priority != "mix" {
 		if _, err := subjects.ParsePriority(c.Priority); err != nil {

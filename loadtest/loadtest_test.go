@@ -74,14 +74,77 @@ func TestBrokerOnly(t *testing.T) {
 	if r.Lost != 0 || r.Duplicates != 0 || len(r.Priorities) != 1 || r.Priorities[0].Priority != subjects.High || r.Priorities[0].Typed.Count != 500 {
 		t.Fatalf("report %+v", r)
 	}
+	// JetStream alone was measured in the same run: publish only (full speed) and publish ->
+	// consumer, every message received once.
+	b := r.Baseline
+	if b == nil {
+		t.Fatalf("no baseline: %s", r.BaselineError)
+	}
+	if b.PublishOnly <= 0 || b.PublishOnlyBefore <= 0 || b.PublishOnlyAfter <= 0 || b.Throughput <= 0 || b.Latency.Count != 500 || b.MessageBytes < 200 || r.ThroughputRatio <= 0 || r.ConsumedRatio <= 0 {
+		t.Fatalf("baseline %+v, ratio %v", b, r.ThroughputRatio)
+	}
+}
+
+// TestBaselineAtRate: at a fixed rate only publish -> consumer is measured (no publish-only
+// rate, no ratio), and --no-baseline skips it.
+func TestBaselineAtRate(t *testing.T) {
+	cfg := Config{Sessions: 1, Panes: 2, Messages: 40, Priority: "critical", Rate: 200, BrokerOnly: true, Sync: "1s", Binary: binary, Timeout: 30 * time.Second}
+	res, err := Run(context.Background(), cfg, zap.NewNop(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := res.Report.Baseline
+	if b == nil || b.PublishOnly != 0 || res.Report.ThroughputRatio != 0 || res.Report.ConsumedRatio != 0 || b.Latency.Count != 40 || b.Latency.P99 <= 0 {
+		t.Fatalf("baseline %+v, error %q", b, res.Report.BaselineError)
+	}
+	cfg.NoBaseline = true
+	res, err = Run(context.Background(), cfg, zap.NewNop(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Report.Baseline != nil || res.Report.BaselineError != "" {
+		t.Fatalf("baseline measured with NoBaseline: %+v", res.Report)
+	}
+}
+
+// TestSimulatedPanes: three bridges (hosts) in this process serve simulated panes; every
+// message is typed and accepted exactly once in its own pane.
+func TestSimulatedPanes(t *testing.T) {
+	cfg := Config{Sessions: 6, Panes: 5, Messages: 120, Priority: "mix", Rate: 60, SimHosts: 3, Sync: "1s",
+		EnterDelay: 20 * time.Millisecond, Binary: binary, Timeout: 30 * time.Second, NoBaseline: true}
+	res, err := Run(context.Background(), cfg, zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := res.Report
+	if r.Mode != "simulated" || r.Hosts != 3 || r.Lost != 0 || r.Duplicates != 0 {
+		t.Fatalf("report %+v", r)
+	}
+	total := 0
+	for _, p := range r.Priorities {
+		total += p.Published
+		if p.Typed.Count != p.Published || p.Submitted.Count != p.Published || p.Submitted.Min < 20 {
+			t.Errorf("%s: %d published, %d typed, %d submitted (min %.2f ms)", p.Priority, p.Published, p.Typed.Count, p.Submitted.Count, p.Submitted.Min)
+		}
+	}
+	if total != 120 {
+		t.Fatalf("%d published", total)
+	}
 }
 
 func TestConfigValidation(t *testing.T) {
 	for _, c := range []Config{{Sessions: 0, Panes: 1, Messages: 1, Priority: "mix"}, {Sessions: 1, Panes: 1, Messages: 1, Priority: "urgent"},
-		{Sessions: 100, Panes: 30, Messages: 1, Priority: "mix"}} {
+		{Sessions: 100, Panes: 30, Messages: 1, Priority: "mix"},
+		{Sessions: 2, Panes: 1, Messages: 1, Priority: "mix", SimHosts: 1, BrokerOnly: true},
+		{Sessions: 2, Panes: 1, Messages: 1, Priority: "mix", SimHosts: 3},
+		{Sessions: 1000, Panes: 21, Messages: 1, Priority: "mix", SimHosts: 10}} {
 		if err := c.Validate(); err == nil {
 			t.Errorf("%+v accepted", c)
 		}
+	}
+	ok := Config{Sessions: 500, Panes: 20, Messages: 1, Priority: "mix", SimHosts: 10}
+	if err := ok.Validate(); err != nil {
+		t.Errorf("10000 simulated panes: %v", err)
 	}
 	for in, want := range map[string]float64{"200/s": 200, "12.5": 12.5, "max": 0} {
 		if got, err := ParseRate(in); err != nil || got != want {

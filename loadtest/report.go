@@ -71,31 +71,88 @@ type PriorityReport struct {
 
 // Report is what a load test measured.
 type Report struct {
-	Mode       string           `json:"mode"`
+	Mode string `json:"mode"`
+	// Hosts is the number of simulated hosts (bridges) in mode "simulated".
+	Hosts      int              `json:"simulated_hosts,omitempty"`
 	Sessions   int              `json:"sessions"`
 	Panes      int              `json:"panes_per_session"`
 	Messages   int              `json:"messages"`
 	Rate       float64          `json:"rate_per_s"`
+	Publishers int              `json:"publishers"`
 	Sync       string           `json:"sync"`
 	Duration   float64          `json:"duration_s"`
 	Throughput float64          `json:"throughput_per_s"`
 	Lost       int              `json:"lost"`
 	Duplicates int              `json:"duplicates"`
 	Priorities []PriorityReport `json:"priorities"`
+	// ReceivedAtPublishEnd (broker-only) is how many messages had reached the consumers when
+	// the last publish returned: all of them when consuming keeps up with publishing.
+	ReceivedAtPublishEnd int `json:"received_at_publish_end,omitempty"`
 	// DaemonRSS is the peak resident memory of the process running daemon and bridge.
 	DaemonRSS int64 `json:"daemon_bridge_rss_bytes"`
+	// Baseline is JetStream alone in the same run (nil when skipped or failed:
+	// BaselineError says why it failed).
+	Baseline      *Baseline `json:"jetstream_baseline,omitempty"`
+	BaselineError string    `json:"jetstream_baseline_error,omitempty"`
+	// ThroughputRatio is Throughput over the baseline's publish-only rate, and
+	// ConsumedRatio over its publish -> consumer throughput (both at --rate max).
+	ThroughputRatio float64 `json:"throughput_ratio,omitempty"`
+	ConsumedRatio   float64 `json:"consumed_ratio,omitempty"`
+}
+
+func (r *Report) setBaseline(b *Baseline, err error) {
+	if err != nil {
+		r.BaselineError = err.Error()
+		return
+	}
+	r.Baseline = b
+	if b != nil && b.PublishOnly > 0 {
+		r.ThroughputRatio = r.Throughput / b.PublishOnly
+		if b.Throughput > 0 {
+			r.ConsumedRatio = r.Throughput / b.Throughput
+		}
+	}
+}
+
+func (r *Report) writeBaseline(w io.Writer) {
+	switch {
+	case r.BaselineError != "":
+		fmt.Fprintf(w, "\nJetStream alone: not measured: %s\n", r.BaselineError)
+		return
+	case r.Baseline == nil:
+		return
+	}
+	b := r.Baseline
+	fmt.Fprintf(w, "\nJetStream alone, same server and run (stream %s with ORC_NORMAL's settings, %d-byte messages):\n", b.Stream, b.MessageBytes)
+	if b.PublishOnly > 0 {
+		fmt.Fprintf(w, "  publish only (sync, %d publishers): %.0f msg/s (%.0f before this run's measurement, %.0f after); this run's throughput is %.2f of it\n",
+			r.Publishers, b.PublishOnly, b.PublishOnlyBefore, b.PublishOnlyAfter, r.ThroughputRatio)
+	}
+	l := b.Latency
+	fmt.Fprintf(w, "  publish -> consumer at %s: median %.2f, p95 %.2f, p99 %.2f, max %.2f ms; %.0f msg/s", rateText(r.Rate), l.P50, l.P95, l.P99, l.Max, b.Throughput)
+	if r.ConsumedRatio > 0 {
+		fmt.Fprintf(w, "; this run's throughput is %.2f of it", r.ConsumedRatio)
+	}
+	fmt.Fprintln(w)
 }
 
 // WriteText prints the report in the shape of the original guide's performance report.
 func (r *Report) WriteText(w io.Writer) error {
 	fmt.Fprintf(w, "PERFORMANCE TEST RESULTS (%s)\n", r.Mode)
 	fmt.Fprintln(w, strings.Repeat("=", 26))
-	fmt.Fprintf(w, "%d messages to %d sessions x %d panes at %s, sync %s\n", r.Messages, r.Sessions, r.Panes, rateText(r.Rate), r.Sync)
+	fmt.Fprintf(w, "%d messages to %d sessions x %d panes", r.Messages, r.Sessions, r.Panes)
+	if r.Hosts > 0 {
+		fmt.Fprintf(w, " (%d panes, simulated, over %d hosts' bridges)", r.Sessions*r.Panes, r.Hosts)
+	}
+	fmt.Fprintf(w, " at %s, sync %s\n", rateText(r.Rate), r.Sync)
 	fmt.Fprintf(w, "duration %.2fs, throughput %.0f msg/s, lost %d, duplicated %d", r.Duration, r.Throughput, r.Lost, r.Duplicates)
 	if r.DaemonRSS > 0 {
 		fmt.Fprintf(w, ", daemon+bridge peak RSS %.1f MiB", float64(r.DaemonRSS)/(1<<20))
 	}
 	fmt.Fprintln(w)
+	if r.Mode == "broker-only" {
+		fmt.Fprintf(w, "when the last publish returned, %d of %d messages had reached the consumers\n", r.ReceivedAtPublishEnd, r.Messages)
+	}
 	stages := []struct {
 		name string
 		get  func(PriorityReport) Summary
@@ -121,6 +178,7 @@ func (r *Report) WriteText(w io.Writer) error {
 			return err
 		}
 	}
+	r.writeBaseline(w)
 	return nil
 }
 

@@ -65,6 +65,7 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, progress io.Writer) (
 	dctx, stopDaemon := context.WithCancel(context.Background())
 	daemonDone := make(chan error, 1)
 	var c *bus.Client
+	var bopts bus.Options
 	if len(cfg.URLs) == 0 {
 		ecfg := embedded.DefaultConfig(home.Dir(filepath.Join(tmp, "home")))
 		ecfg.SetPort(0)
@@ -74,7 +75,7 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, progress io.Writer) (
 		}
 		bcfg.Host = ecfg.HostName
 		var opts daemon.Options
-		if !cfg.BrokerOnly {
+		if !cfg.BrokerOnly && cfg.SimHosts == 0 {
 			opts.Bridge = &bcfg
 		}
 		ready := make(chan struct{})
@@ -87,15 +88,17 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, progress io.Writer) (
 			stopDaemon()
 			return nil, fmt.Errorf("starting the embedded daemon: %w", err)
 		}
-		c, err = bus.Connect(ctx, bus.Options{Home: ecfg.Home, Name: "tmux-orc-loadtest", Host: ecfg.HostName})
+		bopts = bus.Options{Home: ecfg.Home, Name: "tmux-orc-loadtest", Host: ecfg.HostName}
+		c, err = bus.Connect(ctx, bopts)
 	} else {
 		dir, herr := home.Resolve()
 		if herr != nil {
 			stopDaemon()
 			return nil, herr
 		}
-		c, err = bus.Connect(ctx, bus.Options{Home: dir, URLs: cfg.URLs, Name: "tmux-orc-loadtest", Host: cfg.Host})
-		if err == nil && !cfg.BrokerOnly {
+		bopts = bus.Options{Home: dir, URLs: cfg.URLs, Name: "tmux-orc-loadtest", Host: cfg.Host}
+		c, err = bus.Connect(ctx, bopts)
+		if err == nil && !cfg.BrokerOnly && cfg.SimHosts == 0 {
 			b := bridge.New(bcfg, c, log.Named("bridge"))
 			go func() { daemonDone <- b.Run(dctx) }()
 		} else {
@@ -107,10 +110,41 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, progress io.Writer) (
 		return nil, err
 	}
 	defer c.Close()
-	if cfg.BrokerOnly {
-		return runBroker(ctx, cfg, c, tag, progress)
+	var base *Baseline
+	var bl *baseline
+	var baseErr error
+	if !cfg.NoBaseline {
+		if progress != nil {
+			fmt.Fprintf(progress, "measuring JetStream alone (the baseline)...\n")
+		}
+		bl, baseErr = newBaseline(ctx, cfg, c.Conn(), tag, envelopeSize(c.DaemonHost(ctx)))
+		if baseErr == nil {
+			defer bl.close()
+			base, baseErr = bl.measure(ctx)
+		}
 	}
-	return runTmux(ctx, cfg, c, sock, tag, tmp, progress)
+	var res *Result
+	switch {
+	case cfg.BrokerOnly:
+		res, err = runBroker(ctx, cfg, c, tag, progress)
+	case cfg.SimHosts > 0:
+		res, err = runSim(ctx, cfg, c, bopts, tag, log, progress)
+	default:
+		res, err = runTmux(ctx, cfg, c, sock, tag, tmp, progress)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if base != nil && cfg.Rate == 0 {
+		if progress != nil {
+			fmt.Fprintf(progress, "measuring JetStream's publish-only rate again...\n")
+		}
+		if base.PublishOnlyAfter, baseErr = bl.publishOnly(ctx, "after"); baseErr == nil {
+			base.PublishOnly = (base.PublishOnlyBefore + base.PublishOnlyAfter) / 2
+		}
+	}
+	res.Report.setBaseline(base, baseErr)
+	return res, nil
 }
 
 func runTmux(ctx context.Context, cfg Config, c *bus.Client, sock tmux.Socket, tag, tmp string, progress io.Writer) (*Result, error) {
@@ -173,7 +207,7 @@ func runTmux(ctx context.Context, cfg Config, c *bus.Client, sock tmux.Socket, t
 	if progress != nil {
 		fmt.Fprintln(progress)
 	}
-	return analyseTmux(cfg, panes, published, accepted)
+	return analyse(cfg, "tmux", func(i int) string { return panes[i].target() }, published, accepted, typedTimes(panes))
 }
 
 // warmUp sends one message to every pane and waits until each has accepted it, so that the
@@ -271,56 +305,27 @@ func startPanes(ctx context.Context, cfg Config, sock tmux.Socket, tag, tmp stri
 // publishAll publishes cfg.Messages at cfg.Rate round-robin over n targets.
 func publishAll(ctx context.Context, cfg Config, c *bus.Client, n int, target func(int) subjects.Address, count *atomic.Int64) ([]sent, error) {
 	r := rand.New(rand.NewPCG(1, 2))
-	jobs := make(chan int)
 	out := make([]sent, cfg.Messages)
 	prios := make([]subjects.Priority, cfg.Messages)
 	for i := range prios {
 		prios[i] = cfg.priorityFor(r)
 	}
-	var wg sync.WaitGroup
-	var firstErr error
-	var once sync.Once
-	for w := 0; w < cfg.Publishers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range jobs {
-				now := time.Now()
-				e := &subjects.Envelope{ID: subjects.NewID(now), Timestamp: now.UTC(),
-					Source: subjects.Source{Type: "loadtest", Identifier: "loadtest"}, Target: target(i % n),
-					Message: subjects.Message{Type: "notification", Category: "loadtest", Priority: prios[i],
-						Content: subjects.Content{Subject: "load", Body: fmt.Sprintf("loadtest message %d", i)}},
-					Metadata: subjects.Metadata{Tags: []string{"loadtest"}}}
-				out[i] = sent{id: e.ID, priority: prios[i], target: i % n, at: now}
-				if _, err := c.Publish(ctx, e); err != nil {
-					once.Do(func() { firstErr = fmt.Errorf("publishing message %d: %w", i, err) })
-				}
-				count.Add(1)
-			}
-		}()
+	err := drive(ctx, cfg.Rate, cfg.Publishers, cfg.Messages, func(i int) error {
+		defer count.Add(1)
+		now := time.Now()
+		e := &subjects.Envelope{ID: subjects.NewID(now), Timestamp: now.UTC(),
+			Source: subjects.Source{Type: "loadtest", Identifier: "loadtest"}, Target: target(i % n),
+			Message: subjects.Message{Type: "notification", Category: "loadtest", Priority: prios[i],
+				Content: subjects.Content{Subject: "load", Body: fmt.Sprintf("loadtest message %d", i)}},
+			Metadata: subjects.Metadata{Tags: []string{"loadtest"}}}
+		out[i] = sent{id: e.ID, priority: prios[i], target: i % n, at: now}
+		_, err := c.Publish(ctx, e)
+		return err
+	})
+	if err != nil {
+		return out, fmt.Errorf("publishing %w", err)
 	}
-	start := time.Now()
-	for i := 0; i < cfg.Messages; i++ {
-		if cfg.Rate > 0 {
-			due := start.Add(time.Duration(float64(i) / cfg.Rate * float64(time.Second)))
-			if d := time.Until(due); d > 0 {
-				select {
-				case <-time.After(d):
-				case <-ctx.Done():
-				}
-			}
-		}
-		if ctx.Err() != nil {
-			break
-		}
-		jobs <- i
-	}
-	close(jobs)
-	wg.Wait()
-	if firstErr == nil && ctx.Err() != nil {
-		firstErr = ctx.Err()
-	}
-	return out, firstErr
+	return out, nil
 }
 
 // acceptance is one accepted prompt carrying a message id.
@@ -382,10 +387,11 @@ func typedTimes(panes []pane) map[string]time.Time {
 	return out
 }
 
-func analyseTmux(cfg Config, panes []pane, published []sent, accepted map[string][]acceptance) (*Result, error) {
-	typed := typedTimes(panes)
+// analyse computes the report of a run that typed into panes (tmux or simulated): target
+// names pane i, accepted and typed are what the panes saw.
+func analyse(cfg Config, mode string, target func(int) string, published []sent, accepted map[string][]acceptance, typed map[string]time.Time) (*Result, error) {
 	res := &Result{Typed: map[subjects.Priority][]time.Duration{}}
-	rep := &Report{Mode: "tmux", Sessions: cfg.Sessions, Panes: cfg.Panes, Messages: cfg.Messages, Rate: cfg.Rate, Sync: cfg.Sync}
+	rep := &Report{Mode: mode, Hosts: cfg.SimHosts, Sessions: cfg.Sessions, Panes: cfg.Panes, Messages: cfg.Messages, Rate: cfg.Rate, Sync: cfg.Sync, Publishers: cfg.Publishers}
 	subm := map[subjects.Priority][]time.Duration{}
 	count := map[subjects.Priority]int{}
 	var first, last time.Time
@@ -403,7 +409,7 @@ func analyseTmux(cfg Config, panes []pane, published []sent, accepted map[string
 			rep.Duplicates += len(acc) - 1
 		}
 		if acc[0].pane != s.target {
-			return nil, fmt.Errorf("message %s for %s was accepted in %s", s.id, panes[s.target].target(), panes[acc[0].pane].target())
+			return nil, fmt.Errorf("message %s for %s was accepted in %s", s.id, target(s.target), target(acc[0].pane))
 		}
 		subm[s.priority] = append(subm[s.priority], acc[0].at.Sub(s.at))
 		if acc[0].at.After(last) {
@@ -475,6 +481,7 @@ func runBroker(ctx context.Context, cfg Config, c *bus.Client, tag string, progr
 	if err != nil {
 		return nil, err
 	}
+	atPubEnd := nrecv.Load()
 	deadline := time.Now().Add(cfg.Timeout)
 	for nrecv.Load() < int64(len(published)) && time.Now().Before(deadline) && ctx.Err() == nil {
 		if progress != nil {
@@ -488,7 +495,8 @@ func runBroker(ctx context.Context, cfg Config, c *bus.Client, tag string, progr
 	mu.Lock()
 	defer mu.Unlock()
 	res := &Result{Typed: map[subjects.Priority][]time.Duration{}}
-	rep := &Report{Mode: "broker-only", Sessions: cfg.Sessions, Panes: cfg.Panes, Messages: cfg.Messages, Rate: cfg.Rate, Sync: cfg.Sync}
+	rep := &Report{Mode: "broker-only", Sessions: cfg.Sessions, Panes: cfg.Panes, Messages: cfg.Messages, Rate: cfg.Rate, Sync: cfg.Sync, Publishers: cfg.Publishers,
+		ReceivedAtPublishEnd: int(atPubEnd)}
 	count := map[subjects.Priority]int{}
 	var first, last time.Time
 	for _, s := range published {

@@ -43,6 +43,7 @@ func TestDependencyDirection(t *testing.T) {
 		// The daemon's configuration lives in daemon, below the command line that fills it.
 		{"daemon", []string{mod + "cli", "github.com/spf13/"}},
 		{"internal/agentstate", []string{mod + "bus", mod + "bridge", mod + "monitor", mod + "cli", mod + "daemon", "github.com/nats-io/"}},
+		{"internal/simtmux", []string{mod + "bus", mod + "bridge", mod + "cli", mod + "daemon", "github.com/nats-io/"}},
 		{"internal/notify", []string{"github.com/nats-io/nats-server", mod + "embedded", mod + "cli", mod + "daemon", mod + "bridge", mod + "monitor", "github.com/spf13/cobra"}},
 	} {
 		for _, d := range deps(t, tc.pkg) {

@@ -234,7 +234,8 @@ func Run(ctx context.Context, c Consumer, host string, cfg Config, log *zap.Logg
 	for {
 		stop, err := c.ConsumeAlerts(ctx, host, n.cfg.MinPriority, func(d *bus.Delivery) {
 			n.Notify(ctx, d.Envelope)
-			if err := d.Done(ctx); err != nil && ctx.Err() == nil {
+			// Confirmed: alerts are few, and a lost ack would notify a person twice.
+			if err := d.DoneSync(ctx); err != nil && ctx.Err() == nil {
 				log.Warn("telling the server a notified alert is done failed; it may be notified again", zap.String("id", d.Envelope.ID), zap.Error(err))
 			}
 		})
