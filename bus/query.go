@@ -2,10 +2,9 @@ package bus
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"regexp"
-	"sort"
+	"slices"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -71,205 +70,331 @@ func (q *Query) matches(e *subjects.Envelope) bool {
 	return q.Filter == nil || q.Filter.MatchString(e.FilterText())
 }
 
-// Query returns the matching messages, oldest first.
+// Query returns the matching messages, oldest first. With Tail it reads the streams
+// backwards and stops at the Tail-th match; without, it returns every match (QueryEach
+// streams them instead of holding them all).
 func (c *Client) Query(ctx context.Context, q Query) ([]Record, error) {
 	recs, _, err := c.query(ctx, q)
 	return recs, err
 }
 
+// QueryEach calls fn with each matching message, oldest first, a page at a time: only a
+// page of messages (pageSize) is held at once, or the Tail last matches with Tail.
+func (c *Client) QueryEach(ctx context.Context, q Query, fn func(Record) error) error {
+	_, err := c.queryEach(ctx, q, fn)
+	return err
+}
+
 func (c *Client) query(ctx context.Context, q Query) ([]Record, cursor, error) {
-	ctx, cancel := c.withTimeout(ctx)
-	defer cancel()
 	var all []Record
-	cur := cursor{}
-	for _, p := range q.priorities() {
-		recs, last, err := c.scan(ctx, p, q)
-		if err != nil {
-			return nil, nil, err
-		}
-		cur[p.Stream()] = last
-		all = append(all, recs...)
-	}
-	sort.SliceStable(all, func(i, j int) bool { return all[i].Stored.Before(all[j].Stored) })
-	if q.Inbox != nil {
-		var err error
-		if all, err = c.keepInbox(ctx, q.Inbox, all); err != nil {
-			return nil, nil, err
-		}
-	}
-	if q.Unacked {
-		if err := c.attachAcks(ctx, all); err != nil {
-			return nil, nil, err
-		}
-		kept := all[:0]
-		for _, r := range all {
-			if r.Ack == nil {
-				kept = append(kept, r)
-			}
-		}
-		all = kept
-	}
-	if q.Tail > 0 && len(all) > q.Tail {
-		all = all[len(all)-q.Tail:]
-	}
-	if !q.Unacked {
-		if err := c.attachAcks(ctx, all); err != nil {
-			return nil, nil, err
-		}
-	}
-	if q.Inbox == nil { // keepInbox attached them
-		if err := c.attachReceipts(ctx, all); err != nil {
-			return nil, nil, err
-		}
+	cur, err := c.queryEach(ctx, q, func(r Record) error {
+		all = append(all, r)
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
 	}
 	return all, cur, nil
 }
 
-// scanStall is how long a scan waits for a consumer that has messages pending but
-// delivers none before it looks for damage: a message the store cannot read is never
-// delivered, and the consumer waits for it for ever.
-const scanStall = 500 * time.Millisecond
-
-// scan reads every message of priority p that matches q and returns them with the last
-// stream sequence known to be covered. A message the store cannot read (a damaged block)
-// is skipped and logged, so the read answers instead of timing out.
-func (c *Client) scan(ctx context.Context, p subjects.Priority, q Query) ([]Record, uint64, error) {
-	st, err := c.js.Stream(ctx, p.Stream())
+// queryEach runs q and returns, per stream, the last sequence it covered (for Follow).
+func (c *Client) queryEach(ctx context.Context, q Query, fn func(Record) error) (cursor, error) {
+	rev := q.Tail > 0
+	ws, cur, err := c.walkers(ctx, q, rev)
 	if err != nil {
-		return nil, 0, fmt.Errorf("opening stream %s: %w", p.Stream(), err)
+		return nil, err
 	}
-	last := st.CachedInfo().State.LastSeq
-	filters := q.filters(p)
+	m := &merge{c: c, ws: ws, rev: rev}
+	if !rev {
+		for {
+			page, err := c.page(ctx, q, m, pageSize)
+			if err != nil {
+				return nil, err
+			}
+			if page == nil {
+				return cur, nil
+			}
+			for _, r := range page {
+				if err := fn(r); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	// Backwards, newest first, until Tail matches.
 	var out []Record
-	var from uint64 // 0: from the start (or q.Since); else from this sequence
-	for {
-		recs, delivered, stalled, err := c.scanFrom(ctx, st, p, q, filters, from)
+	for len(out) < q.Tail {
+		want := min(pageSize, max(16, q.Tail-len(out)))
+		page, err := c.page(ctx, q, m, want)
 		if err != nil {
-			return nil, 0, err
+			return nil, err
 		}
-		out = append(out, recs...)
-		if delivered > 0 {
-			last = max(last, delivered)
+		if page == nil {
+			break
 		}
-		if !stalled {
-			return out, last, nil
+		out = append(out, page[:min(len(page), q.Tail-len(out))]...)
+	}
+	slices.Reverse(out)
+	for _, r := range out {
+		if err := fn(r); err != nil {
+			return nil, err
 		}
-		next, ok := c.nextReadable(ctx, st, filters, max(delivered+1, from))
-		c.log.Warn("a stored message cannot be read (store damage?); skipped", zap.String("stream", p.Stream()),
-			zap.Uint64("after_seq", max(delivered, from)), zap.Uint64("next_readable", next))
-		if !ok {
-			return out, last, nil
+	}
+	return cur, nil
+}
+
+// page returns the next up to n messages of the merge that q keeps, with their
+// acknowledgements and receipts; nil when the merge is exhausted. It reads at least n
+// messages from the merge (fewer only at its end), so that the acknowledgements and
+// receipts are read in batches.
+func (c *Client) page(ctx context.Context, q Query, m *merge, n int) ([]Record, error) {
+	for {
+		var cand []Record
+		for len(cand) < n {
+			r, ok, err := m.next(ctx)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				break
+			}
+			if q.matches(r.Envelope) {
+				cand = append(cand, r)
+			}
 		}
-		from = next
+		if len(cand) == 0 && m.exhausted() {
+			return nil, nil
+		}
+		if q.Inbox != nil {
+			var err error
+			if cand, err = c.keepInbox(ctx, q.Inbox, cand); err != nil {
+				return nil, err
+			}
+		}
+		if err := c.attachAcks(ctx, cand); err != nil {
+			return nil, err
+		}
+		if q.Unacked {
+			kept := cand[:0]
+			for _, r := range cand {
+				if r.Ack == nil {
+					kept = append(kept, r)
+				}
+			}
+			cand = kept
+		}
+		if q.Inbox == nil { // keepInbox attached them
+			if err := c.attachReceipts(ctx, cand); err != nil {
+				return nil, err
+			}
+		}
+		if len(cand) > 0 {
+			return cand, nil
+		}
 	}
 }
 
-// scanFrom reads with one ephemeral consumer from sequence from (0: the start, or
-// q.Since). It returns the records, the last stream sequence delivered, and whether the
-// consumer stalled with messages pending.
-func (c *Client) scanFrom(ctx context.Context, st jetstream.Stream, p subjects.Priority, q Query, filters []string, from uint64) ([]Record, uint64, bool, error) {
-	cfg := jetstream.ConsumerConfig{
-		AckPolicy:         jetstream.AckNonePolicy,
-		FilterSubjects:    filters,
-		InactiveThreshold: 30 * time.Second,
-		MemoryStorage:     true,
-		DeliverPolicy:     jetstream.DeliverAllPolicy,
+// walkers opens one walker per priority of q and subject filter, over the messages stored
+// until now (and since q.Since), and returns them with the cursor they end at.
+func (c *Client) walkers(ctx context.Context, q Query, rev bool) ([]*walker, cursor, error) {
+	var ws []*walker
+	cur := cursor{}
+	width := uint64(pageSize)
+	if rev {
+		width = uint64(min(pageSize, max(16, 2*q.Tail)))
 	}
-	switch {
-	case from > 0:
-		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, from
-	case !q.Since.IsZero():
-		since := q.Since
-		cfg.DeliverPolicy, cfg.OptStartTime = jetstream.DeliverByStartTimePolicy, &since
-	}
-	cons, err := st.CreateConsumer(ctx, cfg)
-	if err != nil {
-		return nil, 0, false, fmt.Errorf("querying %s: %w", p.Stream(), err)
-	}
-	defer c.dropConsumer(st, cons)
-	pending := cons.CachedInfo().NumPending
-	var out []Record
-	var delivered uint64
-	progress := time.Now()
-	for pending > 0 {
-		batch, err := cons.FetchNoWait(int(min(pending, 1000)))
+	for rank, p := range q.priorities() {
+		info, err := c.streamState(ctx, p.Stream())
 		if err != nil {
-			return nil, 0, false, fmt.Errorf("reading %s: %w", p.Stream(), err)
+			return nil, nil, err
 		}
-		n := 0
-		for m := range batch.Messages() {
-			n++
-			meta, err := m.Metadata()
+		cur[p.Stream()] = info.LastSeq
+		lo, hi := max(info.FirstSeq, 1), info.LastSeq
+		if !q.Since.IsZero() && lo <= hi {
+			since := q.Since
+			msgs, _, err := c.directGet(ctx, p.Stream(), directReq{StartTime: &since})
 			if err != nil {
-				return nil, 0, false, fmt.Errorf("reading %s: %w", p.Stream(), err)
+				return nil, nil, err
 			}
-			delivered = max(delivered, meta.Sequence.Stream)
-			pending = meta.NumPending
-			if r, ok := decodeRecord(m.Subject(), m.Data(), meta); ok && q.matches(r.Envelope) {
-				out = append(out, r)
+			if len(msgs) == 0 {
+				continue // nothing stored since
 			}
+			lo = max(lo, msgs[0].Seq)
 		}
-		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) {
-			return nil, 0, false, fmt.Errorf("reading %s: %w", p.Stream(), err)
-		}
-		if n > 0 {
-			progress = time.Now()
+		if lo > hi {
 			continue
 		}
-		// The consumer's pending count can run ahead of what a no-wait fetch returns;
-		// wait briefly for the rest instead of spinning, but not for ever.
-		if err := ctx.Err(); err != nil {
-			return nil, 0, false, fmt.Errorf("reading %s: %w", p.Stream(), err)
+		for _, f := range q.filters(p) {
+			ws = append(ws, &walker{stream: p.Stream(), filter: f, rank: rank, lo: lo, hi: hi, width: width, rev: rev})
 		}
-		if time.Since(progress) > scanStall {
-			return out, delivered, true, nil
-		}
-		time.Sleep(time.Millisecond)
 	}
-	return out, delivered, false, nil
+	return ws, cur, nil
 }
 
-// nextReadable finds the first message at or after sequence from on one of filters that
-// the store can read, by direct gets (which fail fast on a damaged message, where a
-// consumer waits). The sequence after an unreadable one is tried next.
-func (c *Client) nextReadable(ctx context.Context, st jetstream.Stream, filters []string, from uint64) (uint64, bool) {
-	lastSeq := st.CachedInfo().State.LastSeq
-	if info, err := st.Info(ctx); err == nil {
-		lastSeq = info.State.LastSeq
+// streamState returns the first and last sequence of a stream.
+func (c *Client) streamState(ctx context.Context, name string) (jetstream.StreamState, error) {
+	ctx, cancel := c.withTimeout(ctx)
+	defer cancel()
+	st, err := c.js.Stream(ctx, name)
+	if err != nil {
+		return jetstream.StreamState{}, fmt.Errorf("opening stream %s: %w", name, err)
 	}
-	for seq := from; seq <= lastSeq && ctx.Err() == nil; {
-		best, found, failed := uint64(0), false, false
-		for _, f := range filters {
-			m, err := st.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(f))
-			switch {
-			case err == nil:
-				if !found || m.Sequence < best {
-					best, found = m.Sequence, true
-				}
-			case errors.Is(err, jetstream.ErrMsgNotFound):
-			default:
-				failed = true
+	return st.CachedInfo().State, nil
+}
+
+// walker reads the messages of one stream on one subject filter between two sequences, a
+// batch at a time, forwards or backwards (rev).
+//
+// Backwards, it reads windows of sequences from the end: a batch of the messages on its
+// filter from the window's first sequence. A window that holds more than a batch is
+// narrowed to its end (its start is read with the next window); one that holds few
+// matches is doubled for the next, so a sparse filter takes a number of requests that
+// grows with the logarithm of the store, a dense one a request per page.
+type walker struct {
+	stream, filter string
+	rank           int
+	lo, hi         uint64 // the sequences still to read, lo..hi; none when lo > hi
+	width          uint64 // backwards: the next window's number of sequences
+	rev            bool
+	buf            []Record // read, in walking order
+}
+
+func (w *walker) done() bool { return len(w.buf) == 0 && w.lo > w.hi }
+
+// fill reads until the walker has a record or is done.
+func (c *Client) fill(ctx context.Context, w *walker) error {
+	for len(w.buf) == 0 && w.lo <= w.hi {
+		from, n := w.lo, pageSize
+		if w.rev {
+			if w.hi-w.lo+1 > w.width {
+				from = w.hi - w.width + 1
+			}
+			n = int(min(w.hi-from+1, pageSize))
+		}
+		msgs, pending, err := c.directGet(ctx, w.stream, directReq{Seq: from, NextFor: w.filter, Batch: n})
+		if err != nil {
+			return err
+		}
+		kept := msgs
+		for i, m := range msgs {
+			if m.Seq > w.hi {
+				kept = msgs[:i]
+				break
 			}
 		}
-		if found && (!failed || best == seq) {
-			return best, true
+		switch {
+		case !w.rev:
+			switch {
+			case len(kept) < len(msgs) || len(msgs) == 0:
+				w.lo = w.hi + 1
+			case len(msgs) < n && pending > 0:
+				// The batch stopped short of its size with matches left: the next
+				// message cannot be read (store damage). Skip it.
+				last := msgs[len(msgs)-1].Seq
+				c.log.Warn("a stored message cannot be read (store damage?); skipped",
+					zap.String("stream", w.stream), zap.Uint64("after_seq", last))
+				w.lo = last + 2
+			default:
+				w.lo = msgs[len(msgs)-1].Seq + 1
+			}
+		case len(kept) == n && kept[n-1].Seq < w.hi:
+			// More matches in the window than a batch: read its end first.
+			w.width = w.hi - kept[n-1].Seq
+			continue
+		default:
+			w.hi = from - 1
+			if len(kept) < pageSize/2 {
+				w.width *= 2
+			}
+			slices.Reverse(kept)
 		}
-		if !failed {
-			return 0, false // nothing readable left on these filters
+		for _, m := range kept {
+			if r, ok := decodeDirect(w.stream, m); ok {
+				w.buf = append(w.buf, r)
+			}
 		}
-		seq++
 	}
-	return 0, false
+	return nil
 }
 
 func decodeRecord(subject string, data []byte, meta *jetstream.MsgMetadata) (Record, bool) {
 	env, err := subjects.Decode(data)
 	if err != nil {
+		return Record{}, false // not a tmux-orc envelope (see decodeDirect)
+	}
+	return Record{Envelope: env, Stream: meta.Stream, Seq: meta.Sequence.Stream, Subject: subject, Stored: meta.Timestamp}, true
+}
+
+func decodeDirect(stream string, m directMsg) (Record, bool) {
+	env, err := subjects.Decode(m.Data)
+	if err != nil {
 		// Something that is not a tmux-orc envelope was published on an orc subject (with
 		// the nats CLI, say). It is skipped, not fatal.
 		return Record{}, false
 	}
-	return Record{Envelope: env, Stream: meta.Stream, Seq: meta.Sequence.Stream, Subject: subject, Stored: meta.Timestamp}, true
+	return Record{Envelope: env, Stream: stream, Seq: m.Seq, Subject: m.Subject, Stored: m.Time.Local()}, true
+}
+
+// merge interleaves walkers by the time their messages were stored (then by the query's
+// priority order and sequence), oldest first or, backwards, newest first; a message two
+// filters select comes once.
+type merge struct {
+	c    *Client
+	ws   []*walker
+	rev  bool
+	last *Record
+}
+
+func (m *merge) exhausted() bool {
+	for _, w := range m.ws {
+		if !w.done() {
+			return false
+		}
+	}
+	return true
+}
+
+// before reports whether a comes before b in the order of an oldest-first result.
+func before(a Record, ra int, b Record, rb int) bool {
+	if !a.Stored.Equal(b.Stored) {
+		return a.Stored.Before(b.Stored)
+	}
+	if ra != rb {
+		return ra < rb
+	}
+	return a.Seq < b.Seq
+}
+
+func (m *merge) next(ctx context.Context) (Record, bool, error) {
+	for {
+		var best *walker
+		for _, w := range m.ws {
+			if err := m.c.fill(ctx, w); err != nil {
+				return Record{}, false, err
+			}
+			if len(w.buf) == 0 {
+				continue
+			}
+			if best == nil {
+				best = w
+				continue
+			}
+			a, b := w.buf[0], best.buf[0]
+			if before(a, w.rank, b, best.rank) != m.rev {
+				best = w
+			}
+		}
+		if best == nil {
+			return Record{}, false, nil
+		}
+		r := best.buf[0]
+		best.buf = best.buf[1:]
+		if m.last != nil && m.last.Stream == r.Stream && m.last.Seq == r.Seq {
+			continue
+		}
+		m.last = &r
+		return r, true, nil
+	}
 }
 
 // Follow calls fn for every new message matching q (Tail and Unacked are ignored) until ctx

@@ -209,50 +209,39 @@ func (c *Client) OutcomeFor(ctx context.Context, p subjects.Priority, id, host, 
 
 // Receipts returns every outcome recorded for message id (queued ones included), oldest first.
 func (c *Client) Receipts(ctx context.Context, p subjects.Priority, id string) ([]Receipt, error) {
-	st, err := c.js.Stream(ctx, subjects.ReceiptStream)
-	if err != nil {
-		return nil, fmt.Errorf("opening stream %s: %w", subjects.ReceiptStream, err)
-	}
-	return receiptsOf(ctx, st, p, id)
+	return c.receiptsOf(ctx, p, id)
 }
 
-func receiptsOf(ctx context.Context, st jetstream.Stream, p subjects.Priority, id string) ([]Receipt, error) {
+// receiptsOf reads the receipts of message id a batch (pageSize) at a time.
+func (c *Client) receiptsOf(ctx context.Context, p subjects.Priority, id string) ([]Receipt, error) {
 	var out []Receipt
 	filter := subjects.ReceiptsOf(p, id)
 	for seq := uint64(1); ; {
-		m, err := st.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(filter))
-		if errors.Is(err, jetstream.ErrMsgNotFound) {
-			break
-		}
+		msgs, pending, err := c.directGet(ctx, subjects.ReceiptStream, directReq{Seq: seq, NextFor: filter, Batch: pageSize})
 		if err != nil {
 			return nil, fmt.Errorf("reading receipts of %s: %w", id, err)
 		}
-		seq = m.Sequence + 1
-		if strings.Contains(m.Subject, "."+claimState+".") {
-			continue
+		for _, m := range msgs {
+			if strings.Contains(m.Subject, "."+claimState+".") {
+				continue
+			}
+			var r Receipt
+			if json.Unmarshal(m.Data, &r) == nil {
+				out = append(out, r)
+			}
 		}
-		var r Receipt
-		if json.Unmarshal(m.Data, &r) == nil {
-			out = append(out, r)
+		if len(msgs) == 0 || pending == 0 {
+			return out, nil
 		}
+		seq = msgs[len(msgs)-1].Seq + 1
 	}
-	return out, nil
 }
 
 // attachReceipts fills in the delivery outcomes of each record.
 func (c *Client) attachReceipts(ctx context.Context, recs []Record) error {
-	if len(recs) == 0 {
-		return nil
-	}
-	st, err := c.js.Stream(ctx, subjects.ReceiptStream)
-	if err != nil {
-		return fmt.Errorf("opening stream %s: %w", subjects.ReceiptStream, err)
-	}
-	if st.CachedInfo().State.Msgs == 0 {
-		return nil
-	}
 	for i := range recs {
-		if recs[i].Receipts, err = receiptsOf(ctx, st, recs[i].Message.Priority, recs[i].ID); err != nil {
+		var err error
+		if recs[i].Receipts, err = c.receiptsOf(ctx, recs[i].Message.Priority, recs[i].ID); err != nil {
 			return err
 		}
 	}
