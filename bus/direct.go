@@ -47,8 +47,16 @@ func (c *Client) directGet(ctx context.Context, stream string, req directReq) ([
 	ctx, cancel := c.withTimeout(ctx)
 	defer cancel()
 	body, _ := json.Marshal(req)
+	// An asynchronous subscription: a synchronous one allocates a channel of the
+	// connection's full pending length (64k entries) each time.
+	got := make(chan *nats.Msg, pageSize+2)
 	inbox := c.nc.NewInbox()
-	sub, err := c.nc.SubscribeSync(inbox)
+	sub, err := c.nc.Subscribe(inbox, func(m *nats.Msg) {
+		select {
+		case got <- m:
+		default: // more than asked for: dropped, the request then times out
+		}
+	})
 	if err != nil {
 		return nil, 0, fmt.Errorf("reading %s: %w", stream, err)
 	}
@@ -59,9 +67,11 @@ func (c *Client) directGet(ctx context.Context, stream string, req directReq) ([
 	batch := req.Batch > 0 || len(req.MultiLast) > 0
 	var out []directMsg
 	for {
-		m, err := sub.NextMsgWithContext(ctx)
-		if err != nil {
-			return nil, 0, fmt.Errorf("reading %s: %w", stream, err)
+		var m *nats.Msg
+		select {
+		case m = <-got:
+		case <-ctx.Done():
+			return nil, 0, fmt.Errorf("reading %s: %w", stream, ctx.Err())
 		}
 		if st := m.Header.Get("Status"); st != "" {
 			switch st {

@@ -237,16 +237,41 @@ func (c *Client) receiptsOf(ctx context.Context, p subjects.Priority, id string)
 	}
 }
 
-// attachReceipts fills in the delivery outcomes of each record.
+// attachReceipts fills in the delivery outcomes of each record. One request per
+// receiptsChunk records finds which have any (the last message of each of their receipt
+// subjects); only those are read in full.
 func (c *Client) attachReceipts(ctx context.Context, recs []Record) error {
-	for i := range recs {
-		var err error
-		if recs[i].Receipts, err = c.receiptsOf(ctx, recs[i].Message.Priority, recs[i].ID); err != nil {
-			return err
+	for len(recs) > 0 {
+		chunk := recs[:min(len(recs), receiptsChunk)]
+		recs = recs[len(chunk):]
+		filters := make([]string, len(chunk))
+		for i, r := range chunk {
+			filters[i] = subjects.ReceiptsOf(r.Message.Priority, r.ID)
+		}
+		msgs, _, mlErr := c.directGet(ctx, subjects.ReceiptStream, directReq{MultiLast: filters})
+		some := map[string]bool{}
+		for _, m := range msgs {
+			// orc.receipt.<priority>.<state>.<id>.<host>.<pane>
+			if t := strings.Split(m.Subject, "."); len(t) == 7 && t[3] != claimState {
+				some[t[4]] = true
+			}
+		}
+		for i := range chunk {
+			if mlErr == nil && !some[chunk[i].ID] {
+				continue // none recorded (after an error, such as too many, each is read in full)
+			}
+			var err error
+			if chunk[i].Receipts, err = c.receiptsOf(ctx, chunk[i].Message.Priority, chunk[i].ID); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
 }
+
+// receiptsChunk is how many messages' receipts one request looks for: a message has a
+// claim and two or three outcomes per pane, and the server answers up to 1024 subjects.
+const receiptsChunk = 64
 
 // WaitOutcome waits until at least one final outcome of message id is recorded (queued is
 // not final) and returns the outcomes recorded by then. An ordered consumer brings the outcome at once; while it has
