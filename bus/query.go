@@ -336,13 +336,12 @@ func decodeDirect(stream string, m directMsg) (Record, bool) {
 }
 
 // merge interleaves walkers by the time their messages were stored (then by the query's
-// priority order and sequence), oldest first or, backwards, newest first; a message two
-// filters select comes once.
+// priority order and sequence), oldest first or, backwards, newest first. The filters of
+// one priority are disjoint (subjects.Filters, Recipient.filters), so no message comes twice.
 type merge struct {
-	c    *Client
-	ws   []*walker
-	rev  bool
-	last *Record
+	c   *Client
+	ws  []*walker
+	rev bool
 }
 
 func (m *merge) exhausted() bool {
@@ -366,35 +365,24 @@ func before(a Record, ra int, b Record, rb int) bool {
 }
 
 func (m *merge) next(ctx context.Context) (Record, bool, error) {
-	for {
-		var best *walker
-		for _, w := range m.ws {
-			if err := m.c.fill(ctx, w); err != nil {
-				return Record{}, false, err
-			}
-			if len(w.buf) == 0 {
-				continue
-			}
-			if best == nil {
-				best = w
-				continue
-			}
-			a, b := w.buf[0], best.buf[0]
-			if before(a, w.rank, b, best.rank) != m.rev {
-				best = w
-			}
+	var best *walker
+	for _, w := range m.ws {
+		if err := m.c.fill(ctx, w); err != nil {
+			return Record{}, false, err
 		}
-		if best == nil {
-			return Record{}, false, nil
-		}
-		r := best.buf[0]
-		best.buf = best.buf[1:]
-		if m.last != nil && m.last.Stream == r.Stream && m.last.Seq == r.Seq {
+		if len(w.buf) == 0 {
 			continue
 		}
-		m.last = &r
-		return r, true, nil
+		if best == nil || before(w.buf[0], w.rank, best.buf[0], best.rank) != m.rev {
+			best = w
+		}
 	}
+	if best == nil {
+		return Record{}, false, nil
+	}
+	r := best.buf[0]
+	best.buf = best.buf[1:]
+	return r, true, nil
 }
 
 // Follow calls fn for every new message matching q (Tail and Unacked are ignored) until ctx

@@ -70,7 +70,7 @@ func fillStore(b *testing.B, c *bus.Client, n int) string {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := js.PublishAsync(subj, data); err != nil {
+		if _, err := js.PublishAsync(subj, data, jetstream.WithStallWait(time.Minute)); err != nil {
 			b.Fatal(err)
 		}
 		if i == n/2 {
@@ -82,7 +82,7 @@ func fillStore(b *testing.B, c *bus.Client, n int) string {
 	}
 	for id := range acks {
 		data, _ := json.Marshal(bus.AckRecord{ID: id, Priority: subjects.Normal, By: "bench", At: time.Now().UTC()})
-		if _, err := js.PublishAsync(subjects.AckSubject(subjects.Normal, id), data); err != nil {
+		if _, err := js.PublishAsync(subjects.AckSubject(subjects.Normal, id), data, jetstream.WithStallWait(time.Minute)); err != nil {
 			b.Fatal(err)
 		}
 	}
