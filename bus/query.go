@@ -2,6 +2,7 @@ package bus
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -105,6 +106,7 @@ func (c *Client) queryEach(ctx context.Context, q Query, fn func(Record) error) 
 		return nil, err
 	}
 	m := &merge{c: c, ws: ws, rev: rev}
+	defer m.close()
 	if !rev {
 		for {
 			page, err := c.page(ctx, q, m, pageSize)
@@ -194,20 +196,19 @@ func (c *Client) page(ctx context.Context, q Query, m *merge, n int) ([]Record, 
 	}
 }
 
-// walkers opens one walker per priority of q and subject filter, over the messages stored
-// until now (and since q.Since), and returns them with the cursor they end at.
+// walkers opens the walkers of q over the messages stored until now (and since q.Since):
+// backwards, one per priority and subject filter; forwards, one per priority. It returns
+// them with the cursor they end at.
 func (c *Client) walkers(ctx context.Context, q Query, rev bool) ([]*walker, cursor, error) {
 	var ws []*walker
 	cur := cursor{}
-	width := uint64(pageSize)
-	if rev {
-		width = uint64(min(pageSize, max(16, 2*q.Tail)))
-	}
+	width := uint64(min(pageSize, max(16, 2*q.Tail)))
 	for rank, p := range q.priorities() {
-		info, err := c.streamState(ctx, p.Stream())
+		st, err := c.openStream(ctx, p.Stream())
 		if err != nil {
 			return nil, nil, err
 		}
+		info := st.CachedInfo().State
 		cur[p.Stream()] = info.LastSeq
 		lo, hi := max(info.FirstSeq, 1), info.LastSeq
 		if !q.Since.IsZero() && lo <= hi {
@@ -224,97 +225,254 @@ func (c *Client) walkers(ctx context.Context, q Query, rev bool) ([]*walker, cur
 		if lo > hi {
 			continue
 		}
+		if !rev {
+			ws = append(ws, &walker{stream: p.Stream(), st: st, filters: q.filters(p), rank: rank, lo: lo, hi: hi})
+			continue
+		}
 		for _, f := range q.filters(p) {
-			ws = append(ws, &walker{stream: p.Stream(), filter: f, rank: rank, lo: lo, hi: hi, width: width, rev: rev})
+			if f == subjects.StreamSubjects(p) {
+				f = "" // the whole stream: batches by sequence, no subject matching
+			}
+			ws = append(ws, &walker{stream: p.Stream(), filter: f, rank: rank, lo: lo, hi: hi, width: width, rev: true})
 		}
 	}
 	return ws, cur, nil
 }
 
-// streamState returns the first and last sequence of a stream.
-func (c *Client) streamState(ctx context.Context, name string) (jetstream.StreamState, error) {
+func (c *Client) openStream(ctx context.Context, name string) (jetstream.Stream, error) {
 	ctx, cancel := c.withTimeout(ctx)
 	defer cancel()
 	st, err := c.js.Stream(ctx, name)
 	if err != nil {
-		return jetstream.StreamState{}, fmt.Errorf("opening stream %s: %w", name, err)
+		return nil, fmt.Errorf("opening stream %s: %w", name, err)
 	}
-	return st.CachedInfo().State, nil
+	return st, nil
 }
 
-// walker reads the messages of one stream on one subject filter between two sequences, a
-// batch at a time, forwards or backwards (rev).
+// walker reads the messages of one stream between two sequences, a page at a time,
+// forwards or backwards (rev).
 //
-// Backwards, it reads windows of sequences from the end: a batch of the messages on its
-// filter from the window's first sequence. A window that holds more than a batch is
-// narrowed to its end (its start is read with the next window); one that holds few
-// matches is doubled for the next, so a sparse filter takes a number of requests that
-// grows with the logarithm of the store, a dense one a request per page.
+// Forwards, it reads with one ephemeral consumer on the priority's filters: the server
+// counts what is pending once, and delivers a page per fetch.
+//
+// Backwards, on one filter, it reads windows of sequences from the end with direct gets. A
+// window of up to a page of sequences is read with one batch request from its first
+// sequence; a wider one (the filter was sparse so far) with single requests for the next
+// message on the filter, which the server answers from its subject index without reading
+// the sequences between, and a batch for the rest when it holds more than a few. A window
+// that holds more than a batch is narrowed to its end (its start is read with the next
+// window); one that holds few matches is doubled for the next. So a dense filter costs a
+// request per page, and a sparse one a number of requests that grows with the logarithm
+// of the store.
 type walker struct {
-	stream, filter string
-	rank           int
-	lo, hi         uint64 // the sequences still to read, lo..hi; none when lo > hi
-	width          uint64 // backwards: the next window's number of sequences
-	rev            bool
-	buf            []Record // read, in walking order
+	stream string
+	rank   int
+	lo, hi uint64 // the sequences still to read, lo..hi; none when lo > hi
+	buf    []Record
+
+	// Backwards.
+	rev    bool
+	filter string // "": every message
+	width  uint64 // the next window's number of sequences
+
+	// Forwards.
+	st       jetstream.Stream
+	filters  []string
+	cons     jetstream.Consumer
+	pending  uint64
+	progress time.Time
 }
 
 func (w *walker) done() bool { return len(w.buf) == 0 && w.lo > w.hi }
 
+// sparseProbes is how many single requests a wide window starts with.
+const sparseProbes = 8
+
 // fill reads until the walker has a record or is done.
 func (c *Client) fill(ctx context.Context, w *walker) error {
+	if !w.rev {
+		return c.fillForwards(ctx, w)
+	}
 	for len(w.buf) == 0 && w.lo <= w.hi {
-		from, n := w.lo, pageSize
-		if w.rev {
-			if w.hi-w.lo+1 > w.width {
-				from = w.hi - w.width + 1
-			}
-			n = int(min(w.hi-from+1, pageSize))
+		from := w.lo
+		if w.hi-w.lo+1 > w.width {
+			from = w.hi - w.width + 1
 		}
-		msgs, pending, err := c.directGet(ctx, w.stream, directReq{Seq: from, NextFor: w.filter, Batch: n})
-		if err != nil {
-			return err
-		}
-		kept := msgs
-		for i, m := range msgs {
-			if m.Seq > w.hi {
-				kept = msgs[:i]
-				break
+		var got []directMsg
+		seq, exhausted := from, false
+		if w.width > pageSize && w.filter != "" {
+			for len(got) < sparseProbes && !exhausted {
+				msgs, _, err := c.directGet(ctx, w.stream, directReq{Seq: seq, NextFor: w.filter})
+				if err != nil {
+					return err
+				}
+				if len(msgs) == 0 || msgs[0].Seq > w.hi {
+					exhausted = true
+					break
+				}
+				got = append(got, msgs[0])
+				seq = msgs[0].Seq + 1
+				exhausted = seq > w.hi
 			}
 		}
-		switch {
-		case !w.rev:
-			switch {
-			case len(kept) < len(msgs) || len(msgs) == 0:
-				w.lo = w.hi + 1
-			case len(msgs) < n && pending > 0:
-				// The batch stopped short of its size with matches left: the next
-				// message cannot be read (store damage). Skip it.
-				last := msgs[len(msgs)-1].Seq
-				c.log.Warn("a stored message cannot be read (store damage?); skipped",
-					zap.String("stream", w.stream), zap.Uint64("after_seq", last))
-				w.lo = last + 2
-			default:
-				w.lo = msgs[len(msgs)-1].Seq + 1
+		if !exhausted {
+			n := int(min(w.hi-seq+1, pageSize))
+			msgs, _, err := c.directGet(ctx, w.stream, directReq{Seq: seq, NextFor: w.filter, Batch: n})
+			if err != nil {
+				return err
 			}
-		case len(kept) == n && kept[n-1].Seq < w.hi:
-			// More matches in the window than a batch: read its end first.
-			w.width = w.hi - kept[n-1].Seq
-			continue
-		default:
-			w.hi = from - 1
-			if len(kept) < pageSize/2 {
-				w.width *= 2
+			kept := msgs
+			for i, m := range msgs {
+				if m.Seq > w.hi {
+					kept = msgs[:i]
+					break
+				}
 			}
-			slices.Reverse(kept)
+			if len(kept) == n && kept[n-1].Seq < w.hi {
+				// More matches in the window than a batch: read its end first.
+				w.width = w.hi - kept[n-1].Seq
+				continue
+			}
+			got = append(got, kept...)
 		}
-		for _, m := range kept {
-			if r, ok := decodeDirect(w.stream, m); ok {
+		w.hi = from - 1
+		if len(got) < pageSize/2 {
+			w.width *= 2
+		}
+		for i := len(got) - 1; i >= 0; i-- {
+			if r, ok := decodeDirect(w.stream, got[i]); ok {
 				w.buf = append(w.buf, r)
 			}
 		}
 	}
 	return nil
+}
+
+// scanStall is how long a forward walker waits for a consumer that has messages pending
+// but delivers none before it looks for damage: a message the store cannot read is never
+// delivered, and the consumer waits for it for ever.
+const scanStall = 500 * time.Millisecond
+
+// fillForwards reads the next page with the walker's consumer, creating it at w.lo. A
+// message the store cannot read (a damaged block) is skipped and logged, so the read
+// answers instead of timing out.
+func (c *Client) fillForwards(ctx context.Context, w *walker) error {
+	for len(w.buf) == 0 && w.lo <= w.hi {
+		if w.cons == nil {
+			cctx, cancel := c.withTimeout(ctx)
+			cons, err := w.st.CreateConsumer(cctx, jetstream.ConsumerConfig{
+				AckPolicy:         jetstream.AckNonePolicy,
+				FilterSubjects:    w.filters,
+				InactiveThreshold: 30 * time.Second,
+				MemoryStorage:     true,
+				DeliverPolicy:     jetstream.DeliverByStartSequencePolicy,
+				OptStartSeq:       w.lo,
+			})
+			cancel()
+			if err != nil {
+				return fmt.Errorf("querying %s: %w", w.stream, err)
+			}
+			w.cons, w.pending, w.progress = cons, cons.CachedInfo().NumPending, time.Now()
+		}
+		if w.pending == 0 {
+			w.lo = w.hi + 1
+			break
+		}
+		batch, err := w.cons.FetchNoWait(int(min(w.pending, pageSize)))
+		if err != nil {
+			return fmt.Errorf("reading %s: %w", w.stream, err)
+		}
+		n := 0
+		for m := range batch.Messages() {
+			n++
+			meta, err := m.Metadata()
+			if err != nil {
+				return fmt.Errorf("reading %s: %w", w.stream, err)
+			}
+			if meta.Sequence.Stream > w.hi || w.lo > w.hi {
+				w.lo = w.hi + 1 // stored after the read began
+				continue
+			}
+			w.lo, w.pending = meta.Sequence.Stream+1, meta.NumPending
+			if r, ok := decodeRecord(m.Subject(), m.Data(), meta); ok {
+				w.buf = append(w.buf, r)
+			}
+		}
+		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) {
+			return fmt.Errorf("reading %s: %w", w.stream, err)
+		}
+		if n > 0 {
+			w.progress = time.Now()
+			continue
+		}
+		// The consumer's pending count can run ahead of what a no-wait fetch returns;
+		// wait briefly for the rest instead of spinning, but not for ever.
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("reading %s: %w", w.stream, err)
+		}
+		if time.Since(w.progress) <= scanStall {
+			time.Sleep(time.Millisecond)
+			continue
+		}
+		next, ok := c.nextReadable(ctx, w.st, w.filters, w.lo)
+		c.log.Warn("a stored message cannot be read (store damage?); skipped", zap.String("stream", w.stream),
+			zap.Uint64("from_seq", w.lo), zap.Uint64("next_readable", next))
+		c.dropConsumer(w.st, w.cons)
+		w.cons = nil
+		if !ok {
+			w.lo = w.hi + 1
+		} else {
+			w.lo = next
+		}
+	}
+	if w.lo > w.hi && w.cons != nil {
+		c.dropConsumer(w.st, w.cons)
+		w.cons = nil
+	}
+	return nil
+}
+
+// nextReadable finds the first message at or after sequence from on one of filters that
+// the store can read, by direct gets (which fail fast on a damaged message, where a
+// consumer waits). The sequence after an unreadable one is tried next.
+func (c *Client) nextReadable(ctx context.Context, st jetstream.Stream, filters []string, from uint64) (uint64, bool) {
+	lastSeq := st.CachedInfo().State.LastSeq
+	if info, err := st.Info(ctx); err == nil {
+		lastSeq = info.State.LastSeq
+	}
+	for seq := from; seq <= lastSeq && ctx.Err() == nil; {
+		best, found, failed := uint64(0), false, false
+		for _, f := range filters {
+			m, err := st.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(f))
+			switch {
+			case err == nil:
+				if !found || m.Sequence < best {
+					best, found = m.Sequence, true
+				}
+			case errors.Is(err, jetstream.ErrMsgNotFound):
+			default:
+				failed = true
+			}
+		}
+		if found && (!failed || best == seq) {
+			return best, true
+		}
+		if !failed {
+			return 0, false // nothing readable left on these filters
+		}
+		seq++
+	}
+	return 0, false
+}
+
+// close drops the walkers' consumers (a read that ended early).
+func (m *merge) close() {
+	for _, w := range m.ws {
+		if w.cons != nil {
+			m.c.dropConsumer(w.st, w.cons)
+			w.cons = nil
+		}
+	}
 }
 
 func decodeRecord(subject string, data []byte, meta *jetstream.MsgMetadata) (Record, bool) {
@@ -400,17 +558,12 @@ func (c *Client) Follow(ctx context.Context, q Query, fn func(Record) error) err
 	return c.follow(ctx, q, cur, fn)
 }
 
-// QueryAndFollow prints what Query returns, then continues with new messages, without a gap
-// or a repeat between the two.
+// QueryAndFollow calls fn with what Query returns (a page at a time), then continues with
+// new messages, without a gap or a repeat between the two.
 func (c *Client) QueryAndFollow(ctx context.Context, q Query, fn func(Record) error) error {
-	recs, cur, err := c.query(ctx, q)
+	cur, err := c.queryEach(ctx, q, fn)
 	if err != nil {
 		return err
-	}
-	for _, r := range recs {
-		if err := fn(r); err != nil {
-			return err
-		}
 	}
 	return c.follow(ctx, q, cur, fn)
 }
