@@ -3,6 +3,7 @@ package bus
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -22,6 +23,12 @@ const pageSize = 256
 // multiLastMax is the most subjects one multi-last request names (the server answers at
 // most 1024 messages to one).
 const multiLastMax = 256
+
+// multiLastAnswers is the most messages the server answers to one multi-last request.
+const multiLastAnswers = 1024
+
+// errTooManyResults: a multi-last request matched more than multiLastAnswers subjects.
+var errTooManyResults = errors.New("too many results")
 
 // directMsg is a stored message as a direct get returns it.
 type directMsg struct {
@@ -49,7 +56,7 @@ func (c *Client) directGet(ctx context.Context, stream string, req directReq) ([
 	body, _ := json.Marshal(req)
 	// An asynchronous subscription: a synchronous one allocates a channel of the
 	// connection's full pending length (64k entries) each time.
-	got := make(chan *nats.Msg, pageSize+2)
+	got := make(chan *nats.Msg, multiLastAnswers+2)
 	inbox := c.nc.NewInbox()
 	sub, err := c.nc.Subscribe(inbox, func(m *nats.Msg) {
 		select {
@@ -80,6 +87,8 @@ func (c *Client) directGet(ctx context.Context, stream string, req directReq) ([
 				return out, pending, nil
 			case "404":
 				return out, 0, nil
+			case "413":
+				return nil, 0, fmt.Errorf("reading %s: %w", stream, errTooManyResults)
 			case "503":
 				return nil, 0, fmt.Errorf("reading %s: %w", stream, nats.ErrNoResponders)
 			default:

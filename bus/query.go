@@ -1,6 +1,7 @@
 package bus
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -274,6 +275,8 @@ type walker struct {
 	rev    bool
 	filter string // "": every message
 	width  uint64 // the next window's number of sequences
+	// triedAll: asked for every message on the filter at once (see fill).
+	triedAll bool
 
 	// Forwards.
 	st       jetstream.Stream
@@ -294,6 +297,28 @@ func (c *Client) fill(ctx context.Context, w *walker) error {
 		return c.fillForwards(ctx, w)
 	}
 	for len(w.buf) == 0 && w.lo <= w.hi {
+		if w.width > pageSize && w.filter != "" && !w.triedAll {
+			// The filter was sparse so far: ask for every message on it, which the
+			// server answers from its subject index when they are few.
+			w.triedAll = true
+			msgs, _, err := c.directGet(ctx, w.stream, directReq{MultiLast: []string{w.filter}})
+			if err != nil && !errors.Is(err, errTooManyResults) {
+				return err
+			}
+			if err == nil {
+				slices.SortFunc(msgs, func(a, b directMsg) int { return cmp.Compare(b.Seq, a.Seq) })
+				for _, m := range msgs {
+					if m.Seq < w.lo || m.Seq > w.hi {
+						continue
+					}
+					if r, ok := decodeDirect(w.stream, m); ok {
+						w.buf = append(w.buf, r)
+					}
+				}
+				w.hi = w.lo - 1
+				break
+			}
+		}
 		from := w.lo
 		if w.hi-w.lo+1 > w.width {
 			from = w.hi - w.width + 1

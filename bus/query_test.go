@@ -47,7 +47,7 @@ func TestTailReadsBackwards(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		pub("h1.s:1", subjects.Low, fmt.Sprintf("s early %d", i))
 	}
-	for i := 0; i < 400; i++ {
+	for i := 0; i < 1100; i++ {
 		pub("h1.d:1", subjects.Low, fmt.Sprintf("d %d", i))
 	}
 	prios := []subjects.Priority{subjects.Critical, subjects.High, subjects.Normal, subjects.Low}
@@ -70,6 +70,8 @@ func TestTailReadsBackwards(t *testing.T) {
 	for i := 0; i < 40; i++ {
 		pub("h1.a:2", prios[i%4], fmt.Sprintf("a late %d", i))
 	}
+	pub("h1.s:1", subjects.Low, "s late 0")
+	pub("h1.s:1", subjects.Low, "s late 1")
 	// The last 30 of a's are acknowledged every other one.
 	var acked = map[string]bool{}
 	n := 0
@@ -117,9 +119,10 @@ func TestTailReadsBackwards(t *testing.T) {
 			pick(func(s sent) bool { return strings.HasPrefix(s.body, "mgmt") }, 15)},
 		{"tail of b, high only", bus.Query{Address: sessB, Tail: 7, Priorities: []subjects.Priority{subjects.High}},
 			pick(func(s sent) bool { return s.target == "h1.b:1" && s.p == subjects.High }, 7)},
-		{"tail 10 of s, stored first", bus.Query{Address: sessS, Tail: 10}, pick(func(s sent) bool { return s.target == "h1.s:1" }, 0)},
-		{"tail 380 of d, dense before sparse (a window narrowed)", bus.Query{Address: sessD, Tail: 380},
-			pick(func(s sent) bool { return s.target == "h1.d:1" }, 380)},
+		{"tail 10 of s, stored first and last", bus.Query{Address: sessS, Tail: 10}, pick(func(s sent) bool { return s.target == "h1.s:1" }, 0)},
+		{"tail 1050 of d, dense before sparse (a window narrowed)", bus.Query{Address: sessD, Tail: 1050},
+			pick(func(s sent) bool { return s.target == "h1.d:1" }, 1050)},
+		{"tail 5 of d", bus.Query{Address: sessD, Tail: 5}, pick(func(s sent) bool { return s.target == "h1.d:1" }, 5)},
 		{"tail of a rare tag", bus.Query{Tags: []string{"rare"}, Tail: 3}, pick(func(s sent) bool { return slices.Contains(s.tags, "rare") }, 3)},
 		{"tail of a filter", bus.Query{Filter: regexp.MustCompile(`^CRITICAL .*\n(a|b) 5`), Tail: 4},
 			pick(func(s sent) bool {
