@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -324,46 +325,33 @@ func (c *Client) fill(ctx context.Context, w *walker) error {
 			from = w.hi - w.width + 1
 		}
 		var got []directMsg
-		seq, exhausted := from, false
-		if w.width > pageSize && w.filter != "" {
-			for len(got) < sparseProbes && !exhausted {
-				msgs, _, err := c.directGet(ctx, w.stream, directReq{Seq: seq, NextFor: w.filter})
-				if err != nil {
-					return err
-				}
-				if len(msgs) == 0 || msgs[0].Seq > w.hi {
-					exhausted = true
-					break
-				}
-				got = append(got, msgs[0])
-				seq = msgs[0].Seq + 1
-				exhausted = seq > w.hi
-			}
-		}
-		if !exhausted {
-			n := int(min(w.hi-seq+1, pageSize))
-			msgs, _, err := c.directGet(ctx, w.stream, directReq{Seq: seq, NextFor: w.filter, Batch: n})
+		if w.width <= pageSize {
+			// A window of up to a page: every message in it, matched here. The server
+			// then looks at nothing but the window (with a subject filter it would count
+			// the matches after it, a block at least).
+			msgs, _, err := c.directGet(ctx, w.stream, directReq{Seq: from, Batch: int(w.hi - from + 1)})
 			if err != nil {
 				return err
 			}
-			kept := msgs
-			for i, m := range msgs {
-				if m.Seq > w.hi {
-					kept = msgs[:i]
-					break
+			for _, m := range msgs {
+				if m.Seq <= w.hi && (w.filter == "" || subjectMatches(w.filter, m.Subject)) {
+					got = append(got, m)
 				}
 			}
-			if len(kept) == n && kept[n-1].Seq < w.hi {
-				// More matches in the window than a batch: read its end first.
-				w.width = w.hi - kept[n-1].Seq
-				continue
+		} else {
+			var err error
+			if got, err = c.wideWindow(ctx, w, from); err != nil {
+				return err
 			}
-			got = append(got, kept...)
+			if got == nil {
+				continue // narrowed
+			}
 		}
-		w.hi = from - 1
-		if len(got) < pageSize/2 {
+		// Fewer matches than half the window's sequences: a sparser filter, a wider window.
+		if uint64(len(got)) < (w.hi-from+1)/2 && w.filter != "" {
 			w.width *= 2
 		}
+		w.hi = from - 1
 		for i := len(got) - 1; i >= 0; i-- {
 			if r, ok := decodeDirect(w.stream, got[i]); ok {
 				w.buf = append(w.buf, r)
@@ -371,6 +359,66 @@ func (c *Client) fill(ctx context.Context, w *walker) error {
 		}
 	}
 	return nil
+}
+
+// wideWindow reads the matches of a window wider than a page: single requests for the
+// next match first, then a batch for the rest. It returns nil (and narrows the window)
+// when the window holds more than a batch.
+func (c *Client) wideWindow(ctx context.Context, w *walker, from uint64) ([]directMsg, error) {
+	got := []directMsg{}
+	seq, exhausted := from, false
+	for len(got) < sparseProbes && !exhausted {
+		msgs, _, err := c.directGet(ctx, w.stream, directReq{Seq: seq, NextFor: w.filter})
+		if err != nil {
+			return nil, err
+		}
+		if len(msgs) == 0 || msgs[0].Seq > w.hi {
+			return got, nil
+		}
+		got = append(got, msgs[0])
+		seq = msgs[0].Seq + 1
+		exhausted = seq > w.hi
+	}
+	if exhausted {
+		return got, nil
+	}
+	n := int(min(w.hi-seq+1, pageSize))
+	msgs, _, err := c.directGet(ctx, w.stream, directReq{Seq: seq, NextFor: w.filter, Batch: n})
+	if err != nil {
+		return nil, err
+	}
+	kept := msgs
+	for i, m := range msgs {
+		if m.Seq > w.hi {
+			kept = msgs[:i]
+			break
+		}
+	}
+	if len(kept) == n && kept[n-1].Seq < w.hi {
+		// More matches in the window than a batch: read its end first.
+		w.width = w.hi - kept[n-1].Seq
+		return nil, nil
+	}
+	return append(got, kept...), nil
+}
+
+// subjectMatches reports whether subject subj matches filter (NATS wildcards: "*" one
+// token, ">" the rest).
+func subjectMatches(filter, subj string) bool {
+	for {
+		f, frest, fmore := strings.Cut(filter, ".")
+		if f == ">" {
+			return subj != ""
+		}
+		s, srest, smore := strings.Cut(subj, ".")
+		if s == "" || (f != "*" && f != s) {
+			return false
+		}
+		if !fmore || !smore {
+			return fmore == smore
+		}
+		filter, subj = frest, srest
+	}
 }
 
 // scanStall is how long a forward walker waits for a consumer that has messages pending
