@@ -102,9 +102,10 @@ func fillStore(b *testing.B, c *bus.Client, n int) string {
 }
 
 // BenchmarkRead measures the reads of `tmux-orc read` and `inbox` against stores of
-// several sizes, side by side in one run: the last 10 of the window's messages, the last
-// 10 unacknowledged ones, the last 10 of its inbox, the last 10 of a session with 5
-// messages at the very start of the store, and one message by id.
+// several sizes, side by side in one run: the last 10 of the session's messages (read
+// --session h1.fill --tail 10), the last 10 unacknowledged ones, the last 10 of the inbox
+// of its window (read --session h1.fill:1 or inbox), the last 10 of a session with 5
+// messages at the very start of the store, and one message by id (read --id).
 func BenchmarkRead(b *testing.B) {
 	for _, n := range readBenchSizes(b) {
 		b.Run(fmt.Sprintf("stored=%d", n), func(b *testing.B) {
@@ -119,7 +120,7 @@ func BenchmarkRead(b *testing.B) {
 			t0 := time.Now()
 			middle := fillStore(b, c, n)
 			b.Logf("filled %d messages in %v", n, time.Since(t0).Round(time.Millisecond))
-			fill, _ := subjects.ParseTarget("h1.fill:1")
+			fill, _ := subjects.ParseTarget("h1.fill") // read --session h1.fill
 			sparse, _ := subjects.ParseTarget("h1.sparse")
 			ctx := context.Background()
 			for _, tc := range []struct {
