@@ -179,25 +179,24 @@ func (c *Client) ackOf(ctx context.Context, p subjects.Priority, id string) (*Ac
 	return &a, nil
 }
 
-// attachAcks fills in the acknowledgement of each record.
+// attachAcks fills in the acknowledgement of each record, reading the acknowledgements of
+// up to multiLastMax records with one request.
 func (c *Client) attachAcks(ctx context.Context, recs []Record) error {
 	if len(recs) == 0 {
 		return nil
 	}
-	st, err := c.js.Stream(ctx, subjects.AckStream)
-	if err != nil {
-		return fmt.Errorf("opening stream %s: %w", subjects.AckStream, err)
+	subjs := make([]string, len(recs))
+	for i, r := range recs {
+		subjs[i] = subjects.AckSubject(r.Message.Priority, r.ID)
 	}
-	if st.CachedInfo().State.Msgs == 0 {
-		return nil
+	acks, err := c.lastOf(ctx, subjects.AckStream, subjs)
+	if err != nil {
+		return fmt.Errorf("reading acknowledgements: %w", err)
 	}
 	for i := range recs {
-		m, err := st.GetLastMsgForSubject(ctx, subjects.AckSubject(recs[i].Message.Priority, recs[i].ID))
-		if errors.Is(err, jetstream.ErrMsgNotFound) {
+		m, ok := acks[subjs[i]]
+		if !ok {
 			continue
-		}
-		if err != nil {
-			return fmt.Errorf("reading acknowledgement of %s: %w", recs[i].ID, err)
 		}
 		var a AckRecord
 		if json.Unmarshal(m.Data, &a) == nil {

@@ -1,11 +1,13 @@
 package bus
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"regexp"
-	"sort"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -71,162 +73,436 @@ func (q *Query) matches(e *subjects.Envelope) bool {
 	return q.Filter == nil || q.Filter.MatchString(e.FilterText())
 }
 
-// Query returns the matching messages, oldest first.
+// Query returns the matching messages, oldest first. With Tail it reads the streams
+// backwards and stops at the Tail-th match; without, it returns every match (QueryEach
+// streams them instead of holding them all).
 func (c *Client) Query(ctx context.Context, q Query) ([]Record, error) {
 	recs, _, err := c.query(ctx, q)
 	return recs, err
 }
 
+// QueryEach calls fn with each matching message, oldest first, a page at a time: only a
+// page of messages (pageSize) is held at once, or the Tail last matches with Tail.
+func (c *Client) QueryEach(ctx context.Context, q Query, fn func(Record) error) error {
+	_, err := c.queryEach(ctx, q, fn)
+	return err
+}
+
 func (c *Client) query(ctx context.Context, q Query) ([]Record, cursor, error) {
-	ctx, cancel := c.withTimeout(ctx)
-	defer cancel()
 	var all []Record
-	cur := cursor{}
-	for _, p := range q.priorities() {
-		recs, last, err := c.scan(ctx, p, q)
-		if err != nil {
-			return nil, nil, err
-		}
-		cur[p.Stream()] = last
-		all = append(all, recs...)
-	}
-	sort.SliceStable(all, func(i, j int) bool { return all[i].Stored.Before(all[j].Stored) })
-	if q.Inbox != nil {
-		var err error
-		if all, err = c.keepInbox(ctx, q.Inbox, all); err != nil {
-			return nil, nil, err
-		}
-	}
-	if q.Unacked {
-		if err := c.attachAcks(ctx, all); err != nil {
-			return nil, nil, err
-		}
-		kept := all[:0]
-		for _, r := range all {
-			if r.Ack == nil {
-				kept = append(kept, r)
-			}
-		}
-		all = kept
-	}
-	if q.Tail > 0 && len(all) > q.Tail {
-		all = all[len(all)-q.Tail:]
-	}
-	if !q.Unacked {
-		if err := c.attachAcks(ctx, all); err != nil {
-			return nil, nil, err
-		}
-	}
-	if q.Inbox == nil { // keepInbox attached them
-		if err := c.attachReceipts(ctx, all); err != nil {
-			return nil, nil, err
-		}
+	cur, err := c.queryEach(ctx, q, func(r Record) error {
+		all = append(all, r)
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
 	}
 	return all, cur, nil
 }
 
-// scanStall is how long a scan waits for a consumer that has messages pending but
-// delivers none before it looks for damage: a message the store cannot read is never
-// delivered, and the consumer waits for it for ever.
-const scanStall = 500 * time.Millisecond
-
-// scan reads every message of priority p that matches q and returns them with the last
-// stream sequence known to be covered. A message the store cannot read (a damaged block)
-// is skipped and logged, so the read answers instead of timing out.
-func (c *Client) scan(ctx context.Context, p subjects.Priority, q Query) ([]Record, uint64, error) {
-	st, err := c.js.Stream(ctx, p.Stream())
+// queryEach runs q and returns, per stream, the last sequence it covered (for Follow).
+func (c *Client) queryEach(ctx context.Context, q Query, fn func(Record) error) (cursor, error) {
+	rev := q.Tail > 0
+	ws, cur, err := c.walkers(ctx, q, rev)
 	if err != nil {
-		return nil, 0, fmt.Errorf("opening stream %s: %w", p.Stream(), err)
+		return nil, err
 	}
-	last := st.CachedInfo().State.LastSeq
-	filters := q.filters(p)
+	m := &merge{c: c, ws: ws, rev: rev}
+	defer m.close()
+	if !rev {
+		for {
+			page, err := c.page(ctx, q, m, pageSize)
+			if err != nil {
+				return nil, err
+			}
+			if page == nil {
+				return cur, nil
+			}
+			for _, r := range page {
+				if err := fn(r); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	// Backwards, newest first, until Tail matches.
 	var out []Record
-	var from uint64 // 0: from the start (or q.Since); else from this sequence
-	for {
-		recs, delivered, stalled, err := c.scanFrom(ctx, st, p, q, filters, from)
+	for len(out) < q.Tail {
+		want := min(pageSize, max(16, q.Tail-len(out)))
+		page, err := c.page(ctx, q, m, want)
 		if err != nil {
-			return nil, 0, err
+			return nil, err
 		}
-		out = append(out, recs...)
-		if delivered > 0 {
-			last = max(last, delivered)
+		if page == nil {
+			break
 		}
-		if !stalled {
-			return out, last, nil
+		out = append(out, page[:min(len(page), q.Tail-len(out))]...)
+	}
+	slices.Reverse(out)
+	for _, r := range out {
+		if err := fn(r); err != nil {
+			return nil, err
 		}
-		next, ok := c.nextReadable(ctx, st, filters, max(delivered+1, from))
-		c.log.Warn("a stored message cannot be read (store damage?); skipped", zap.String("stream", p.Stream()),
-			zap.Uint64("after_seq", max(delivered, from)), zap.Uint64("next_readable", next))
-		if !ok {
-			return out, last, nil
+	}
+	return cur, nil
+}
+
+// page returns the next up to n messages of the merge that q keeps, with their
+// acknowledgements and receipts; nil when the merge is exhausted. It reads at least n
+// messages from the merge (fewer only at its end), so that the acknowledgements and
+// receipts are read in batches.
+func (c *Client) page(ctx context.Context, q Query, m *merge, n int) ([]Record, error) {
+	for {
+		var cand []Record
+		for len(cand) < n {
+			r, ok, err := m.next(ctx)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				break
+			}
+			if q.matches(r.Envelope) {
+				cand = append(cand, r)
+			}
 		}
-		from = next
+		if len(cand) == 0 && m.exhausted() {
+			return nil, nil
+		}
+		if q.Inbox != nil {
+			var err error
+			if cand, err = c.keepInbox(ctx, q.Inbox, cand); err != nil {
+				return nil, err
+			}
+		}
+		if err := c.attachAcks(ctx, cand); err != nil {
+			return nil, err
+		}
+		if q.Unacked {
+			kept := cand[:0]
+			for _, r := range cand {
+				if r.Ack == nil {
+					kept = append(kept, r)
+				}
+			}
+			cand = kept
+		}
+		if q.Inbox == nil { // keepInbox attached them
+			if err := c.attachReceipts(ctx, cand); err != nil {
+				return nil, err
+			}
+		}
+		if len(cand) > 0 {
+			return cand, nil
+		}
 	}
 }
 
-// scanFrom reads with one ephemeral consumer from sequence from (0: the start, or
-// q.Since). It returns the records, the last stream sequence delivered, and whether the
-// consumer stalled with messages pending.
-func (c *Client) scanFrom(ctx context.Context, st jetstream.Stream, p subjects.Priority, q Query, filters []string, from uint64) ([]Record, uint64, bool, error) {
-	cfg := jetstream.ConsumerConfig{
-		AckPolicy:         jetstream.AckNonePolicy,
-		FilterSubjects:    filters,
-		InactiveThreshold: 30 * time.Second,
-		MemoryStorage:     true,
-		DeliverPolicy:     jetstream.DeliverAllPolicy,
-	}
-	switch {
-	case from > 0:
-		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, from
-	case !q.Since.IsZero():
-		since := q.Since
-		cfg.DeliverPolicy, cfg.OptStartTime = jetstream.DeliverByStartTimePolicy, &since
-	}
-	cons, err := st.CreateConsumer(ctx, cfg)
-	if err != nil {
-		return nil, 0, false, fmt.Errorf("querying %s: %w", p.Stream(), err)
-	}
-	defer c.dropConsumer(st, cons)
-	pending := cons.CachedInfo().NumPending
-	var out []Record
-	var delivered uint64
-	progress := time.Now()
-	for pending > 0 {
-		batch, err := cons.FetchNoWait(int(min(pending, 1000)))
+// walkers opens the walkers of q over the messages stored until now (and since q.Since):
+// backwards, one per priority and subject filter; forwards, one per priority. It returns
+// them with the cursor they end at.
+func (c *Client) walkers(ctx context.Context, q Query, rev bool) ([]*walker, cursor, error) {
+	var ws []*walker
+	cur := cursor{}
+	width := uint64(min(pageSize, max(16, 2*q.Tail)))
+	for rank, p := range q.priorities() {
+		st, err := c.openStream(ctx, p.Stream())
 		if err != nil {
-			return nil, 0, false, fmt.Errorf("reading %s: %w", p.Stream(), err)
+			return nil, nil, err
+		}
+		info := st.CachedInfo().State
+		cur[p.Stream()] = info.LastSeq
+		lo, hi := max(info.FirstSeq, 1), info.LastSeq
+		if !q.Since.IsZero() && lo <= hi {
+			since := q.Since
+			msgs, _, err := c.directGet(ctx, p.Stream(), directReq{StartTime: &since})
+			if err != nil {
+				return nil, nil, err
+			}
+			if len(msgs) == 0 {
+				continue // nothing stored since
+			}
+			lo = max(lo, msgs[0].Seq)
+		}
+		if lo > hi {
+			continue
+		}
+		if !rev {
+			ws = append(ws, &walker{stream: p.Stream(), st: st, filters: q.filters(p), rank: rank, lo: lo, hi: hi})
+			continue
+		}
+		for _, f := range q.filters(p) {
+			if f == subjects.StreamSubjects(p) {
+				f = "" // the whole stream: batches by sequence, no subject matching
+			}
+			ws = append(ws, &walker{stream: p.Stream(), filter: f, rank: rank, lo: lo, hi: hi, width: width, rev: true})
+		}
+	}
+	return ws, cur, nil
+}
+
+func (c *Client) openStream(ctx context.Context, name string) (jetstream.Stream, error) {
+	ctx, cancel := c.withTimeout(ctx)
+	defer cancel()
+	st, err := c.js.Stream(ctx, name)
+	if err != nil {
+		return nil, fmt.Errorf("opening stream %s: %w", name, err)
+	}
+	return st, nil
+}
+
+// walker reads the messages of one stream between two sequences, a page at a time,
+// forwards or backwards (rev).
+//
+// Forwards, it reads with one ephemeral consumer on the priority's filters: the server
+// counts what is pending once, and delivers a page per fetch.
+//
+// Backwards, on one filter, it reads windows of sequences from the end with direct gets. A
+// window of up to a page of sequences is read with one batch request from its first
+// sequence; a wider one (the filter was sparse so far) with single requests for the next
+// message on the filter, which the server answers from its subject index without reading
+// the sequences between, and a batch for the rest when it holds more than a few. A window
+// that holds more than a batch is narrowed to its end (its start is read with the next
+// window); one that holds few matches is doubled for the next. So a dense filter costs a
+// request per page, and a sparse one a number of requests that grows with the logarithm
+// of the store.
+type walker struct {
+	stream string
+	rank   int
+	lo, hi uint64 // the sequences still to read, lo..hi; none when lo > hi
+	buf    []Record
+
+	// Backwards.
+	rev    bool
+	filter string // "": every message
+	width  uint64 // the next window's number of sequences
+	// triedAll: asked for every message on the filter at once (see fill).
+	triedAll bool
+
+	// Forwards.
+	st       jetstream.Stream
+	filters  []string
+	cons     jetstream.Consumer
+	pending  uint64
+	progress time.Time
+}
+
+func (w *walker) done() bool { return len(w.buf) == 0 && w.lo > w.hi }
+
+// sparseProbes is how many single requests a wide window starts with.
+const sparseProbes = 8
+
+// fill reads until the walker has a record or is done.
+func (c *Client) fill(ctx context.Context, w *walker) error {
+	if !w.rev {
+		return c.fillForwards(ctx, w)
+	}
+	for len(w.buf) == 0 && w.lo <= w.hi {
+		if w.width > pageSize && w.filter != "" && !w.triedAll {
+			// The filter was sparse so far: ask for every message on it, which the
+			// server answers from its subject index when they are few.
+			w.triedAll = true
+			msgs, _, err := c.directGet(ctx, w.stream, directReq{MultiLast: []string{w.filter}})
+			if err != nil && !errors.Is(err, errTooManyResults) {
+				return err
+			}
+			if err == nil {
+				slices.SortFunc(msgs, func(a, b directMsg) int { return cmp.Compare(b.Seq, a.Seq) })
+				for _, m := range msgs {
+					if m.Seq < w.lo || m.Seq > w.hi {
+						continue
+					}
+					if r, ok := decodeDirect(w.stream, m); ok {
+						w.buf = append(w.buf, r)
+					}
+				}
+				w.hi = w.lo - 1
+				break
+			}
+		}
+		from := w.lo
+		if w.hi-w.lo+1 > w.width {
+			from = w.hi - w.width + 1
+		}
+		var got []directMsg
+		if w.width <= pageSize {
+			// A window of up to a page: every message in it, matched here. The server
+			// then looks at nothing but the window (with a subject filter it would count
+			// the matches after it, a block at least).
+			msgs, _, err := c.directGet(ctx, w.stream, directReq{Seq: from, Batch: int(w.hi - from + 1)})
+			if err != nil {
+				return err
+			}
+			for _, m := range msgs {
+				if m.Seq <= w.hi && (w.filter == "" || subjectMatches(w.filter, m.Subject)) {
+					got = append(got, m)
+				}
+			}
+		} else {
+			var err error
+			if got, err = c.wideWindow(ctx, w, from); err != nil {
+				return err
+			}
+			if got == nil {
+				continue // narrowed
+			}
+		}
+		// Fewer matches than half the window's sequences: a sparser filter, a wider window.
+		if uint64(len(got)) < (w.hi-from+1)/2 && w.filter != "" {
+			w.width *= 2
+		}
+		w.hi = from - 1
+		for i := len(got) - 1; i >= 0; i-- {
+			if r, ok := decodeDirect(w.stream, got[i]); ok {
+				w.buf = append(w.buf, r)
+			}
+		}
+	}
+	return nil
+}
+
+// wideWindow reads the matches of a window wider than a page: single requests for the
+// next match first, then a batch for the rest. It returns nil (and narrows the window)
+// when the window holds more than a batch.
+func (c *Client) wideWindow(ctx context.Context, w *walker, from uint64) ([]directMsg, error) {
+	got := []directMsg{}
+	seq, exhausted := from, false
+	for len(got) < sparseProbes && !exhausted {
+		msgs, _, err := c.directGet(ctx, w.stream, directReq{Seq: seq, NextFor: w.filter})
+		if err != nil {
+			return nil, err
+		}
+		if len(msgs) == 0 || msgs[0].Seq > w.hi {
+			return got, nil
+		}
+		got = append(got, msgs[0])
+		seq = msgs[0].Seq + 1
+		exhausted = seq > w.hi
+	}
+	if exhausted {
+		return got, nil
+	}
+	n := int(min(w.hi-seq+1, pageSize))
+	msgs, _, err := c.directGet(ctx, w.stream, directReq{Seq: seq, NextFor: w.filter, Batch: n})
+	if err != nil {
+		return nil, err
+	}
+	kept := msgs
+	for i, m := range msgs {
+		if m.Seq > w.hi {
+			kept = msgs[:i]
+			break
+		}
+	}
+	if len(kept) == n && kept[n-1].Seq < w.hi {
+		// More matches in the window than a batch: read its end first.
+		w.width = w.hi - kept[n-1].Seq
+		return nil, nil
+	}
+	return append(got, kept...), nil
+}
+
+// subjectMatches reports whether subject subj matches filter (NATS wildcards: "*" one
+// token, ">" the rest).
+func subjectMatches(filter, subj string) bool {
+	for {
+		f, frest, fmore := strings.Cut(filter, ".")
+		if f == ">" {
+			return subj != ""
+		}
+		s, srest, smore := strings.Cut(subj, ".")
+		if s == "" || (f != "*" && f != s) {
+			return false
+		}
+		if !fmore || !smore {
+			return fmore == smore
+		}
+		filter, subj = frest, srest
+	}
+}
+
+// scanStall is how long a forward walker waits for a consumer that has messages pending
+// but delivers none before it looks for damage: a message the store cannot read is never
+// delivered, and the consumer waits for it for ever.
+const scanStall = 500 * time.Millisecond
+
+// fillForwards reads the next page with the walker's consumer, creating it at w.lo. A
+// message the store cannot read (a damaged block) is skipped and logged, so the read
+// answers instead of timing out.
+func (c *Client) fillForwards(ctx context.Context, w *walker) error {
+	for len(w.buf) == 0 && w.lo <= w.hi {
+		if w.cons == nil {
+			cctx, cancel := c.withTimeout(ctx)
+			cons, err := w.st.CreateConsumer(cctx, jetstream.ConsumerConfig{
+				AckPolicy:         jetstream.AckNonePolicy,
+				FilterSubjects:    w.filters,
+				InactiveThreshold: 30 * time.Second,
+				MemoryStorage:     true,
+				DeliverPolicy:     jetstream.DeliverByStartSequencePolicy,
+				OptStartSeq:       w.lo,
+			})
+			cancel()
+			if err != nil {
+				return fmt.Errorf("querying %s: %w", w.stream, err)
+			}
+			w.cons, w.pending, w.progress = cons, cons.CachedInfo().NumPending, time.Now()
+		}
+		if w.pending == 0 {
+			w.lo = w.hi + 1
+			break
+		}
+		batch, err := w.cons.FetchNoWait(int(min(w.pending, pageSize)))
+		if err != nil {
+			return fmt.Errorf("reading %s: %w", w.stream, err)
 		}
 		n := 0
 		for m := range batch.Messages() {
 			n++
 			meta, err := m.Metadata()
 			if err != nil {
-				return nil, 0, false, fmt.Errorf("reading %s: %w", p.Stream(), err)
+				return fmt.Errorf("reading %s: %w", w.stream, err)
 			}
-			delivered = max(delivered, meta.Sequence.Stream)
-			pending = meta.NumPending
-			if r, ok := decodeRecord(m.Subject(), m.Data(), meta); ok && q.matches(r.Envelope) {
-				out = append(out, r)
+			if meta.Sequence.Stream > w.hi || w.lo > w.hi {
+				w.lo = w.hi + 1 // stored after the read began
+				continue
+			}
+			w.lo, w.pending = meta.Sequence.Stream+1, meta.NumPending
+			if r, ok := decodeRecord(m.Subject(), m.Data(), meta); ok {
+				w.buf = append(w.buf, r)
 			}
 		}
 		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) {
-			return nil, 0, false, fmt.Errorf("reading %s: %w", p.Stream(), err)
+			return fmt.Errorf("reading %s: %w", w.stream, err)
 		}
 		if n > 0 {
-			progress = time.Now()
+			w.progress = time.Now()
 			continue
 		}
 		// The consumer's pending count can run ahead of what a no-wait fetch returns;
 		// wait briefly for the rest instead of spinning, but not for ever.
 		if err := ctx.Err(); err != nil {
-			return nil, 0, false, fmt.Errorf("reading %s: %w", p.Stream(), err)
+			return fmt.Errorf("reading %s: %w", w.stream, err)
 		}
-		if time.Since(progress) > scanStall {
-			return out, delivered, true, nil
+		if time.Since(w.progress) <= scanStall {
+			time.Sleep(time.Millisecond)
+			continue
 		}
-		time.Sleep(time.Millisecond)
+		next, ok := c.nextReadable(ctx, w.st, w.filters, w.lo)
+		c.log.Warn("a stored message cannot be read (store damage?); skipped", zap.String("stream", w.stream),
+			zap.Uint64("from_seq", w.lo), zap.Uint64("next_readable", next))
+		c.dropConsumer(w.st, w.cons)
+		w.cons = nil
+		if !ok {
+			w.lo = w.hi + 1
+		} else {
+			w.lo = next
+		}
 	}
-	return out, delivered, false, nil
+	if w.lo > w.hi && w.cons != nil {
+		c.dropConsumer(w.st, w.cons)
+		w.cons = nil
+	}
+	return nil
 }
 
 // nextReadable finds the first message at or after sequence from on one of filters that
@@ -262,14 +538,82 @@ func (c *Client) nextReadable(ctx context.Context, st jetstream.Stream, filters 
 	return 0, false
 }
 
+// close drops the walkers' consumers (a read that ended early).
+func (m *merge) close() {
+	for _, w := range m.ws {
+		if w.cons != nil {
+			m.c.dropConsumer(w.st, w.cons)
+			w.cons = nil
+		}
+	}
+}
+
 func decodeRecord(subject string, data []byte, meta *jetstream.MsgMetadata) (Record, bool) {
 	env, err := subjects.Decode(data)
+	if err != nil {
+		return Record{}, false // not a tmux-orc envelope (see decodeDirect)
+	}
+	return Record{Envelope: env, Stream: meta.Stream, Seq: meta.Sequence.Stream, Subject: subject, Stored: meta.Timestamp}, true
+}
+
+func decodeDirect(stream string, m directMsg) (Record, bool) {
+	env, err := subjects.Decode(m.Data)
 	if err != nil {
 		// Something that is not a tmux-orc envelope was published on an orc subject (with
 		// the nats CLI, say). It is skipped, not fatal.
 		return Record{}, false
 	}
-	return Record{Envelope: env, Stream: meta.Stream, Seq: meta.Sequence.Stream, Subject: subject, Stored: meta.Timestamp}, true
+	return Record{Envelope: env, Stream: stream, Seq: m.Seq, Subject: m.Subject, Stored: m.Time.Local()}, true
+}
+
+// merge interleaves walkers by the time their messages were stored (then by the query's
+// priority order and sequence), oldest first or, backwards, newest first. The filters of
+// one priority are disjoint (subjects.Filters, Recipient.filters), so no message comes twice.
+type merge struct {
+	c   *Client
+	ws  []*walker
+	rev bool
+}
+
+func (m *merge) exhausted() bool {
+	for _, w := range m.ws {
+		if !w.done() {
+			return false
+		}
+	}
+	return true
+}
+
+// before reports whether a comes before b in the order of an oldest-first result.
+func before(a Record, ra int, b Record, rb int) bool {
+	if !a.Stored.Equal(b.Stored) {
+		return a.Stored.Before(b.Stored)
+	}
+	if ra != rb {
+		return ra < rb
+	}
+	return a.Seq < b.Seq
+}
+
+func (m *merge) next(ctx context.Context) (Record, bool, error) {
+	var best *walker
+	for _, w := range m.ws {
+		if err := m.c.fill(ctx, w); err != nil {
+			return Record{}, false, err
+		}
+		if len(w.buf) == 0 {
+			continue
+		}
+		if best == nil || before(w.buf[0], w.rank, best.buf[0], best.rank) != m.rev {
+			best = w
+		}
+	}
+	if best == nil {
+		return Record{}, false, nil
+	}
+	r := best.buf[0]
+	best.buf = best.buf[1:]
+	return r, true, nil
 }
 
 // Follow calls fn for every new message matching q (Tail and Unacked are ignored) until ctx
@@ -287,17 +631,12 @@ func (c *Client) Follow(ctx context.Context, q Query, fn func(Record) error) err
 	return c.follow(ctx, q, cur, fn)
 }
 
-// QueryAndFollow prints what Query returns, then continues with new messages, without a gap
-// or a repeat between the two.
+// QueryAndFollow calls fn with what Query returns (a page at a time), then continues with
+// new messages, without a gap or a repeat between the two.
 func (c *Client) QueryAndFollow(ctx context.Context, q Query, fn func(Record) error) error {
-	recs, cur, err := c.query(ctx, q)
+	cur, err := c.queryEach(ctx, q, fn)
 	if err != nil {
 		return err
-	}
-	for _, r := range recs {
-		if err := fn(r); err != nil {
-			return err
-		}
 	}
 	return c.follow(ctx, q, cur, fn)
 }

@@ -209,55 +209,69 @@ func (c *Client) OutcomeFor(ctx context.Context, p subjects.Priority, id, host, 
 
 // Receipts returns every outcome recorded for message id (queued ones included), oldest first.
 func (c *Client) Receipts(ctx context.Context, p subjects.Priority, id string) ([]Receipt, error) {
-	st, err := c.js.Stream(ctx, subjects.ReceiptStream)
-	if err != nil {
-		return nil, fmt.Errorf("opening stream %s: %w", subjects.ReceiptStream, err)
-	}
-	return receiptsOf(ctx, st, p, id)
+	return c.receiptsOf(ctx, p, id)
 }
 
-func receiptsOf(ctx context.Context, st jetstream.Stream, p subjects.Priority, id string) ([]Receipt, error) {
+// receiptsOf reads the receipts of message id a batch (pageSize) at a time.
+func (c *Client) receiptsOf(ctx context.Context, p subjects.Priority, id string) ([]Receipt, error) {
 	var out []Receipt
 	filter := subjects.ReceiptsOf(p, id)
 	for seq := uint64(1); ; {
-		m, err := st.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(filter))
-		if errors.Is(err, jetstream.ErrMsgNotFound) {
-			break
-		}
+		msgs, pending, err := c.directGet(ctx, subjects.ReceiptStream, directReq{Seq: seq, NextFor: filter, Batch: pageSize})
 		if err != nil {
 			return nil, fmt.Errorf("reading receipts of %s: %w", id, err)
 		}
-		seq = m.Sequence + 1
-		if strings.Contains(m.Subject, "."+claimState+".") {
-			continue
+		for _, m := range msgs {
+			if strings.Contains(m.Subject, "."+claimState+".") {
+				continue
+			}
+			var r Receipt
+			if json.Unmarshal(m.Data, &r) == nil {
+				out = append(out, r)
+			}
 		}
-		var r Receipt
-		if json.Unmarshal(m.Data, &r) == nil {
-			out = append(out, r)
+		if len(msgs) == 0 || pending == 0 {
+			return out, nil
 		}
+		seq = msgs[len(msgs)-1].Seq + 1
 	}
-	return out, nil
 }
 
-// attachReceipts fills in the delivery outcomes of each record.
+// attachReceipts fills in the delivery outcomes of each record. One request per
+// receiptsChunk records finds which have any (the last message of each of their receipt
+// subjects); only those are read in full.
 func (c *Client) attachReceipts(ctx context.Context, recs []Record) error {
-	if len(recs) == 0 {
-		return nil
-	}
-	st, err := c.js.Stream(ctx, subjects.ReceiptStream)
-	if err != nil {
-		return fmt.Errorf("opening stream %s: %w", subjects.ReceiptStream, err)
-	}
-	if st.CachedInfo().State.Msgs == 0 {
-		return nil
-	}
-	for i := range recs {
-		if recs[i].Receipts, err = receiptsOf(ctx, st, recs[i].Message.Priority, recs[i].ID); err != nil {
-			return err
+	for len(recs) > 0 {
+		chunk := recs[:min(len(recs), receiptsChunk)]
+		recs = recs[len(chunk):]
+		filters := make([]string, len(chunk))
+		for i, r := range chunk {
+			filters[i] = subjects.ReceiptsOf(r.Message.Priority, r.ID)
+		}
+		msgs, _, mlErr := c.directGet(ctx, subjects.ReceiptStream, directReq{MultiLast: filters})
+		some := map[string]bool{}
+		for _, m := range msgs {
+			// orc.receipt.<priority>.<state>.<id>.<host>.<pane>
+			if t := strings.Split(m.Subject, "."); len(t) == 7 && t[3] != claimState {
+				some[t[4]] = true
+			}
+		}
+		for i := range chunk {
+			if mlErr == nil && !some[chunk[i].ID] {
+				continue // none recorded (after an error, such as too many, each is read in full)
+			}
+			var err error
+			if chunk[i].Receipts, err = c.receiptsOf(ctx, chunk[i].Message.Priority, chunk[i].ID); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
 }
+
+// receiptsChunk is how many messages' receipts one request looks for: a message has a
+// claim and two or three outcomes per pane, and the server answers up to 1024 subjects.
+const receiptsChunk = 64
 
 // WaitOutcome waits until at least one final outcome of message id is recorded (queued is
 // not final) and returns the outcomes recorded by then. An ordered consumer brings the outcome at once; while it has

@@ -177,39 +177,97 @@ func readRun(ctx context.Context, o *ReadOptions) error {
 		}
 		return err
 	}
-	var recs []bus.Record
-	if o.ID != "" {
+	out := newRecordPrinter(o.f.Out, o.JSON)
+	switch {
+	case o.ID != "":
 		r, err := c.Get(ctx, o.ID)
 		if err != nil {
 			return err
 		}
-		recs = []bus.Record{r}
-	} else if recs, err = c.Query(ctx, q); err != nil {
+		err = out.print(r)
+	case o.unackedFirst && q.Tail > 0:
+		var recs []bus.Record
+		if recs, err = c.Query(ctx, q); err == nil {
+			sort.SliceStable(recs, func(i, j int) bool { return needsAck(recs[i]) && !needsAck(recs[j]) })
+			for _, r := range recs {
+				if err = out.print(r); err != nil {
+					break
+				}
+			}
+		}
+	case o.unackedFirst:
+		// What needs an acknowledgement first, then the rest: two passes over the
+		// store (the second skips what the first printed), nothing held but ids.
+		first := map[string]bool{}
+		err = c.QueryEach(ctx, q, func(r bus.Record) error {
+			if !needsAck(r) {
+				return nil
+			}
+			first[r.ID] = true
+			return out.print(r)
+		})
+		if err == nil {
+			err = c.QueryEach(ctx, q, func(r bus.Record) error {
+				if first[r.ID] || needsAck(r) {
+					return nil
+				}
+				return out.print(r)
+			})
+		}
+	default:
+		err = c.QueryEach(ctx, q, out.print)
+	}
+	if err != nil {
 		return err
 	}
-	if len(recs) == 0 {
+	if out.count == 0 {
 		fmt.Fprintf(o.f.Err, "tmux-orc: no messages match%s\n", o.describe())
 	}
-	if o.unackedFirst {
-		sort.SliceStable(recs, func(i, j int) bool { return needsAck(recs[i]) && !needsAck(recs[j]) })
+	return out.close()
+}
+
+// recordPrinter prints messages as they come: as text, or as the JSON document
+// {"stored_messages": [...], "count": N}, written a message at a time (byte for byte what
+// an indenting json.Encoder writes for the whole list), so no read holds its whole result.
+type recordPrinter struct {
+	w     io.Writer
+	json  bool
+	count int
+}
+
+func newRecordPrinter(w io.Writer, json bool) *recordPrinter {
+	return &recordPrinter{w: w, json: json}
+}
+
+func (p *recordPrinter) print(r bus.Record) error {
+	p.count++
+	if !p.json {
+		return printRecord(p.w, r)
 	}
-	if o.JSON {
-		if recs == nil {
-			recs = []bus.Record{}
-		}
-		enc := json.NewEncoder(o.f.Out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(struct {
-			Messages []bus.Record `json:"stored_messages"`
-			Count    int          `json:"count"`
-		}{recs, len(recs)})
+	b, err := json.MarshalIndent(r, "    ", "  ")
+	if err != nil {
+		return err
 	}
-	for _, r := range recs {
-		if err := printRecord(o.f.Out, r); err != nil {
-			return err
-		}
+	sep := ",\n    "
+	if p.count == 1 {
+		sep = "{\n  \"stored_messages\": [\n    "
 	}
-	return nil
+	_, err = io.WriteString(p.w, sep+string(b))
+	return err
+}
+
+// close ends the JSON document.
+func (p *recordPrinter) close() error {
+	if !p.json {
+		return nil
+	}
+	var err error
+	if p.count == 0 {
+		_, err = fmt.Fprintf(p.w, "{\n  \"stored_messages\": [],\n  \"count\": 0\n}\n")
+	} else {
+		_, err = fmt.Fprintf(p.w, "\n  ],\n  \"count\": %d\n}\n", p.count)
+	}
+	return err
 }
 
 // needsAck reports whether r asks for an acknowledgement it does not have.
