@@ -11,10 +11,10 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
-	"github.com/tmux-orc/tmux-orc/agentsim"
+	"github.com/tmux-orc/tmux-orc/internal/agentsim"
 	"github.com/tmux-orc/tmux-orc/bridge"
 	"github.com/tmux-orc/tmux-orc/bus"
-	"github.com/tmux-orc/tmux-orc/embedded/embeddedtest"
+	"github.com/tmux-orc/tmux-orc/internal/embeddedtest"
 	"github.com/tmux-orc/tmux-orc/internal/tmuxtest"
 	"github.com/tmux-orc/tmux-orc/subjects"
 )

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/tmux-orc/tmux-orc/bus"
-	"github.com/tmux-orc/tmux-orc/embedded/embeddedtest"
+	"github.com/tmux-orc/tmux-orc/internal/embeddedtest"
 	"github.com/tmux-orc/tmux-orc/subjects"
 )
 

@@ -15,7 +15,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/tmux-orc/tmux-orc/embedded"
-	"github.com/tmux-orc/tmux-orc/embedded/embeddedtest"
+	"github.com/tmux-orc/tmux-orc/internal/embeddedtest"
 	"github.com/tmux-orc/tmux-orc/internal/clustertest"
 	"github.com/tmux-orc/tmux-orc/subjects"
 )

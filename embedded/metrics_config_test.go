@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/tmux-orc/tmux-orc/embedded"
-	"github.com/tmux-orc/tmux-orc/embedded/embeddedtest"
-	"github.com/tmux-orc/tmux-orc/home"
+	"github.com/tmux-orc/tmux-orc/internal/embeddedtest"
+	"github.com/tmux-orc/tmux-orc/internal/home"
 )
 
 func TestMetricsListenConfig(t *testing.T) {

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/tmux-orc/tmux-orc/embedded"
-	"github.com/tmux-orc/tmux-orc/home"
+	"github.com/tmux-orc/tmux-orc/internal/home"
 )
 
 // TestClusterWithoutTLSIsLoopbackOnlyWithASecret: without TLS a cluster needs a route

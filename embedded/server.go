@@ -20,7 +20,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 
-	"github.com/tmux-orc/tmux-orc/home"
+	"github.com/tmux-orc/tmux-orc/internal/home"
 	"github.com/tmux-orc/tmux-orc/subjects"
 )
 

@@ -14,8 +14,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/tmux-orc/tmux-orc/embedded"
-	"github.com/tmux-orc/tmux-orc/embedded/embeddedtest"
-	"github.com/tmux-orc/tmux-orc/home"
+	"github.com/tmux-orc/tmux-orc/internal/embeddedtest"
+	"github.com/tmux-orc/tmux-orc/internal/home"
 	"github.com/tmux-orc/tmux-orc/subjects"
 )
 

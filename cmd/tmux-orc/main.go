@@ -5,7 +5,7 @@ package main
 import (
 	"os"
 
-	"github.com/tmux-orc/tmux-orc/cli"
+	"github.com/tmux-orc/tmux-orc/internal/cli"
 )
 
 func main() { os.Exit(cli.Main(os.Args[1:])) }

@@ -15,7 +15,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tmux-orc/tmux-orc/home"
+	"github.com/tmux-orc/tmux-orc/internal/home"
 )
 
 // ClaudeEvents are the Claude Code hook events tmux-orc reports, in the order they are

@@ -35,7 +35,7 @@ func Build(pkg, name string) (path string, cleanup func(), err error) {
 
 // BuildAgentsim builds the agent simulator (see Build).
 func BuildAgentsim() (path string, cleanup func(), err error) {
-	return Build("github.com/tmux-orc/tmux-orc/agentsim/testdata/agentsimmain", "agentsim")
+	return Build("github.com/tmux-orc/tmux-orc/internal/agentsim/testdata/agentsimmain", "agentsim")
 }
 
 // MainWithAgentsim is a TestMain body: it builds the simulator, stores its path in *sim and
