@@ -11,9 +11,9 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
-	"github.com/tmux-orc/tmux-orc/internal/agentsim"
 	"github.com/tmux-orc/tmux-orc/bridge"
 	"github.com/tmux-orc/tmux-orc/bus"
+	"github.com/tmux-orc/tmux-orc/internal/agentsim"
 	"github.com/tmux-orc/tmux-orc/internal/embeddedtest"
 	"github.com/tmux-orc/tmux-orc/internal/tmuxtest"
 	"github.com/tmux-orc/tmux-orc/subjects"

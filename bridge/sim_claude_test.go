@@ -5,9 +5,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tmux-orc/tmux-orc/internal/agentsim"
 	"github.com/tmux-orc/tmux-orc/bridge"
 	"github.com/tmux-orc/tmux-orc/bus"
+	"github.com/tmux-orc/tmux-orc/internal/agentsim"
 	"github.com/tmux-orc/tmux-orc/internal/claudetest"
 	"github.com/tmux-orc/tmux-orc/subjects"
 )

@@ -15,8 +15,8 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/tmux-orc/tmux-orc/embedded"
-	"github.com/tmux-orc/tmux-orc/internal/embeddedtest"
 	"github.com/tmux-orc/tmux-orc/internal/clustertest"
+	"github.com/tmux-orc/tmux-orc/internal/embeddedtest"
 	"github.com/tmux-orc/tmux-orc/subjects"
 )
 

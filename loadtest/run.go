@@ -19,11 +19,11 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/tmux-orc/tmux-orc/internal/agentsim"
 	"github.com/tmux-orc/tmux-orc/bridge"
 	"github.com/tmux-orc/tmux-orc/bus"
-	"github.com/tmux-orc/tmux-orc/internal/daemon"
 	"github.com/tmux-orc/tmux-orc/embedded"
+	"github.com/tmux-orc/tmux-orc/internal/agentsim"
+	"github.com/tmux-orc/tmux-orc/internal/daemon"
 	"github.com/tmux-orc/tmux-orc/internal/home"
 	"github.com/tmux-orc/tmux-orc/subjects"
 	"github.com/tmux-orc/tmux-orc/tmux"

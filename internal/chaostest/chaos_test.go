@@ -31,8 +31,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tmux-orc/tmux-orc/internal/agentsim"
 	"github.com/tmux-orc/tmux-orc/bus"
+	"github.com/tmux-orc/tmux-orc/internal/agentsim"
 	"github.com/tmux-orc/tmux-orc/internal/clustertest"
 	"github.com/tmux-orc/tmux-orc/internal/tmuxtest"
 	"github.com/tmux-orc/tmux-orc/subjects"

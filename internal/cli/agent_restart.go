@@ -9,8 +9,8 @@ import (
 	"github.com/spf13/cobra"
 	"go.uber.org/zap"
 
-	"github.com/tmux-orc/tmux-orc/internal/termsafe"
 	"github.com/tmux-orc/tmux-orc/internal/monitor"
+	"github.com/tmux-orc/tmux-orc/internal/termsafe"
 	"github.com/tmux-orc/tmux-orc/tmux"
 )
 

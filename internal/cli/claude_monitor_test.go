@@ -9,11 +9,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tmux-orc/tmux-orc/internal/home"
 	"github.com/tmux-orc/tmux-orc/internal/claudetest"
 	"github.com/tmux-orc/tmux-orc/internal/fakeapi"
-	"github.com/tmux-orc/tmux-orc/internal/tmuxtest"
+	"github.com/tmux-orc/tmux-orc/internal/home"
 	"github.com/tmux-orc/tmux-orc/internal/monitor"
+	"github.com/tmux-orc/tmux-orc/internal/tmuxtest"
 )
 
 // orcEnv runs the tmux-orc binary with env and returns its stdout, failing the test on error.

@@ -16,8 +16,8 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
-	"github.com/tmux-orc/tmux-orc/internal/daemon"
 	"github.com/tmux-orc/tmux-orc/embedded"
+	"github.com/tmux-orc/tmux-orc/internal/daemon"
 	"github.com/tmux-orc/tmux-orc/internal/home"
 )
 

@@ -10,8 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/tmux-orc/tmux-orc/internal/termsafe"
 	"github.com/tmux-orc/tmux-orc/internal/monitor"
+	"github.com/tmux-orc/tmux-orc/internal/termsafe"
 	"github.com/tmux-orc/tmux-orc/subjects"
 )
 

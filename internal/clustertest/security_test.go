@@ -17,8 +17,8 @@ import (
 	"github.com/nats-io/nkeys"
 
 	"github.com/tmux-orc/tmux-orc/bus"
-	"github.com/tmux-orc/tmux-orc/internal/home"
 	"github.com/tmux-orc/tmux-orc/internal/clustertest"
+	"github.com/tmux-orc/tmux-orc/internal/home"
 	"github.com/tmux-orc/tmux-orc/internal/pki"
 	"github.com/tmux-orc/tmux-orc/subjects"
 )

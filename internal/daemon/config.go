@@ -9,8 +9,8 @@ import (
 	"github.com/tmux-orc/tmux-orc/bridge"
 	"github.com/tmux-orc/tmux-orc/embedded"
 	"github.com/tmux-orc/tmux-orc/internal/home"
-	"github.com/tmux-orc/tmux-orc/internal/notify"
 	"github.com/tmux-orc/tmux-orc/internal/monitor"
+	"github.com/tmux-orc/tmux-orc/internal/notify"
 	"github.com/tmux-orc/tmux-orc/subjects"
 	"github.com/tmux-orc/tmux-orc/tmux"
 )

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tmux-orc/tmux-orc/internal/daemon"
 	"github.com/tmux-orc/tmux-orc/embedded"
+	"github.com/tmux-orc/tmux-orc/internal/daemon"
 	"github.com/tmux-orc/tmux-orc/internal/home"
 	"github.com/tmux-orc/tmux-orc/subjects"
 	"github.com/tmux-orc/tmux-orc/tmux"

@@ -17,9 +17,9 @@ import (
 	"github.com/tmux-orc/tmux-orc/bridge"
 	"github.com/tmux-orc/tmux-orc/bus"
 	"github.com/tmux-orc/tmux-orc/embedded"
-	"github.com/tmux-orc/tmux-orc/internal/notify"
 	"github.com/tmux-orc/tmux-orc/internal/metrics"
 	"github.com/tmux-orc/tmux-orc/internal/monitor"
+	"github.com/tmux-orc/tmux-orc/internal/notify"
 	"github.com/tmux-orc/tmux-orc/internal/spool"
 	"github.com/tmux-orc/tmux-orc/subjects"
 )

@@ -13,8 +13,8 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
-	"github.com/tmux-orc/tmux-orc/internal/daemon"
 	"github.com/tmux-orc/tmux-orc/embedded"
+	"github.com/tmux-orc/tmux-orc/internal/daemon"
 	"github.com/tmux-orc/tmux-orc/internal/embeddedtest"
 	"github.com/tmux-orc/tmux-orc/internal/metrics"
 )

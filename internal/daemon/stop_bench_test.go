@@ -13,8 +13,8 @@ import (
 	"github.com/tmux-orc/tmux-orc/bus"
 	"github.com/tmux-orc/tmux-orc/internal/daemon"
 	"github.com/tmux-orc/tmux-orc/internal/embeddedtest"
-	"github.com/tmux-orc/tmux-orc/internal/tmuxtest"
 	"github.com/tmux-orc/tmux-orc/internal/monitor"
+	"github.com/tmux-orc/tmux-orc/internal/tmuxtest"
 )
 
 // BenchmarkStop500Sessions measures how long the daemon (its bridge and its monitor

@@ -8,8 +8,8 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
-	"github.com/tmux-orc/tmux-orc/internal/tmuxtest"
 	"github.com/tmux-orc/tmux-orc/internal/monitor"
+	"github.com/tmux-orc/tmux-orc/internal/tmuxtest"
 )
 
 // TestQuietPanesAreNotRead: once seen, panes with no output are not captured again, pass

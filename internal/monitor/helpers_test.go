@@ -12,11 +12,11 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
-	"github.com/tmux-orc/tmux-orc/internal/agentsim"
 	"github.com/tmux-orc/tmux-orc/bus"
+	"github.com/tmux-orc/tmux-orc/internal/agentsim"
 	"github.com/tmux-orc/tmux-orc/internal/embeddedtest"
-	"github.com/tmux-orc/tmux-orc/internal/tmuxtest"
 	"github.com/tmux-orc/tmux-orc/internal/monitor"
+	"github.com/tmux-orc/tmux-orc/internal/tmuxtest"
 	"github.com/tmux-orc/tmux-orc/subjects"
 )
 
