@@ -61,25 +61,32 @@ type Options struct {
 // daemon on another data directory), metrics are served on a free loopback port instead,
 // with a warning; an address chosen by the user that is taken is an error.
 func Run(ctx context.Context, cfg embedded.Config, o Options, log *zap.Logger, ready func(urls []string)) error {
+	// undo holds what a failed start must stop, in the order started; fail unwinds it, last
+	// first.
+	var undo []func()
+	fail := func(err error) error {
+		for i := len(undo) - 1; i >= 0; i-- {
+			undo[i]()
+		}
+		return err
+	}
 	srv, err := embedded.Start(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
-	stopServer := func() error {
+	undo = append(undo, func() {
 		sctx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
 		defer cancel()
-		return srv.Shutdown(sctx)
-	}
+		_ = srv.Shutdown(sctx)
+	})
 	nc, err := srv.Connect("tmux-orc-daemon-bridge")
 	if err != nil {
-		_ = stopServer()
-		return err
+		return fail(err)
 	}
+	undo = append(undo, nc.Close)
 	c, err := bus.NewFromConn(nc, subjects.SanitizeHost(cfg.HostName), log.Named("bus"))
 	if err != nil {
-		nc.Close()
-		_ = stopServer()
-		return err
+		return fail(err)
 	}
 	m := metrics.New()
 	m.AddStats(c, metrics.DefaultStatsTimeout, log.Named("metrics"))
@@ -101,21 +108,16 @@ func Run(ctx context.Context, cfg embedded.Config, o Options, log *zap.Logger, r
 	}
 	ms, err := serveMetrics(cfg, m, srv, log.Named("metrics"))
 	if err != nil {
-		nc.Close()
-		_ = stopServer()
-		return err
+		return fail(err)
+	}
+	if ms != nil {
+		undo = append(undo, func() { _ = ms.Shutdown(context.Background()) })
 	}
 	stopMonitor := func() {}
 	if o.Monitor != nil {
-		stopMonitor, err = monitor.Host(*o.Monitor, o.MonitorOff, c, log.Named("monitor"))
-	}
-	if err != nil {
-		if ms != nil {
-			_ = ms.Shutdown(context.Background())
+		if stopMonitor, err = monitor.Host(*o.Monitor, o.MonitorOff, c, log.Named("monitor")); err != nil {
+			return fail(err)
 		}
-		nc.Close()
-		_ = stopServer()
-		return err
 	}
 	bctx, stopBridge := context.WithCancel(context.Background())
 	bridgeDone := make(chan error, 1)
