@@ -3,7 +3,6 @@ package bus_test
 import (
 	"context"
 	"fmt"
-	"sort"
 	"testing"
 	"time"
 
@@ -43,12 +42,9 @@ func reportPercentiles(b *testing.B, prefix string, d []time.Duration) {
 	if len(d) == 0 {
 		return
 	}
-	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
-	pct := func(p float64) float64 {
-		return float64(d[min(len(d)-1, int(p*float64(len(d))))].Microseconds())
-	}
-	b.ReportMetric(pct(0.50), prefix+"p50-µs")
-	b.ReportMetric(pct(0.99), prefix+"p99-µs")
+	ps := bus.Percentiles(d)
+	b.ReportMetric(ps.P50*1000, prefix+"p50-µs")
+	b.ReportMetric(ps.P99*1000, prefix+"p99-µs")
 }
 
 // BenchmarkPublishStored measures one publish until the server has stored it (the

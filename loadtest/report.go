@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/tmux-orc/tmux-orc/bus"
 	"github.com/tmux-orc/tmux-orc/subjects"
 )
 
@@ -32,28 +33,22 @@ type Summary struct {
 	WithinTarget float64 `json:"within_target"`
 }
 
-// Summarize computes the nearest-rank percentiles of d and the share within target.
+// Summarize computes the percentiles of d (bus.Percentiles: nearest rank, as pubsub stats
+// reports them) and the share within target.
 func Summarize(d []time.Duration, target time.Duration) Summary {
 	if len(d) == 0 {
 		return Summary{}
 	}
-	s := append([]time.Duration(nil), d...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	within := 0
-	for _, v := range s {
+	least, within := d[0], 0
+	for _, v := range d {
+		least = min(least, v)
 		if v <= target {
 			within++
 		}
 	}
-	return Summary{Count: len(s), Min: msf(s[0]), P50: msf(rank(s, 0.50)), P95: msf(rank(s, 0.95)),
-		P99: msf(rank(s, 0.99)), Max: msf(s[len(s)-1]), WithinTarget: float64(within) / float64(len(s))}
-}
-
-// rank is the nearest-rank percentile of sorted s: the smallest value with at least p of the
-// values at or below it.
-func rank(s []time.Duration, p float64) time.Duration {
-	i := int(math.Ceil(p*float64(len(s)))) - 1
-	return s[max(0, min(len(s)-1, i))]
+	ps := bus.Percentiles(d)
+	return Summary{Count: ps.Count, Min: msf(least), P50: ps.P50, P95: ps.P95, P99: ps.P99, Max: ps.Max,
+		WithinTarget: float64(within) / float64(len(d))}
 }
 
 func msf(d time.Duration) float64 { return math.Round(float64(d.Microseconds())) / 1000 }

@@ -4,10 +4,10 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"sort"
 	"testing"
 	"time"
 
+	"github.com/tmux-orc/tmux-orc/bus"
 	"github.com/tmux-orc/tmux-orc/internal/home"
 	"github.com/tmux-orc/tmux-orc/subjects"
 )
@@ -51,10 +51,7 @@ func BenchmarkPublishProcess(b *testing.B) {
 		}
 	}
 	b.StopTimer()
-	med := func(d []time.Duration) float64 {
-		sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
-		return float64(d[len(d)/2].Microseconds()) / 1000
-	}
+	med := func(d []time.Duration) float64 { return bus.Percentiles(d).P50 }
 	b.ReportMetric(med(ours), "tmux-orc-p50-ms")
 	if len(theirs) > 0 {
 		b.ReportMetric(med(theirs), "nats-pub-p50-ms")
