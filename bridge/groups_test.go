@@ -168,9 +168,13 @@ func TestBashReadline(t *testing.T) {
 	if len(lines) != 1 || lines[0] != want {
 		t.Fatalf("bash history %q, want [%q]", lines, want)
 	}
-	scr := w.capture("be:sh")
-	if !strings.Contains(scr, "test$ "+want) || !strings.Contains(scr, "command not found") ||
-		!strings.HasSuffix(scr, "test$") {
+	// bash writes its history before it runs the line: the prompt comes back a moment later.
+	var scr string
+	waitFor(t, "bash's prompt after the line ran", func() bool {
+		scr = w.capture("be:sh")
+		return strings.HasSuffix(scr, "test$")
+	})
+	if !strings.Contains(scr, "test$ "+want) || !strings.Contains(scr, "command not found") {
 		t.Fatalf("screen:\n%s", scr)
 	}
 }
