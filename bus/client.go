@@ -17,7 +17,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/tmux-orc/tmux-orc/home"
-	"github.com/tmux-orc/tmux-orc/subjects"
 )
 
 var (
@@ -79,8 +78,6 @@ type Client struct {
 	kv         jetstream.KeyValue // the session registry, once opened
 	monKV      jetstream.KeyValue // the monitor's state, once opened
 	daemonHost string             // once known
-	// consumerLost is called when a durable bridge consumer was lost and created again.
-	consumerLost func(session string, p subjects.Priority)
 }
 
 // Connect connects with the data directory's credentials.
