@@ -318,6 +318,9 @@ func (b *Bridge) consumeHost(ctx context.Context) {
 // bridge created for this host (they would otherwise be kept, and stopped one by one with
 // the server, for 7 days).
 func (b *Bridge) removeSessionConsumers(ctx context.Context) {
+	// About 10 ms a consumer: 2,000 (500 sessions) take 20 s, in the background.
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
 	n, err := b.bus.RemoveSessionConsumers(ctx, b.cfg.Host)
 	if n > 0 {
 		b.log.Info("deleted the per-session consumers of an older version", zap.Int("consumers", n))
