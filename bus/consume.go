@@ -103,8 +103,9 @@ func (c *Client) ConsumeEverywhere(ctx context.Context, host string, since time.
 // RemoveSessionConsumers deletes the per-session bridge consumers of host that older
 // versions created (bridge-<host>-<hash>, one per session and priority): only a consumer
 // whose name and single filter are exactly those of one of host's sessions is deleted. It
-// returns how many were deleted. A bridge role may not delete consumers: its error is
-// ErrPermission-like (a timeout), and such consumers then expire after 7 days unused.
+// returns how many were deleted. With a bridge role's credentials, which may neither list
+// nor delete consumers, it fails (the server refuses without an answer: a timeout); such
+// consumers then expire after 7 days unused (their inactive threshold).
 func (c *Client) RemoveSessionConsumers(ctx context.Context, host string) (int, error) {
 	if err := subjects.ValidateHost(host); err != nil {
 		return 0, err
