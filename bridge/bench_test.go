@@ -270,8 +270,9 @@ func BenchmarkGate(b *testing.B) {
 }
 
 // BenchmarkStop500Sessions measures how long a bridge serving 500 tmux sessions (each a
-// trivial program, so 2,000 durable consumers) takes to stop: its consumers, its registry
-// entries and its writers. Run with -benchtime=1x (setting up takes a while).
+// trivial program; its 8 durable consumers do not grow with them) takes to stop: its
+// consumers, its 500 registry entries and its writers. Run with -benchtime=1x (setting up
+// takes a while).
 func BenchmarkStop500Sessions(b *testing.B) {
 	const sessions = 500
 	w := newWorld(b)

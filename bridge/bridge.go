@@ -1,6 +1,7 @@
 // Package bridge delivers messages from the bus into tmux panes: it discovers the sessions,
-// windows and panes of one tmux server, consumes each session's messages with durable
-// consumers, queues them per pane by priority (critical overtakes, low is batched), types
+// windows and panes of one tmux server, consumes its host's messages with durable consumers
+// (one per priority for all its sessions, one per priority for groups everywhere), queues
+// them per pane by priority (critical overtakes, low is batched), types
 // them over a tmux control-mode connection, presses Enter, verifies that the agent took the
 // input, records an outcome per message and pane, and only then tells the server the message
 // is done (bus.Delivery.Done).
@@ -44,6 +45,12 @@ type Config struct {
 	LowBatch time.Duration
 	// Expiry is how long a message waits for its target to appear.
 	Expiry time.Duration
+	// MaxWaiting bounds, per priority and consumer (the host's, the groups everywhere's),
+	// the messages that wait unacknowledged for their pane to appear. Beyond it the oldest
+	// waiting one is recorded undeliverable before its expiry, so that messages for panes
+	// that do not exist never use up the consumer's bus.BridgeMaxAckPending and hold up the
+	// messages for present panes. Zero: half of bus.BridgeMaxAckPending.
+	MaxWaiting int
 	// ReadyWait is how long a message waits for its pane to be ready (a dialog or menu open,
 	// a person's draft in the input box or scrolling in copy mode, the agent starting up or
 	// busy in a turn) before it is recorded undeliverable. A pane that runs a shell gets
@@ -93,16 +100,20 @@ type Bridge struct {
 
 	mu       sync.Mutex
 	panes    []tmux.Pane
-	sessions map[string]func() // session -> stop its consumers
+	sessions map[string]bool // the sessions served (registered)
+	// consumers stops the consumers of this host's sessions (nil until they run).
+	consumers func()
 	// everywhere stops the consumers of groups everywhere (nil until they run).
 	everywhere func()
 	// dups holds, per served session, the other hosts last seen registering it.
-	dups     map[string]string
-	writers  map[string]*paneWriter
-	waiting  map[*tracked]bool
-	inflight map[*tracked]bool
-	wg       sync.WaitGroup
-	refresh  chan struct{}
+	dups    map[string]string
+	writers map[string]*paneWriter
+	waiting map[*tracked]bool
+	// waitingBy counts the waiting messages per class (see Config.MaxWaiting).
+	waitingBy map[waitClass]int
+	inflight  map[*tracked]bool
+	wg        sync.WaitGroup
+	refresh   chan struct{}
 }
 
 // New creates a bridge; Run starts it.
@@ -113,9 +124,12 @@ func New(cfg Config, c *bus.Client, log *zap.Logger) *Bridge {
 	if cfg.Tracker == nil {
 		cfg.Tracker = agentstate.NewTracker()
 	}
+	if cfg.MaxWaiting <= 0 {
+		cfg.MaxWaiting = max(1, bus.BridgeMaxAckPending/2)
+	}
 	conn := tmux.NewClient(cfg.Socket, tmux.ClientOptions{Options: tmux.Options{Logger: log.Named("tmux"), NoOutput: true}, MaxBackoff: cfg.Rescan})
 	b := &Bridge{cfg: cfg, log: log, bus: c, conn: conn,
-		sessions: map[string]func(){}, dups: map[string]string{}, writers: map[string]*paneWriter{}, waiting: map[*tracked]bool{},
+		sessions: map[string]bool{}, dups: map[string]string{}, writers: map[string]*paneWriter{}, waiting: map[*tracked]bool{}, waitingBy: map[waitClass]int{},
 		inflight: map[*tracked]bool{}, refresh: make(chan struct{}, 1)}
 	b.inj = NewInjector(cfg, b.runner, log)
 	return b
@@ -138,7 +152,6 @@ func (b *Bridge) Run(ctx context.Context) error {
 		return errors.New("bridge: no host (Config.Host)")
 	}
 	defer b.stop()
-	b.bus.OnConsumerLost(func(session string, p subjects.Priority) { b.consumerLost(ctx, session, p) })
 	b.log.Info("bridge starting", zap.String("host", b.cfg.Host), zap.String("socket", b.cfg.Socket.String()), zap.Stringer("enter_delay", b.cfg.EnterDelay),
 		zap.Stringer("low_batch", b.cfg.LowBatch), zap.Stringer("expiry", b.cfg.Expiry), zap.Stringer("ready_wait", b.cfg.ReadyWait))
 	stopServing, err := b.serve()
@@ -146,10 +159,14 @@ func (b *Bridge) Run(ctx context.Context) error {
 		return err
 	}
 	defer stopServing()
-	b.wg.Add(1)
+	b.wg.Add(2)
 	go func() {
 		defer b.wg.Done()
 		b.heartbeat(ctx)
+	}()
+	go func() {
+		defer b.wg.Done()
+		b.removeSessionConsumers(ctx)
 	}()
 	if b.cfg.Runner != nil {
 		b.poll(ctx)
@@ -249,61 +266,84 @@ func (b *Bridge) discover(ctx context.Context) {
 	b.panes = panes
 	var added []string
 	for s := range now {
-		if _, ok := b.sessions[s]; !ok {
+		if !b.sessions[s] {
 			added = append(added, s)
+			b.sessions[s] = true
 		}
 	}
-	var stops []func()
-	gone := map[string]bool{}
-	for s, stop := range b.sessions {
+	var gone []string
+	for s := range b.sessions {
 		if !now[s] {
-			stops = append(stops, stop)
+			gone = append(gone, s)
 			delete(b.sessions, s)
-			gone[s] = true
 			b.log.Info("session gone", zap.String("session", s))
 		}
 	}
 	b.mu.Unlock()
+	// Messages parked for a session that is gone stay parked: they are routed when it comes
+	// back (or expire), as they would be for a session that never existed.
 	b.rerouteWaitingLocked(ctx)
 	b.routeMu.Unlock()
-	for s := range gone {
+	for _, s := range gone {
 		if err := b.bus.UnregisterSession(ctx, b.cfg.Host, s); err != nil && ctx.Err() == nil {
 			b.log.Warn("cannot remove a session from the registry", zap.String("session", s), zap.Error(err))
 		}
 	}
-	if len(stops) > 0 {
-		// Outside the locks: a stop waits for the consumer's callback (accept) to return.
-		for _, stop := range stops {
-			stop()
-		}
-		b.routeMu.Lock()
-		b.mu.Lock()
-		var ts []*tracked
-		for t := range b.waiting {
-			if gone[t.session] {
-				ts = append(ts, t)
-			}
-		}
-		b.nakLocked(ts) // redelivered when the session is back
-		b.mu.Unlock()
-		b.routeMu.Unlock()
-	}
+	slices.Sort(added)
 	for _, s := range added {
-		s := s
-		stop, err := b.bus.ConsumeSession(ctx, b.cfg.Host, s, time.Now().Add(-b.cfg.Expiry), func(d *bus.Delivery) { b.accept(ctx, s, d) })
-		if err != nil {
-			if ctx.Err() == nil {
-				b.log.Warn("cannot consume session; retrying", zap.String("session", s), zap.Error(err))
-			}
-			continue
-		}
-		b.mu.Lock()
-		b.sessions[s] = stop
-		b.mu.Unlock()
 		b.log.Info("serving session", zap.String("session", s), zap.String("host", b.cfg.Host))
 		b.register(ctx, panes, s)
 	}
+	b.consumeHost(ctx)
 	b.consumeEverywhere(ctx)
+}
+
+// consumeHost starts the consumers of this host's sessions, once; a failure is retried at
+// the next discovery. They run whether or not tmux has sessions: a message for a session
+// that does not exist yet waits in the bridge (up to Expiry) for it to appear.
+func (b *Bridge) consumeHost(ctx context.Context) {
+	b.mu.Lock()
+	running := b.consumers != nil || b.closing
+	b.mu.Unlock()
+	if running {
+		return
+	}
+	stop, err := b.bus.ConsumeHost(ctx, b.cfg.Host, time.Now().Add(-b.cfg.Expiry), func(d *bus.Delivery) {
+		if d.Session == "" {
+			// Not a subject the bus writes (orc.<p>.<host>.<session>...): no session to
+			// look in, and never a group everywhere.
+			b.log.Warn("dropping a message whose subject names no session", zap.String("id", d.Envelope.ID))
+			_ = d.Term()
+			return
+		}
+		b.accept(ctx, d.Session, d)
+	}, func(p subjects.Priority) { b.consumerLost(ctx, false, p) })
+	if err != nil {
+		if ctx.Err() == nil {
+			b.log.Warn("cannot consume this host's messages; retrying", zap.Error(err))
+		}
+		return
+	}
+	b.mu.Lock()
+	b.consumers = stop
+	b.mu.Unlock()
+}
+
+// removeSessionConsumers deletes the per-session consumers that older versions of the
+// bridge created for this host (they would otherwise be kept, and stopped one by one with
+// the server, for 7 days).
+func (b *Bridge) removeSessionConsumers(ctx context.Context) {
+	// About 10 ms a consumer: 2,000 (500 sessions) take 20 s, in the background.
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	n, err := b.bus.RemoveSessionConsumers(ctx, b.cfg.Host)
+	if n > 0 {
+		b.log.Info("deleted the per-session consumers of an older version", zap.Int("consumers", n))
+	}
+	if err != nil && ctx.Err() == nil {
+		b.log.Warn("cannot delete the per-session consumers of an older version (bridge-<host>-<hash>); they expire after 7 days unused, or an admin deletes them",
+			zap.Int("deleted", n), zap.Error(err))
+	}
 }
 
 // consumeEverywhere starts the consumers of the messages for groups everywhere, once; a
@@ -315,7 +355,8 @@ func (b *Bridge) consumeEverywhere(ctx context.Context) {
 	if running {
 		return
 	}
-	stop, err := b.bus.ConsumeEverywhere(ctx, b.cfg.Host, time.Now().Add(-b.cfg.Expiry), func(d *bus.Delivery) { b.accept(ctx, "", d) })
+	stop, err := b.bus.ConsumeEverywhere(ctx, b.cfg.Host, time.Now().Add(-b.cfg.Expiry), func(d *bus.Delivery) { b.accept(ctx, "", d) },
+		func(p subjects.Priority) { b.consumerLost(ctx, true, p) })
 	if err != nil {
 		if ctx.Err() == nil {
 			b.log.Warn("cannot consume the messages for groups everywhere; retrying", zap.Error(err))
@@ -426,10 +467,13 @@ func (b *Bridge) stop() {
 	b.closing = true
 	var stops []func()
 	var served []string
-	for s, stop := range b.sessions {
-		stops = append(stops, stop)
+	for s := range b.sessions {
 		served = append(served, s)
 		delete(b.sessions, s)
+	}
+	if b.consumers != nil {
+		stops = append(stops, b.consumers)
+		b.consumers = nil
 	}
 	if b.everywhere != nil {
 		stops = append(stops, b.everywhere)
@@ -504,36 +548,48 @@ func (b *Bridge) nakLocked(ts []*tracked) {
 	for _, t := range ts {
 		_ = t.d.Nak()
 		delete(b.inflight, t)
-		delete(b.waiting, t)
+		b.unparkLocked(t)
 	}
 }
 
-// consumerLost alerts the management group of the session (of one session, for the
-// consumers of groups everywhere: on this host) that one of the bridge's consumers had
-// vanished and was created again (someone deleted it, or a store lost it), or had been
-// changed and was set back.
-func (b *Bridge) consumerLost(ctx context.Context, session string, p subjects.Priority) {
+// consumerLost alerts that one of the bridge's consumers (of this host's sessions, or of
+// groups everywhere) had vanished and was created again (someone deleted it, or a store
+// lost it), or had been changed and was set back. The alert goes to the management group of
+// each session of this host that has one, else of the first session (where it is stored
+// and read); no session: nobody to tell but the log.
+func (b *Bridge) consumerLost(ctx context.Context, everywhere bool, p subjects.Priority) {
+	what := "this host's sessions"
+	if everywhere {
+		what = "the messages for groups everywhere"
+	}
+	panes := b.snapshot()
+	var sessions []string
+	for _, pn := range panes {
+		if !slices.Contains(sessions, pn.Session) {
+			sessions = append(sessions, pn.Session)
+		}
+	}
+	slices.Sort(sessions)
+	var to []string
+	for _, s := range sessions {
+		if len(Resolve(panes, s, subjects.Address{Kind: subjects.KindGroup, Group: "management"})) > 0 {
+			to = append(to, s)
+		}
+	}
+	if len(to) == 0 && len(sessions) > 0 {
+		to = sessions[:1]
+	}
+	for _, s := range to {
+		b.consumerLostAlert(ctx, s, what, p)
+	}
+}
+
+func (b *Bridge) consumerLostAlert(ctx context.Context, session, what string, p subjects.Priority) {
 	target, err := subjects.GroupAddress("management", "")
 	if err != nil {
 		return
 	}
-	what := "the messages for groups everywhere"
-	if session != "" {
-		target.Host, target.Session = b.cfg.Host, session
-		what = "session " + session
-	} else {
-		sessions := map[string]bool{}
-		for _, pn := range b.snapshot() {
-			sessions[pn.Session] = true
-		}
-		if len(sessions) == 0 {
-			return
-		}
-		for s := range sessions {
-			target.Host, target.Session = b.cfg.Host, s
-			break
-		}
-	}
+	target.Host, target.Session = b.cfg.Host, session
 	now := time.Now()
 	body := fmt.Sprintf("The bridge of host %s found its %s consumer for %s deleted or changed by someone else and set it right; messages stored meanwhile are delivered now", b.cfg.Host, p, what)
 	env := &subjects.Envelope{ID: subjects.NewID(now), Timestamp: now.UTC(),

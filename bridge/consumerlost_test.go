@@ -12,7 +12,7 @@ import (
 	"github.com/tmux-orc/tmux-orc/subjects"
 )
 
-// TestDeletedConsumerIsRecreated deletes the bridge's consumer of a session (what any
+// TestDeletedConsumerIsRecreated deletes the bridge's consumer of its host's sessions (what any
 // client allowed to delete consumers could do): the bridge creates it again, the message
 // published after the deletion is delivered, and the session's management group is alerted.
 func TestDeletedConsumerIsRecreated(t *testing.T) {
@@ -26,7 +26,7 @@ func TestDeletedConsumerIsRecreated(t *testing.T) {
 	js, _ := jetstream.New(w.c.Conn())
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	durable := bus.SessionDurable(w.cfg.Host, "be")
+	durable := bus.HostDurable(w.cfg.Host)
 	if err := js.DeleteConsumer(ctx, subjects.Normal.Stream(), durable); err != nil {
 		t.Fatalf("deleting %s: %v", durable, err)
 	}
@@ -48,7 +48,7 @@ func TestDeletedConsumerIsRecreated(t *testing.T) {
 	}
 }
 
-// TestChangedConsumerIsSetBack changes the filter of the bridge's consumer of a session
+// TestChangedConsumerIsSetBack changes the filter of the bridge's consumer of its sessions
 // (what any role allowed to create consumers could do by naming it; NATS cannot match part
 // of a consumer name): the bridge notices at its next check, sets it back, delivers, and
 // alerts; an untouched consumer raises no alert.
@@ -81,7 +81,7 @@ func TestChangedConsumerIsSetBack(t *testing.T) {
 	js, _ := jetstream.New(w.c.Conn())
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	durable := bus.SessionDurable(w.cfg.Host, "be")
+	durable := bus.HostDurable(w.cfg.Host)
 	cons, err := js.Consumer(ctx, subjects.Normal.Stream(), durable)
 	if err != nil {
 		t.Fatal(err)
@@ -102,7 +102,7 @@ func TestChangedConsumerIsSetBack(t *testing.T) {
 	ctx2, cancel2 := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel2()
 	cons, err = js.Consumer(ctx2, subjects.Normal.Stream(), durable)
-	if err != nil || cons.CachedInfo().Config.FilterSubject != subjects.SessionSubjects(subjects.Normal, w.cfg.Host, "be") {
+	if err != nil || cons.CachedInfo().Config.FilterSubject != subjects.HostSubjects(subjects.Normal, w.cfg.Host) {
 		t.Fatalf("the consumer after the check: %v", err)
 	}
 }

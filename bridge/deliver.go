@@ -66,7 +66,7 @@ func (b *Bridge) route(ctx context.Context, t *tracked) {
 	if len(panes) == 0 && skipped {
 		// The sender was the group's only pane: nothing to type.
 		b.mu.Lock()
-		delete(b.waiting, t)
+		b.unparkLocked(t)
 		b.mu.Unlock()
 		b.finish(ctx, t)
 		return
@@ -74,11 +74,19 @@ func (b *Bridge) route(ctx context.Context, t *tracked) {
 	b.mu.Lock()
 	if len(panes) == 0 || b.closing {
 		// Parked until its pane appears; a closing bridge gives parked messages back.
-		b.waiting[t] = true
+		b.parkLocked(t)
+		var over []*tracked
+		if !b.closing {
+			over = b.overflowLocked(t)
+		}
 		b.mu.Unlock()
+		for _, o := range over {
+			b.expire(ctx, o, fmt.Sprintf("more than %d messages of priority %s waited for a pane to appear on host %s; the oldest is given up before its expiry (%s)",
+				b.cfg.MaxWaiting, o.env().Message.Priority, b.cfg.Host, b.cfg.Expiry))
+		}
 		return
 	}
-	delete(b.waiting, t)
+	b.unparkLocked(t)
 	t.remaining = len(panes)
 	ws := make([]*paneWriter, len(panes))
 	for i, p := range panes {
@@ -116,7 +124,7 @@ func (b *Bridge) rerouteWaitingLocked(ctx context.Context) {
 			continue
 		}
 		if time.Since(t.d.Stored) > b.cfg.Expiry {
-			b.expire(ctx, t)
+			b.expire(ctx, t, "")
 			continue
 		}
 		b.route(ctx, t)
@@ -142,26 +150,78 @@ func withoutSender(panes []tmux.Pane, e *subjects.Envelope, host string) ([]tmux
 	return out, len(out) < len(panes)
 }
 
-// expire records that no pane for t appeared within the expiry. A message for a group in
-// every session is undeliverable only if no session delivered it.
-func (b *Bridge) expire(ctx context.Context, t *tracked) {
+// expire records that no pane for t appeared within the expiry (or, with why, that it was
+// given up before). A message that already has a final outcome is only acknowledged: a
+// group everywhere delivered by another session, or a message a new consumer (starting
+// Expiry back) handed out again after it had been settled.
+func (b *Bridge) expire(ctx context.Context, t *tracked, why string) {
 	b.mu.Lock()
-	delete(b.waiting, t)
+	b.unparkLocked(t)
 	b.mu.Unlock()
 	e := t.env()
-	if e.Target.Kind == subjects.KindGroup && e.Target.Session == "" {
-		if rs, err := b.bus.Receipts(ctx, e.Message.Priority, e.ID); err == nil && slices.ContainsFunc(rs, func(r bus.Receipt) bool { return r.Outcome.Final() }) {
-			b.finish(ctx, t)
-			return
-		}
+	if rs, err := b.bus.Receipts(ctx, e.Message.Priority, e.ID); err == nil && slices.ContainsFunc(rs, func(r bus.Receipt) bool { return r.Outcome.Final() }) {
+		b.finish(ctx, t)
+		return
 	}
 	t.remaining = 1
 	where := fmt.Sprintf("in session %q", t.session)
 	if t.session == "" {
 		where = "in any session of host " + b.cfg.Host
 	}
-	b.settle(ctx, &item{t: t}, bus.Receipt{Outcome: bus.Undeliverable,
-		Reason: fmt.Sprintf("no pane for %s appeared %s within %s", e.Target, where, b.cfg.Expiry)})
+	reason := fmt.Sprintf("no pane for %s appeared %s within %s", e.Target, where, b.cfg.Expiry)
+	if why != "" {
+		reason = fmt.Sprintf("no pane for %s appeared %s: %s", e.Target, where, why)
+	}
+	b.settle(ctx, &item{t: t}, bus.Receipt{Outcome: bus.Undeliverable, Reason: reason})
+}
+
+// waitClass is what a parked message counts against: the consumer that handed it out (this
+// host's or the groups everywhere's) at its priority.
+type waitClass struct {
+	p          subjects.Priority
+	everywhere bool
+}
+
+func classOf(t *tracked) waitClass {
+	return waitClass{p: t.env().Message.Priority, everywhere: t.session == ""}
+}
+
+// parkLocked puts t among the messages waiting for their pane; the caller holds mu.
+func (b *Bridge) parkLocked(t *tracked) {
+	if !b.waiting[t] {
+		b.waiting[t] = true
+		b.waitingBy[classOf(t)]++
+	}
+}
+
+// unparkLocked takes t out of the waiting messages; the caller holds mu.
+func (b *Bridge) unparkLocked(t *tracked) {
+	if b.waiting[t] {
+		delete(b.waiting, t)
+		b.waitingBy[classOf(t)]--
+	}
+}
+
+// overflowLocked returns the oldest waiting messages of t's class beyond MaxWaiting (to be
+// given up), taking them out of the waiting ones; the caller holds mu.
+func (b *Bridge) overflowLocked(t *tracked) []*tracked {
+	c := classOf(t)
+	n := b.waitingBy[c] - b.cfg.MaxWaiting
+	if n <= 0 {
+		return nil
+	}
+	var same []*tracked
+	for w := range b.waiting {
+		if classOf(w) == c {
+			same = append(same, w)
+		}
+	}
+	slices.SortFunc(same, byStored)
+	same = same[:n]
+	for _, w := range same {
+		b.unparkLocked(w)
+	}
+	return same
 }
 
 // finish tells the server that t is done with (Delivery.Done) and forgets it.

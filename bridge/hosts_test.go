@@ -102,14 +102,15 @@ func TestSeveralHostsOneNamespace(t *testing.T) {
 	}
 
 	// Each bridge consumer has one filter subject, with the host in it, so that permissions
-	// can restrict a host to its own subjects.
+	// can restrict a host to its own subjects; a host has one per priority for all its
+	// sessions (and one for groups everywhere), not one per session.
 	js, err := jetstream.New(a.c.Conn())
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []struct{ durable, filter string }{
-		{bus.SessionDurable("host-b", "beta"), "orc.high.host-b.beta.>"},
-		{bus.SessionDurable("host-a", "dup"), "orc.high.host-a.dup.>"},
+		{bus.HostDurable("host-a"), "orc.high.host-a.>"},
+		{bus.HostDurable("host-b"), "orc.high.host-b.>"},
 		{bus.EverywhereDurable("host-a"), "orc.high.~.~.>"},
 		{bus.EverywhereDurable("host-b"), "orc.high.~.~.>"},
 	} {
@@ -121,6 +122,22 @@ func TestSeveralHostsOneNamespace(t *testing.T) {
 		if cfg.FilterSubject != c.filter || len(cfg.FilterSubjects) != 0 || !strings.Contains(c.durable, "host-") {
 			t.Errorf("consumer %s filters %q %q, want the one filter %q", c.durable, cfg.FilterSubject, cfg.FilterSubjects, c.filter)
 		}
+	}
+
+	var names []string
+	st, err := js.Stream(ctx, subjects.High.Stream())
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := st.ConsumerNames(ctx)
+	for n := range l.Name() {
+		if strings.HasPrefix(n, "bridge-") {
+			names = append(names, n)
+		}
+	}
+	slices.Sort(names)
+	if want := []string{"bridge-host-a-groups", "bridge-host-a-sessions", "bridge-host-b-groups", "bridge-host-b-sessions"}; !slices.Equal(names, want) {
+		t.Errorf("bridge consumers of %s: %q, want %q (two per host, whatever its sessions)", subjects.High.Stream(), names, want)
 	}
 
 	// A clean stop takes a host's sessions out of the registry.

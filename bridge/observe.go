@@ -35,7 +35,11 @@ func (b *Bridge) QueueDepths() map[string]int {
 		out[s] = 0
 	}
 	for t := range b.waiting {
-		out[t.session]++
+		// Only served sessions (and "" for groups everywhere): a message for a session that
+		// does not exist must not add a label per name it was sent to.
+		if _, ok := out[t.session]; ok || t.session == "" {
+			out[t.session]++
+		}
 	}
 	for _, w := range b.writers {
 		w.mu.Lock()

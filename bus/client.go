@@ -19,7 +19,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/tmux-orc/tmux-orc/internal/home"
-	"github.com/tmux-orc/tmux-orc/subjects"
 )
 
 var (
@@ -86,8 +85,6 @@ type Client struct {
 	monKV      jetstream.KeyValue // the monitor's state, once opened
 	daemonHost string             // once known
 	host       string             // Options.Host: DaemonHost's fallback
-	// consumerLost is called when a durable bridge consumer was lost and created again.
-	consumerLost func(session string, p subjects.Priority)
 }
 
 // Connect connects with the data directory's credentials.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -25,7 +26,9 @@ type Delivery struct {
 	Stored   time.Time
 	// Redelivered is true when the server delivered this message before.
 	Redelivered bool
-	msg         jetstream.Msg
+	// Session is the session its subject names (decoded), "" for a group everywhere.
+	Session string
+	msg     jetstream.Msg
 }
 
 // Done tells the server the message is done with (JetStream's ack; a person's
@@ -56,38 +59,105 @@ func (d *Delivery) Term() error { return d.msg.Term() }
 // the server redelivers it (unless InProgress is called); JetStream's name for it.
 const AckWait = 10 * time.Second
 
-// SessionDurable is the durable name of host's bridge consumers of session (one per
-// priority stream): bridge-<host>-<hash of the session name>.
-func SessionDurable(host, session string) string {
-	sum := sha256.Sum256([]byte(session))
-	return "bridge-" + host + "-" + hex.EncodeToString(sum[:8])
-}
+// HostDurable is the durable name of host's bridge consumers of its sessions, one per
+// priority stream (the same name in each): bridge-<host>-sessions. It cannot be the name of
+// another host's consumer: EverywhereDurable names end in "-groups", and the per-session
+// names of older versions in 16 hexadecimal digits.
+func HostDurable(host string) string { return "bridge-" + host + "-sessions" }
 
 // EverywhereDurable is the durable name of host's bridge consumers of the messages for
 // groups everywhere.
 func EverywhereDurable(host string) string { return "bridge-" + host + "-groups" }
 
-// ConsumeSession consumes the messages of one tmux session of host at every priority (the
-// session, its windows and the groups in it) with durable consumers, one per priority stream
-// and each with the single filter subjects.SessionSubjects, so a restarted bridge resumes
-// where it stopped. A new consumer starts at since. handle is called for each message; stop
-// with the returned func, which returns once no more messages can arrive.
-func (c *Client) ConsumeSession(ctx context.Context, host, session string, since time.Time, handle func(*Delivery)) (stop func(), err error) {
+// legacySessionDurable is the durable name older versions gave host's bridge consumers of
+// one session (one per priority stream): bridge-<host>-<hash of the session name>.
+func legacySessionDurable(host, session string) string {
+	sum := sha256.Sum256([]byte(session))
+	return "bridge-" + host + "-" + hex.EncodeToString(sum[:8])
+}
+
+// BridgeMaxAckPending is how many messages one bridge consumer (a host's, or its groups
+// everywhere's, at one priority) hands out before the earlier ones are settled. A bridge
+// keeps the messages waiting for a pane that does not exist yet below it (see
+// bridge.Config.MaxWaiting), so that they never hold up the messages for present panes.
+var BridgeMaxAckPending = 10000
+
+// ConsumeHost consumes the messages for every session of host at every priority (the
+// sessions, their windows and the groups in them) with durable consumers, one per priority
+// stream, named HostDurable(host), each with the single filter subjects.HostSubjects (which
+// permissions can match, see package embedded), so a restarted bridge resumes where it
+// stopped. Their number does not grow with the sessions: a message for a session that does
+// not exist (yet) is delivered all the same, and the bridge keeps it until its pane appears.
+// A new consumer starts at since. handle is called for each message (Delivery.Session tells
+// which session); lost, if not nil, after a consumer had vanished or been changed and was set
+// right. Stop with the returned func, which returns once no more messages can arrive.
+func (c *Client) ConsumeHost(ctx context.Context, host string, since time.Time, handle func(*Delivery), lost func(subjects.Priority)) (stop func(), err error) {
 	if err := subjects.ValidateHost(host); err != nil {
 		return nil, err
 	}
-	return c.consume(ctx, SessionDurable(host, session), "tmux-orc bridge of host "+host+" for session "+session, session,
-		func(p subjects.Priority) string { return subjects.SessionSubjects(p, host, session) }, since, handle)
+	return c.consume(ctx, HostDurable(host), "tmux-orc bridge of host "+host+" for its sessions",
+		func(p subjects.Priority) string { return subjects.HostSubjects(p, host) }, since, handle, lost)
 }
 
 // ConsumeEverywhere consumes, for host's bridge, the messages for groups everywhere (every
 // host, every session) at every priority, with one durable consumer per priority stream.
-func (c *Client) ConsumeEverywhere(ctx context.Context, host string, since time.Time, handle func(*Delivery)) (stop func(), err error) {
+// They are not a second filter of the host's consumers: a consumer with two filters is
+// created through an API subject without them, which a bridge's permissions cannot allow
+// without letting it consume every host's messages.
+func (c *Client) ConsumeEverywhere(ctx context.Context, host string, since time.Time, handle func(*Delivery), lost func(subjects.Priority)) (stop func(), err error) {
 	if err := subjects.ValidateHost(host); err != nil {
 		return nil, err
 	}
-	return c.consume(ctx, EverywhereDurable(host), "tmux-orc bridge of host "+host+" for groups everywhere", "",
-		subjects.EverywhereSubjects, since, handle)
+	return c.consume(ctx, EverywhereDurable(host), "tmux-orc bridge of host "+host+" for groups everywhere",
+		subjects.EverywhereSubjects, since, handle, lost)
+}
+
+// RemoveSessionConsumers deletes the per-session bridge consumers of host that older
+// versions created (bridge-<host>-<hash>, one per session and priority): only a consumer
+// whose name and single filter are exactly those of one of host's sessions is deleted. It
+// returns how many were deleted. With a bridge role's credentials, which may neither list
+// nor delete consumers, it fails (the server refuses without an answer: a timeout); such
+// consumers then expire after 7 days unused (their inactive threshold).
+func (c *Client) RemoveSessionConsumers(ctx context.Context, host string) (int, error) {
+	if err := subjects.ValidateHost(host); err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, p := range subjects.Priorities {
+		st, err := c.js.Stream(ctx, p.Stream())
+		if err != nil {
+			return n, fmt.Errorf("opening stream %s: %w", p.Stream(), err)
+		}
+		prefix := subjects.Root + "." + p.String() + "." + host + "."
+		var old []string
+		l := st.ListConsumers(ctx)
+		for info := range l.Info() {
+			f := info.Config.FilterSubject
+			tok, ok := strings.CutPrefix(f, prefix)
+			if !ok || len(info.Config.FilterSubjects) > 0 {
+				continue
+			}
+			tok, ok = strings.CutSuffix(tok, ".>")
+			if !ok || strings.ContainsAny(tok, ".*>") {
+				continue
+			}
+			session, err := subjects.DecodeToken(tok)
+			if err != nil || info.Name != legacySessionDurable(host, session) || f != subjects.SessionSubjects(p, host, session) {
+				continue
+			}
+			old = append(old, info.Name)
+		}
+		if err := l.Err(); err != nil {
+			return n, fmt.Errorf("listing the consumers of %s: %w", p.Stream(), err)
+		}
+		for _, name := range old {
+			if err := st.DeleteConsumer(ctx, name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+				return n, fmt.Errorf("deleting consumer %s of %s: %w", name, p.Stream(), err)
+			}
+			n++
+		}
+	}
+	return n, nil
 }
 
 // ConsumerCheckEvery is how often a durable bridge consumer's settings are compared with
@@ -95,22 +165,6 @@ func (c *Client) ConsumeEverywhere(ctx context.Context, host string, since time.
 // they know (its filter, its limits; pausing needs the pause API, which only admins
 // have), and such a change is undone.
 var ConsumerCheckEvery = 30 * time.Second
-
-// OnConsumerLost sets fn to be called after one of the client's durable bridge consumers
-// vanished (deleted by someone, or lost with a store) and was created again, or was changed
-// (filtered differently) and set back; session is "" for the consumers of groups
-// everywhere.
-func (c *Client) OnConsumerLost(fn func(session string, p subjects.Priority)) {
-	c.regMu.Lock()
-	c.consumerLost = fn
-	c.regMu.Unlock()
-}
-
-func (c *Client) consumerLostHook() func(string, subjects.Priority) {
-	c.regMu.Lock()
-	defer c.regMu.Unlock()
-	return c.consumerLost
-}
 
 // ConsumeAlerts consumes, for the notifier of host, the messages at or above priority min
 // for host's sessions and for groups everywhere, with durable consumers notify-<host> (so
@@ -125,20 +179,20 @@ func (c *Client) ConsumeAlerts(ctx context.Context, host string, min subjects.Pr
 			ps = append(ps, p)
 		}
 	}
-	return c.consumeFilters(ctx, "notify-"+host, "tmux-orc notifier of host "+host, "", false, ps,
+	return c.consumeFilters(ctx, "notify-"+host, "tmux-orc notifier of host "+host, nil, ps,
 		func(p subjects.Priority) []string {
 			return []string{subjects.Root + "." + p.String() + "." + host + ".>", subjects.EverywhereSubjects(p)}
 		}, time.Now(), handle)
 }
 
-func (c *Client) consume(ctx context.Context, durable, desc, session string, filter func(subjects.Priority) string, since time.Time, handle func(*Delivery)) (stop func(), err error) {
-	return c.consumeFilters(ctx, durable, desc, session, true, subjects.Priorities,
+func (c *Client) consume(ctx context.Context, durable, desc string, filter func(subjects.Priority) string, since time.Time, handle func(*Delivery), lost func(subjects.Priority)) (stop func(), err error) {
+	return c.consumeFilters(ctx, durable, desc, lost, subjects.Priorities,
 		func(p subjects.Priority) []string { return []string{filter(p)} }, since, handle)
 }
 
-// consumeFilters starts one durable consumer per priority of priorities; bridge tells
-// whether a lost or changed consumer is reported through OnConsumerLost (a bridge's are).
-func (c *Client) consumeFilters(ctx context.Context, durable, desc, session string, bridge bool, priorities []subjects.Priority, filters func(subjects.Priority) []string, since time.Time, handle func(*Delivery)) (stop func(), err error) {
+// consumeFilters starts one durable consumer per priority of priorities; lost, if not nil,
+// is told when one was lost or changed and set right (a bridge's are reported).
+func (c *Client) consumeFilters(ctx context.Context, durable, desc string, lost func(subjects.Priority), priorities []subjects.Priority, filters func(subjects.Priority) []string, since time.Time, handle func(*Delivery)) (stop func(), err error) {
 	var stops []func()
 	stopAll := func() {
 		for _, s := range stops {
@@ -146,7 +200,7 @@ func (c *Client) consumeFilters(ctx context.Context, durable, desc, session stri
 		}
 	}
 	for _, p := range priorities {
-		dc := &durableConsumer{c: c, durable: durable, desc: desc, session: session, bridge: bridge, p: p, filters: filters(p), since: since, handle: handle,
+		dc := &durableConsumer{c: c, durable: durable, desc: desc, onLost: lost, p: p, filters: filters(p), since: since, handle: handle,
 			lost: make(chan error, 1), done: make(chan struct{})}
 		if err := dc.start(ctx); err != nil {
 			stopAll()
@@ -166,8 +220,7 @@ type durableConsumer struct {
 	c             *Client
 	durable, desc string
 	filters       []string // one goes in FilterSubject, where a bridge's permissions can match it
-	session       string
-	bridge        bool // report a loss through OnConsumerLost
+	onLost        func(subjects.Priority)
 	p             subjects.Priority
 	since         time.Time
 	handle        func(*Delivery)
@@ -194,7 +247,7 @@ func (d *durableConsumer) config() jetstream.ConsumerConfig {
 		AckPolicy:         jetstream.AckExplicitPolicy,
 		AckWait:           AckWait,
 		MaxDeliver:        -1,
-		MaxAckPending:     10000,
+		MaxAckPending:     BridgeMaxAckPending,
 		DeliverPolicy:     jetstream.DeliverByStartTimePolicy,
 		OptStartTime:      &start,
 		InactiveThreshold: 7 * 24 * time.Hour,
@@ -237,7 +290,7 @@ func (d *durableConsumer) start(ctx context.Context) error {
 			d.newest = meta.Timestamp
 		}
 		d.mu.Unlock()
-		d.handle(&Delivery{Envelope: env, Stored: meta.Timestamp, Redelivered: meta.NumDelivered > 1, msg: m})
+		d.handle(&Delivery{Envelope: env, Stored: meta.Timestamp, Redelivered: meta.NumDelivered > 1, Session: subjectSession(m.Subject()), msg: m})
 	}, jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 		if errors.Is(err, jetstream.ErrConsumerDeleted) || errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrNoHeartbeat) {
 			select {
@@ -296,8 +349,8 @@ func (d *durableConsumer) watch() {
 			}
 			d.c.log.Error("a bridge consumer had vanished (deleted?) and was created again; messages stored meanwhile are delivered now",
 				zap.String("consumer", d.durable), zap.String("stream", d.p.Stream()), zap.Error(err))
-			if fn := d.c.consumerLostHook(); fn != nil && d.bridge {
-				fn(d.session, d.p)
+			if d.onLost != nil {
+				d.onLost(d.p)
 			}
 		}
 	}
@@ -341,8 +394,8 @@ func (d *durableConsumer) restoreSettings() {
 	}
 	d.c.log.Error("a bridge consumer had been changed (filtered differently, or its limits) by someone else; its settings are set back",
 		zap.String("consumer", d.durable), zap.String("stream", d.p.Stream()), zap.String("filter_was", got.FilterSubject))
-	if fn := d.c.consumerLostHook(); fn != nil && d.bridge {
-		fn(d.session, d.p)
+	if d.onLost != nil {
+		d.onLost(d.p)
 	}
 }
 
@@ -359,6 +412,20 @@ func (d *durableConsumer) vanished(err error) bool {
 	}
 	_, cerr := st.Consumer(ctx, d.durable)
 	return errors.Is(cerr, jetstream.ErrConsumerNotFound)
+}
+
+// subjectSession is the session token of a message subject (orc.<p>.<host>.<session>...),
+// decoded; "" for a group everywhere ("~") or a subject it cannot read.
+func subjectSession(subject string) string {
+	t := strings.SplitN(subject, ".", 5)
+	if len(t) < 5 || t[3] == subjects.Any {
+		return ""
+	}
+	s, err := subjects.DecodeToken(t[3])
+	if err != nil {
+		return ""
+	}
+	return s
 }
 
 func (d *durableConsumer) stop() {

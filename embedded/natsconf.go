@@ -87,10 +87,11 @@ func (c *Config) tlsBlock(verify bool) string {
 //
 // A PM may do what an agent may, and also restart agents and start or stop monitors.
 //
-// A bridge for host H may create consumers only whose single filter subject is one of its
-// own host's (orc.<p>.H.>) or a message for a group everywhere (orc.<p>.~.>): the server
-// puts a single filter in the API subject, so the permission matches it, and the forms
-// without a filter are not allowed. It records receipts and claims only for its own host
+// A bridge for host H may create (or update) only its own two consumers per priority
+// stream: bridge-H-sessions, whose single filter subject is within its own host's
+// (orc.<p>.H.>), and bridge-H-groups, filtered on the groups everywhere (orc.<p>.~.~.>): the
+// server puts the name and a single filter in the API subject, so the permission matches
+// them, and the forms without a filter are not allowed. It records receipts and claims only for its own host
 // (orc.receipt.<p>.<state>.<id>.H.<pane>), publishes its alerts to its own host's sessions,
 // registers its own host's sessions and keeps its monitor's state (keys of ORC_MONITOR
 // starting with its host).
@@ -122,11 +123,16 @@ var pmPublish = append(append([]string(nil), agentPublish...), "orc.sys.monitor.
 func bridgePublish(host string) []string {
 	// The priorities are spelled out: "orc.*.H.>" would also match orc.receipt.H.> and
 	// orc.ack.H.> for a host named like a priority.
+	// Its consumers are named: bridge-H-sessions (bus.HostDurable) with its host's filter,
+	// bridge-H-groups (bus.EverywhereDurable) with the groups everywhere's, in each priority
+	// stream; so it can neither create nor change another host's consumers, nor consume
+	// under another name.
 	var out []string
 	for _, p := range subjects.Priorities {
+		api := "$JS.API.CONSUMER.CREATE." + p.Stream() + "."
 		out = append(out, "orc."+p.String()+"."+host+".>",
-			"$JS.API.CONSUMER.CREATE.*.*.orc."+p.String()+"."+host+".>",
-			"$JS.API.CONSUMER.CREATE.*.*.orc."+p.String()+".~.>")
+			api+"bridge-"+host+"-sessions."+subjects.HostSubjects(p, host),
+			api+"bridge-"+host+"-groups."+subjects.EverywhereSubjects(p))
 	}
 	return append(out,
 		"orc.receipt.*.*.*."+host+".*", "orc.sys.status", "orc.sys.status.*",

@@ -117,10 +117,14 @@ func TestRolesAreLimitedToTheirOwn(t *testing.T) {
 	bjs, _ := jetstream.New(b1.nc)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	durable := bus.SessionDurable("h1", "backend")
+	durable := bus.HostDurable("h1")
 	if _, err := bjs.CreateOrUpdateConsumer(ctx, subjects.Normal.Stream(), jetstream.ConsumerConfig{Durable: durable,
-		FilterSubject: subjects.SessionSubjects(subjects.Normal, "h1", "backend"), AckPolicy: jetstream.AckExplicitPolicy}); err != nil {
+		FilterSubject: subjects.HostSubjects(subjects.Normal, "h1"), AckPolicy: jetstream.AckExplicitPolicy}); err != nil {
 		t.Fatalf("bridge h1 creating its consumer: %v", err)
+	}
+	if _, err := bjs.CreateOrUpdateConsumer(ctx, subjects.Normal.Stream(), jetstream.ConsumerConfig{Durable: bus.EverywhereDurable("h1"),
+		FilterSubject: subjects.EverywhereSubjects(subjects.Normal), AckPolicy: jetstream.AckExplicitPolicy}); err != nil {
+		t.Fatalf("bridge h1 creating its consumer of groups everywhere: %v", err)
 	}
 
 	agent := dialAs(t, url, seeds["agents"])
@@ -150,8 +154,30 @@ func TestRolesAreLimitedToTheirOwn(t *testing.T) {
 	b2.refused(t, "bridge h2", "publish an alert to h1's sessions", "orc.high.h1.backend.@management.a1")
 	b2.refused(t, "bridge h2", "restart h1's agents", "orc.sys.monitor.restart.h1")
 
+	// A bridge creates or changes only its own consumers, by name and filter: not another
+	// host's (which would take or divert that host's messages), not one of another name.
+	create := func(p subjects.Priority, name, filter string) string {
+		return "$JS.API.CONSUMER.CREATE." + p.Stream() + "." + name + "." + filter
+	}
+	for _, p := range subjects.Priorities {
+		b2.allowed(t, "bridge h2", "create its consumer of its sessions", create(p, bus.HostDurable("h2"), subjects.HostSubjects(p, "h2")))
+		b2.allowed(t, "bridge h2", "create its consumer of groups everywhere", create(p, bus.EverywhereDurable("h2"), subjects.EverywhereSubjects(p)))
+	}
+	b2.refused(t, "bridge h2", "create h1's consumer", create(subjects.Normal, bus.HostDurable("h1"), subjects.HostSubjects(subjects.Normal, "h1")))
+	b2.refused(t, "bridge h2", "set h1's consumer on its own subjects", create(subjects.Normal, bus.HostDurable("h1"), subjects.HostSubjects(subjects.Normal, "h2")))
+	b2.refused(t, "bridge h2", "set h1's groups consumer on its own subjects", create(subjects.Normal, bus.EverywhereDurable("h1"), subjects.EverywhereSubjects(subjects.Normal)))
+	b2.refused(t, "bridge h2", "consume h1's sessions under its own name", create(subjects.Normal, bus.HostDurable("h2"), subjects.HostSubjects(subjects.Normal, "h1")))
+	b2.refused(t, "bridge h2", "consume under another name", create(subjects.Normal, "steal", subjects.HostSubjects(subjects.Normal, "h2")))
+	b2.refused(t, "bridge h2", "put its consumer on another stream", create(subjects.High, bus.HostDurable("h2"), subjects.HostSubjects(subjects.Normal, "h2")))
+	b2.refused(t, "bridge h2", "create a consumer without a filter", "$JS.API.CONSUMER.CREATE."+subjects.Normal.Stream()+"."+bus.HostDurable("h2"))
+	b2.refused(t, "bridge h2", "delete h1's consumer", "$JS.API.CONSUMER.DELETE."+subjects.Normal.Stream()+"."+durable)
+	bn := dialAs(t, url, seeds["bridge-normal"])
+	bn.refused(t, "bridge of host normal", "consume host h1's normal messages", create(subjects.Normal, bus.HostDurable("normal"), "orc.normal.h1.>"))
+
 	// An agent reads through the bus (ephemeral consumers it may not delete expire by
 	// themselves) and the bridge's consumer is untouched.
+	ctx, cancel = context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
 	ac, err := bus.Connect(ctx, bus.Options{Home: cfg.Home, Creds: seeds["agents"]})
 	if err != nil {
 		t.Fatal(err)

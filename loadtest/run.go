@@ -435,8 +435,9 @@ func analyse(cfg Config, mode string, target func(int) string, published []sent,
 	return res, nil
 }
 
-// runBroker measures publish -> the bridge's consumer: the same durable session consumers
-// the bridge uses, telling the server each message is done (Delivery.Done), no tmux.
+// runBroker measures publish -> the bridge's consumer: the same durable host consumers the
+// bridge uses (one per priority for every session of the host), telling the server each
+// message is done (Delivery.Done), no tmux.
 func runBroker(ctx context.Context, cfg Config, c *bus.Client, tag string, progress io.Writer) (*Result, error) {
 	type got struct {
 		at    time.Time
@@ -445,33 +446,25 @@ func runBroker(ctx context.Context, cfg Config, c *bus.Client, tag string, progr
 	var mu sync.Mutex
 	recv := map[string]*got{}
 	var nrecv atomic.Int64
-	var stops []func()
-	defer func() {
-		for _, s := range stops {
-			s()
-		}
-	}()
 	// The broker alone: targets name the daemon's host, so no registry lookup is measured.
 	host := c.DaemonHost(ctx)
-	for s := 0; s < cfg.Sessions; s++ {
-		stop, err := c.ConsumeSession(ctx, host, fmt.Sprintf("%s-%d", tag, s), time.Now().Add(-time.Minute), func(d *bus.Delivery) {
-			now := time.Now()
-			mu.Lock()
-			g := recv[d.Envelope.ID]
-			if g == nil {
-				g = &got{at: now}
-				recv[d.Envelope.ID] = g
-				nrecv.Add(1)
-			}
-			g.times++
-			mu.Unlock()
-			_ = d.Done(ctx)
-		})
-		if err != nil {
-			return nil, err
+	stop, err := c.ConsumeHost(ctx, host, time.Now().Add(-time.Minute), func(d *bus.Delivery) {
+		now := time.Now()
+		mu.Lock()
+		g := recv[d.Envelope.ID]
+		if g == nil {
+			g = &got{at: now}
+			recv[d.Envelope.ID] = g
+			nrecv.Add(1)
 		}
-		stops = append(stops, stop)
+		g.times++
+		mu.Unlock()
+		_ = d.Done(ctx)
+	}, nil)
+	if err != nil {
+		return nil, err
 	}
+	defer stop()
 	var npub atomic.Int64
 	n := cfg.Sessions * cfg.Panes
 	published, err := publishAll(ctx, cfg, c, n, func(i int) subjects.Address {

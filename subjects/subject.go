@@ -129,9 +129,15 @@ func ParseMessageSubject(subject string) (Priority, Address, string, error) {
 // StreamSubjects is the subject filter of the stream that stores priority p.
 func StreamSubjects(p Priority) string { return Root + "." + p.String() + ".>" }
 
+// HostSubjects selects every message of priority p for the sessions of one host (their
+// windows and the groups in them). It is the one filter of a host's bridge consumer.
+func HostSubjects(p Priority, host string) string {
+	return Root + "." + p.String() + "." + host + ".>"
+}
+
 // SessionSubjects selects every message of priority p for one session on one host: the
-// session, its windows and the groups in it. It is the one filter of a bridge's consumer
-// for the session.
+// session, its windows and the groups in it. (Bridges of older versions had one consumer per
+// session with this filter.)
 func SessionSubjects(p Priority, host, session string) string {
 	return Root + "." + p.String() + "." + host + "." + EncodeToken(session) + ".>"
 }

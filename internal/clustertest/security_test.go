@@ -127,20 +127,25 @@ func TestSecureClusterRefusesWhatItShould(t *testing.T) {
 		_, err := bjs.CreateOrUpdateConsumer(ctx, subjects.Normal.Stream(), cfg)
 		return err
 	}
-	if err := try("bridge-n1-own", jetstream.ConsumerConfig{FilterSubject: "orc.normal.n1.backend.>"}); err != nil {
-		t.Errorf("bridge n1 on its own session: %v", err)
+	if err := try(bus.HostDurable("n1"), jetstream.ConsumerConfig{FilterSubject: "orc.normal.n1.>"}); err != nil {
+		t.Errorf("bridge n1 on its own sessions: %v", err)
 	}
-	if err := try("bridge-n1-groups", jetstream.ConsumerConfig{FilterSubject: "orc.normal.~.>"}); err != nil {
+	if err := try(bus.EverywhereDurable("n1"), jetstream.ConsumerConfig{FilterSubject: "orc.normal.~.~.>"}); err != nil {
 		t.Errorf("bridge n1 on groups everywhere: %v", err)
 	}
-	for name, cfg := range map[string]jetstream.ConsumerConfig{
-		"another host's session":  {FilterSubject: "orc.normal.n2.backend.>"},
-		"every host":              {FilterSubject: "orc.normal.*.backend.>"},
-		"no filter":               {},
-		"several filters":         {FilterSubjects: []string{"orc.normal.n1.a.>", "orc.normal.n2.b.>"}},
-		"everything under normal": {FilterSubject: "orc.normal.>"},
+	for name, c := range map[string]struct {
+		durable string
+		cfg     jetstream.ConsumerConfig
+	}{
+		"another host's session":       {bus.HostDurable("n1"), jetstream.ConsumerConfig{FilterSubject: "orc.normal.n2.backend.>"}},
+		"every host":                   {bus.HostDurable("n1"), jetstream.ConsumerConfig{FilterSubject: "orc.normal.*.backend.>"}},
+		"no filter":                    {bus.HostDurable("n1"), jetstream.ConsumerConfig{}},
+		"several filters":              {bus.HostDurable("n1"), jetstream.ConsumerConfig{FilterSubjects: []string{"orc.normal.n1.a.>", "orc.normal.n2.b.>"}}},
+		"everything under normal":      {bus.HostDurable("n1"), jetstream.ConsumerConfig{FilterSubject: "orc.normal.>"}},
+		"its own subjects, other name": {"steal", jetstream.ConsumerConfig{FilterSubject: "orc.normal.n1.>"}},
+		"another host's consumer":      {bus.HostDurable("n2"), jetstream.ConsumerConfig{FilterSubject: "orc.normal.n1.>"}},
 	} {
-		err := try("steal", cfg)
+		err := try(c.durable, c.cfg)
 		if err == nil {
 			t.Errorf("bridge n1 created a consumer on %s", name)
 			continue

@@ -3,6 +3,9 @@ package daemon_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,14 +20,25 @@ import (
 	"github.com/tmux-orc/tmux-orc/internal/tmuxtest"
 )
 
-// BenchmarkStop500Sessions measures how long the daemon (its bridge and its monitor
-// included) takes to stop once its context ends, with 500 tmux sessions on its tmux server
-// (each a trivial program: 2,000 durable bridge consumers, 500 registry entries, 500 watched
-// panes). Run with -benchtime=1x: setting up takes a while. The stop is bounded by
-// daemon.ShutdownBudget; what remains beyond it is the embedded server stopping its 2,000
-// consumer stores one after the other (about 10 ms each in nats-server).
+// BenchmarkStop500Sessions runs the daemon (its embedded server, its bridge and its monitor)
+// over a private tmux server (tmux -L) with 500 sessions of 2 panes each (1000 panes, each a
+// trivial program), waits until the bridge serves them all, reports the process's resident
+// memory (rss-MiB: the daemon, bridge and monitor, plus this benchmark's client), keeps
+// serving for $ORC_BENCH_HOLD (e.g. 10m; default 0) sampling the memory every 30 s
+// (rss-max-MiB, rss-end-MiB), and then measures how long the daemon takes to stop once its
+// context ends (stop-s: what `daemon stop` waits for). Run with -benchtime=1x: setting up
+// takes a while. The bridge has 8 durable consumers whatever the sessions (two per priority
+// stream), so neither the memory nor the stop grows with them.
 func BenchmarkStop500Sessions(b *testing.B) {
-	const sessions = 500
+	const sessions, panes = 500, 2
+	hold := time.Duration(0)
+	if v := os.Getenv("ORC_BENCH_HOLD"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			b.Fatalf("ORC_BENCH_HOLD: %v", err)
+		}
+		hold = d
+	}
 	srv := tmuxtest.NewServer(b, "orc-stop")
 	for i := 0; i < sessions; i += 25 {
 		var args []string
@@ -33,10 +47,17 @@ func BenchmarkStop500Sessions(b *testing.B) {
 				args = append(args, ";")
 			}
 			args = append(args, "new-session", "-d", "-s", fmt.Sprintf("s%03d", j), "sleep 100000")
+			for k := 1; k < panes; k++ {
+				args = append(args, ";", "split-window", "-d", "-t", fmt.Sprintf("s%03d:", j), "sleep 100000")
+			}
 		}
 		srv.Tmux(args...)
 	}
+	if n := len(strings.Fields(srv.Tmux("list-panes", "-a", "-F", "#{pane_id}"))); n != sessions*panes {
+		b.Fatalf("the tmux server has %d panes, want %d", n, sessions*panes)
+	}
 	var total time.Duration
+	var rss, rssMax, rssEnd float64
 	for i := 0; i < b.N; i++ {
 		cfg := embeddedtest.Config(b)
 		bcfg := bridge.DefaultConfig(srv.Socket, cfg.HostName)
@@ -63,17 +84,44 @@ func BenchmarkStop500Sessions(b *testing.B) {
 			time.Sleep(100 * time.Millisecond)
 		}
 		time.Sleep(2 * bus.AckWait / 3) // the monitor has watched every pane for a while
-		b.Logf("the daemon served %d sessions after %s", sessions, time.Since(setup).Round(time.Millisecond))
+		b.Logf("the daemon served %d sessions (%d panes) after %s", sessions, sessions*panes, time.Since(setup).Round(time.Millisecond))
+		rss = residentMiB()
+		rssMax = rss
+		b.Logf("resident memory: %.0f MiB", rss)
+		for end := time.Now().Add(hold); time.Now().Before(end); {
+			time.Sleep(min(30*time.Second, time.Until(end)))
+			m := residentMiB()
+			rssMax = max(rssMax, m)
+			b.Logf("resident memory after %s: %.0f MiB", time.Since(setup).Round(time.Second), m)
+		}
+		rssEnd = residentMiB()
 		start := time.Now()
 		cancel()
 		err := <-done
 		took := time.Since(start)
 		if err != nil {
-			// The budget ran out while the embedded server was stopping its consumers.
 			b.Logf("daemon.Run: %v", err)
 		}
 		total += took
 		b.Logf("stopping took %s", took.Round(time.Millisecond))
 	}
 	b.ReportMetric(total.Seconds()/float64(b.N), "stop-s")
+	b.ReportMetric(rss, "rss-MiB")
+	b.ReportMetric(rssMax, "rss-max-MiB")
+	b.ReportMetric(rssEnd, "rss-end-MiB")
+}
+
+// residentMiB is this process's resident memory (VmRSS), in MiB.
+func residentMiB() float64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 64)
+			return kb / 1024
+		}
+	}
+	return 0
 }
