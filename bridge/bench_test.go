@@ -66,9 +66,9 @@ func reportLatencies(b *testing.B, name string, d []time.Duration) {
 //     the text, since the agent takes an Enter that follows typed text too fast as a newline).
 //
 // ns/op is the whole cycle, up to the recorded receipt. The same run measures it with the
-// readiness gate (gate=on: the pane is read and checked before the claim and again before
-// typing, as in production) and without it (gate=off), one bridge after the other on the
-// same panes.
+// readiness gate (gate=on: the pane, ready at its last look, is read and checked once
+// between the claim and the typing, as in production) and without it (gate=off), one bridge
+// after the other on the same panes.
 func BenchmarkEndToEnd(b *testing.B) {
 	w := newWorld(b)
 	w.quietLog = true

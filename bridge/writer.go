@@ -201,6 +201,16 @@ func (b *Bridge) step(ctx context.Context, w *paneWriter) bool {
 		b.deliver(ctx, w, p, w.next())
 		return true
 	}
+	if w.blocker == "" && w.left == nil {
+		// The pane was ready at its last look (or was never looked at): claim first and read
+		// the pane once, right before typing.
+		if done, rd, s := b.claimThenGate(ctx, w, p); done {
+			return true
+		} else if rd.Blocker != "" {
+			return b.notReady(ctx, w, p, rd, s)
+		}
+		// Nothing was queued after all; look at the pane the usual way.
+	}
 	rd, s, err := b.inj.Gate(ctx, p)
 	if err != nil {
 		rd = agentstate.Readiness{Blocker: agentstate.BlockNoPrompt, Reason: "the pane could not be read: " + err.Error()}
@@ -215,6 +225,53 @@ func (b *Bridge) step(ctx context.Context, w *paneWriter) bool {
 		b.deliver(ctx, w, p, items)
 		return true
 	}
+	return b.notReady(ctx, w, p, rd, s)
+}
+
+// claimThenGate is the delivery of a pane that was ready at its last look: the most urgent
+// queued work is claimed, then the pane is read once and, if it is still ready, typed into.
+// One pane read on the way instead of two (one before the claim, one after it): the read
+// that matters, the one right before typing, is kept. If the pane is no longer ready, the
+// claims are given back (so that a bridge killed meanwhile leaves nothing claimed that was
+// never typed), the work is queued again in its place, and rd says why; done reports
+// whether anything left the queue.
+func (b *Bridge) claimThenGate(ctx context.Context, w *paneWriter, p tmux.Pane) (done bool, rd agentstate.Readiness, s agentstate.Screen) {
+	items := w.next()
+	if len(items) == 0 {
+		return false, rd, s
+	}
+	for _, it := range items {
+		it.pane = p
+	}
+	todo := b.claimAll(ctx, w.id, items)
+	if len(todo) == 0 {
+		return true, rd, s // already delivered, or resumed (a redelivery)
+	}
+	rd, s, err := b.inj.Gate(ctx, p)
+	if err != nil {
+		rd = agentstate.Readiness{Blocker: agentstate.BlockNoPrompt, Reason: "the pane could not be read: " + err.Error()}
+	}
+	if rd.Ready {
+		b.typeInto(ctx, w, p, todo)
+		return true, rd, s
+	}
+	for _, it := range todo {
+		e := it.t.env()
+		if err := b.bus.Release(ctx, e.Message.Priority, e.ID, b.cfg.Host, w.id); err != nil {
+			b.log.Warn("giving back a claim failed; the message stays claimed until it is typed", zap.String("id", e.ID), zap.Error(err))
+			it.claimed = true
+			continue
+		}
+		it.claimed = false
+	}
+	w.requeue(todo)
+	return false, rd, s
+}
+
+// notReady handles a pane that is not ready (rd says why, s is what it shows): this bridge's
+// own text left in the box gets its Enter, a queued message's own text typed by a stopped
+// bridge is resumed, and otherwise the queued messages wait (see hold).
+func (b *Bridge) notReady(ctx context.Context, w *paneWriter, p tmux.Pane, rd agentstate.Readiness, s agentstate.Screen) bool {
 	if rd.Blocker == agentstate.BlockDraft {
 		prof := agentstate.ProfileOf(agentstate.KindOf(p))
 		if w.left != nil && prof.Holds(s, w.left.text) {
@@ -320,6 +377,12 @@ func (b *Bridge) deliver(ctx context.Context, w *paneWriter, p tmux.Pane, items 
 			return
 		}
 	}
+	b.typeInto(ctx, w, p, todo)
+}
+
+// typeInto types the claimed items todo into pane p, which was just found ready, and records
+// their outcomes.
+func (b *Bridge) typeInto(ctx context.Context, w *paneWriter, p tmux.Pane, todo []*item) {
 	envs := make([]*subjects.Envelope, len(todo))
 	for i, it := range todo {
 		envs[i] = it.t.env()
