@@ -57,9 +57,9 @@ type Config struct {
 	// the bridge makes its own. The bridge feeds it the hook events of its host.
 	Tracker *agentstate.Tracker
 
-	// skipGate types without checking that the pane is ready (only for the benchmark that
-	// measures what the check costs).
-	skipGate bool
+	// bench holds the hooks of the benchmark that measures what the readiness check costs
+	// (nil: none).
+	bench *benchHooks
 }
 
 // DefaultConfig returns the defaults.
