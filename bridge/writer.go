@@ -243,12 +243,14 @@ func (b *Bridge) step(ctx context.Context, w *paneWriter) bool {
 }
 
 // claimThenGate is the delivery of a pane that was ready at its last look: the most urgent
-// queued work is claimed, then the pane is read once and, if it is still ready, typed into.
-// One pane read on the way instead of two (one before the claim, one after it): the read
-// that matters, the one right before typing, is kept. If the pane is no longer ready, the
-// claims are given back (so that a bridge killed meanwhile leaves nothing claimed that was
-// never typed), the work is queued again in its place, and rd says why; done reports
-// whether anything left the queue.
+// queued work is claimed while the pane is read (the two round trips overlap, so the check
+// costs the delivery path only what the read takes longer than the claim), and it is typed
+// if the pane is ready. The screen the decision rests on is as fresh as one read after the
+// claim, give or take gateSlack: when the read's answer came more than gateSlack before the
+// claim was written (a slow claim, or one that resumed a redelivery), the pane is read once
+// more, after the claim. If the pane is not ready, the claims are given back (so that a bridge
+// killed meanwhile leaves nothing claimed that was never typed), the work is queued again in
+// its place, and rd says why; done reports whether anything left the queue.
 func (b *Bridge) claimThenGate(ctx context.Context, w *paneWriter, p tmux.Pane) (done bool, rd agentstate.Readiness, s agentstate.Screen) {
 	items := w.next()
 	if len(items) == 0 {
@@ -257,18 +259,33 @@ func (b *Bridge) claimThenGate(ctx context.Context, w *paneWriter, p tmux.Pane) 
 	for _, it := range items {
 		it.pane = p
 	}
+	type look struct {
+		rd  agentstate.Readiness
+		s   agentstate.Screen
+		err error
+		at  time.Time // when the answer came
+	}
+	read := make(chan look, 1)
+	go func() {
+		rd, s, err := b.inj.Gate(ctx, p)
+		read <- look{rd, s, err, time.Now()}
+	}()
 	todo := b.claimAll(ctx, w.id, items)
+	claimed := time.Now()
+	l := <-read
 	if len(todo) == 0 {
 		return true, rd, s // already delivered, or resumed (a redelivery)
 	}
-	start := time.Now()
-	rd, s, err := b.inj.Gate(ctx, p)
-	if err != nil {
-		rd = agentstate.Readiness{Blocker: agentstate.BlockNoPrompt, Reason: "the pane could not be read: " + err.Error()}
+	if claimed.Sub(l.at) > gateSlack {
+		l.rd, l.s, l.err = b.inj.Gate(ctx, p)
+	}
+	rd, s = l.rd, l.s
+	if l.err != nil {
+		rd = agentstate.Readiness{Blocker: agentstate.BlockNoPrompt, Reason: "the pane could not be read: " + l.err.Error()}
 	}
 	if rd.Ready {
 		if b.cfg.bench != nil && b.cfg.bench.gate != nil {
-			b.cfg.bench.gate(time.Since(start))
+			b.cfg.bench.gate(time.Since(claimed))
 		}
 		b.typeInto(ctx, w, p, todo)
 		return true, rd, s
@@ -285,6 +302,10 @@ func (b *Bridge) claimThenGate(ctx context.Context, w *paneWriter, p tmux.Pane) 
 	w.requeue(todo)
 	return false, rd, s
 }
+
+// gateSlack is how long before the claim was written the answer of the pane read that
+// decides the typing may have come; an older one is read again after the claim.
+const gateSlack = time.Millisecond
 
 // notReady handles a pane that is not ready (rd says why, s is what it shows): this bridge's
 // own text left in the box gets its Enter, a queued message's own text typed by a stopped
