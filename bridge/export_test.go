@@ -13,3 +13,12 @@ func BenchGate(c *Config, took func(time.Duration)) *atomic.Bool {
 	c.bench = &benchHooks{gate: took}
 	return &c.bench.skipGate
 }
+
+// WhileClaiming makes a bridge with configuration c call f after it wrote a claim on a pane
+// that it read at the same time (the fast path), before it decides to type.
+func WhileClaiming(c *Config, f func()) {
+	if c.bench == nil {
+		c.bench = &benchHooks{}
+	}
+	c.bench.claimed = f
+}

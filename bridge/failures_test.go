@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -302,6 +303,46 @@ func TestNotReadyAfterReadyGivesClaimBack(t *testing.T) {
 	}
 	quiet(300 * time.Millisecond)
 	if got := accepted(t, log); len(got) != 2 || got[1] != bridge.Render(e2, bridge.DefaultMaxInline) {
+		t.Fatalf("accepted %q", got)
+	}
+}
+
+// TestDraftDuringClaim: a person starts typing while the bridge writes the claim of a
+// message for a pane it is reading at the same time (the read answered before the draft
+// appeared). The read is too old by the time the claim is written, so the pane is read
+// again: the draft is seen, nothing is typed into it, and the message is delivered once the
+// person clears the line.
+func TestDraftDuringClaim(t *testing.T) {
+	var once sync.Once
+	var w *world
+	w = newWorld(t, func(c *bridge.Config) {
+		c.ReadyWait = time.Minute
+		bridge.WhileClaiming(c, func() {
+			once.Do(func() {
+				w.tmux("send-keys", "-t", "be:agent", "-l", "typed while claiming")
+				waitFor(t, "the draft on screen", func() bool { return strings.Contains(w.capture("be:agent"), "> typed while claiming") })
+			})
+		})
+	})
+	log := w.agent("be:agent")
+	w.startBridge()
+	e := w.publish("be:agent", subjects.High, "not into the draft")
+	waitFor(t, "e queued", func() bool { return len(w.queuedReceipts(e)) == 1 })
+	if q := w.queuedReceipts(e); !strings.Contains(q[0].Reason, "the input box holds text") {
+		t.Fatalf("queued %+v", q)
+	}
+	quiet(300 * time.Millisecond)
+	if scr := w.capture("be:agent"); !strings.Contains(scr, "> typed while claiming") || strings.Contains(scr, e.ID) {
+		t.Fatalf("the draft was touched:\n%s", scr)
+	}
+	if got := accepted(t, log); len(got) != 0 {
+		t.Fatalf("submitted %q", got)
+	}
+	w.tmux("send-keys", "-t", "be:agent", "C-u")
+	if r := w.only(e); r.Outcome != bus.Delivered || r.EnterPresses != 1 {
+		t.Fatalf("receipt %+v", r)
+	}
+	if got := waitAccepted(t, log, 1); len(got) != 1 || got[0] != bridge.Render(e, bridge.DefaultMaxInline) {
 		t.Fatalf("accepted %q", got)
 	}
 }

@@ -17,10 +17,12 @@ import (
 )
 
 // benchHooks let the benchmark that measures what the readiness check costs switch the
-// check off (skipGate) and learn how long each check on the delivery path took (gate).
+// check off (skipGate) and learn how long each check on the delivery path took (gate), and
+// let a test act on a pane while a claim is written (claimed: called after the claim).
 type benchHooks struct {
 	skipGate atomic.Bool
 	gate     func(time.Duration)
+	claimed  func()
 }
 
 // paneWriter is the one writer of a pane: it serializes injections, orders them by
@@ -271,6 +273,9 @@ func (b *Bridge) claimThenGate(ctx context.Context, w *paneWriter, p tmux.Pane) 
 		read <- look{rd, s, err, time.Now()}
 	}()
 	todo := b.claimAll(ctx, w.id, items)
+	if b.cfg.bench != nil && b.cfg.bench.claimed != nil {
+		b.cfg.bench.claimed()
+	}
 	claimed := time.Now()
 	l := <-read
 	if len(todo) == 0 {
