@@ -71,9 +71,9 @@ type Config struct {
 	// with no control connection (discovery polls every Rescan), and Socket is not used.
 	Runner tmux.Runner
 
-	// skipGate types without checking that the pane is ready (only for the benchmark that
-	// measures what the check costs).
-	skipGate bool
+	// bench holds the hooks of the benchmark that measures what the readiness check costs
+	// (nil: none).
+	bench *benchHooks
 }
 
 // DefaultConfig returns the defaults for the tmux server at sock on host.

@@ -1,9 +1,11 @@
 package bridge_test
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -255,6 +257,90 @@ func TestCopyMode(t *testing.T) {
 	}
 	if w.format("be:agent", "#{pane_in_mode}") != "0" {
 		t.Fatal("still in copy mode")
+	}
+	if got := waitAccepted(t, log, 1); len(got) != 1 || got[0] != bridge.Render(e, bridge.DefaultMaxInline) {
+		t.Fatalf("accepted %q", got)
+	}
+}
+
+// TestNotReadyAfterReadyGivesClaimBack: a pane that was ready (a message was just delivered)
+// and then holds a person's draft: the next message is claimed before the pane is read (the
+// fast path), found not ready, and its claim is given back, so a message waiting for a pane
+// holds no claim (a bridge killed meanwhile would leave it to the next one to type). Nothing
+// is typed into the draft; once the person clears it, the message is delivered once.
+func TestNotReadyAfterReadyGivesClaimBack(t *testing.T) {
+	w := newWorld(t, func(c *bridge.Config) { c.ReadyWait = time.Minute })
+	log := w.agent("be:agent")
+	pane := w.format("be:agent", "#{pane_id}")
+	w.startBridge()
+	e1 := w.publish("be:agent", subjects.High, "while you are free")
+	if r := w.only(e1); r.Outcome != bus.Delivered {
+		t.Fatalf("receipt %+v", r)
+	}
+	waitAccepted(t, log, 1)
+	w.tmux("send-keys", "-t", "be:agent", "-l", "a person's draft")
+	waitFor(t, "the draft on screen", func() bool { return strings.Contains(w.capture("be:agent"), "> a person's draft") })
+
+	e2 := w.publish("be:agent", subjects.Critical, "wait for the draft")
+	waitFor(t, "e2 queued", func() bool { return len(w.queuedReceipts(e2)) == 1 })
+	if q := w.queuedReceipts(e2); !strings.Contains(q[0].Reason, "the input box holds text") {
+		t.Fatalf("queued %+v", q)
+	}
+	// Another bridge can claim it now (and gives it back at once).
+	ctx := context.Background()
+	if err := w.c.Claim(ctx, e2.Message.Priority, e2.ID, w.cfg.Host, pane); err != nil {
+		t.Fatalf("the waiting message is still claimed: %v", err)
+	}
+	if err := w.c.Release(ctx, e2.Message.Priority, e2.ID, w.cfg.Host, pane); err != nil {
+		t.Fatal(err)
+	}
+	if scr := w.capture("be:agent"); !strings.Contains(scr, "> a person's draft") || strings.Contains(scr, e2.ID) {
+		t.Fatalf("the draft was touched:\n%s", scr)
+	}
+	w.tmux("send-keys", "-t", "be:agent", "C-u")
+	if r := w.only(e2); r.Outcome != bus.Delivered || r.EnterPresses != 1 {
+		t.Fatalf("receipt %+v", r)
+	}
+	quiet(300 * time.Millisecond)
+	if got := accepted(t, log); len(got) != 2 || got[1] != bridge.Render(e2, bridge.DefaultMaxInline) {
+		t.Fatalf("accepted %q", got)
+	}
+}
+
+// TestDraftDuringClaim: a person starts typing while the bridge writes the claim of a
+// message for a pane it is reading at the same time (the read answered before the draft
+// appeared). The read is too old by the time the claim is written, so the pane is read
+// again: the draft is seen, nothing is typed into it, and the message is delivered once the
+// person clears the line.
+func TestDraftDuringClaim(t *testing.T) {
+	var once sync.Once
+	var w *world
+	w = newWorld(t, func(c *bridge.Config) {
+		c.ReadyWait = time.Minute
+		bridge.WhileClaiming(c, func() {
+			once.Do(func() {
+				w.tmux("send-keys", "-t", "be:agent", "-l", "typed while claiming")
+				waitFor(t, "the draft on screen", func() bool { return strings.Contains(w.capture("be:agent"), "> typed while claiming") })
+			})
+		})
+	})
+	log := w.agent("be:agent")
+	w.startBridge()
+	e := w.publish("be:agent", subjects.High, "not into the draft")
+	waitFor(t, "e queued", func() bool { return len(w.queuedReceipts(e)) == 1 })
+	if q := w.queuedReceipts(e); !strings.Contains(q[0].Reason, "the input box holds text") {
+		t.Fatalf("queued %+v", q)
+	}
+	quiet(300 * time.Millisecond)
+	if scr := w.capture("be:agent"); !strings.Contains(scr, "> typed while claiming") || strings.Contains(scr, e.ID) {
+		t.Fatalf("the draft was touched:\n%s", scr)
+	}
+	if got := accepted(t, log); len(got) != 0 {
+		t.Fatalf("submitted %q", got)
+	}
+	w.tmux("send-keys", "-t", "be:agent", "C-u")
+	if r := w.only(e); r.Outcome != bus.Delivered || r.EnterPresses != 1 {
+		t.Fatalf("receipt %+v", r)
 	}
 	if got := waitAccepted(t, log, 1); len(got) != 1 || got[0] != bridge.Render(e, bridge.DefaultMaxInline) {
 		t.Fatalf("accepted %q", got)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -14,6 +15,15 @@ import (
 	"github.com/tmux-orc/tmux-orc/subjects"
 	"github.com/tmux-orc/tmux-orc/tmux"
 )
+
+// benchHooks let the benchmark that measures what the readiness check costs switch the
+// check off (skipGate) and learn how long each check on the delivery path took (gate), and
+// let a test act on a pane while a claim is written (claimed: called after the claim).
+type benchHooks struct {
+	skipGate atomic.Bool
+	gate     func(time.Duration)
+	claimed  func()
+}
 
 // paneWriter is the one writer of a pane: it serializes injections, orders them by
 // priority, and holds them until the pane is ready.
@@ -196,10 +206,26 @@ func (b *Bridge) step(ctx context.Context, w *paneWriter) bool {
 		b.giveUp(ctx, w, w.take(nil, 0), "the pane closed before the message could be typed")
 		return true
 	}
-	if b.cfg.skipGate {
+	if b.cfg.bench != nil && b.cfg.bench.skipGate.Load() {
 		w.left = nil
-		b.deliver(ctx, w, p, w.next())
+		items := w.next()
+		for _, it := range items {
+			it.pane = p
+		}
+		if todo := b.claimAll(ctx, w.id, items); len(todo) > 0 {
+			b.typeInto(ctx, w, p, todo)
+		}
 		return true
+	}
+	if w.blocker == "" && w.left == nil {
+		// The pane was ready at its last look (or was never looked at): claim first and read
+		// the pane once, right before typing.
+		if done, rd, s := b.claimThenGate(ctx, w, p); done {
+			return true
+		} else if rd.Blocker != "" {
+			return b.notReady(ctx, w, p, rd, s)
+		}
+		// Nothing was queued after all; look at the pane the usual way.
 	}
 	rd, s, err := b.inj.Gate(ctx, p)
 	if err != nil {
@@ -215,6 +241,81 @@ func (b *Bridge) step(ctx context.Context, w *paneWriter) bool {
 		b.deliver(ctx, w, p, items)
 		return true
 	}
+	return b.notReady(ctx, w, p, rd, s)
+}
+
+// claimThenGate is the delivery of a pane that was ready at its last look: the most urgent
+// queued work is claimed while the pane is read (the two round trips overlap, so the check
+// costs the delivery path only what the read takes longer than the claim), and it is typed
+// if the pane is ready. The screen the decision rests on is as fresh as one read after the
+// claim, give or take gateSlack: when the read's answer came more than gateSlack before the
+// claim was written (a slow claim, or one that resumed a redelivery), the pane is read once
+// more, after the claim. If the pane is not ready, the claims are given back (so that a bridge
+// killed meanwhile leaves nothing claimed that was never typed), the work is queued again in
+// its place, and rd says why; done reports whether anything left the queue.
+func (b *Bridge) claimThenGate(ctx context.Context, w *paneWriter, p tmux.Pane) (done bool, rd agentstate.Readiness, s agentstate.Screen) {
+	items := w.next()
+	if len(items) == 0 {
+		return false, rd, s
+	}
+	for _, it := range items {
+		it.pane = p
+	}
+	type look struct {
+		rd  agentstate.Readiness
+		s   agentstate.Screen
+		err error
+		at  time.Time // when the answer came
+	}
+	read := make(chan look, 1)
+	go func() {
+		rd, s, err := b.inj.Gate(ctx, p)
+		read <- look{rd, s, err, time.Now()}
+	}()
+	todo := b.claimAll(ctx, w.id, items)
+	if b.cfg.bench != nil && b.cfg.bench.claimed != nil {
+		b.cfg.bench.claimed()
+	}
+	claimed := time.Now()
+	l := <-read
+	if len(todo) == 0 {
+		return true, rd, s // already delivered, or resumed (a redelivery)
+	}
+	if claimed.Sub(l.at) > gateSlack {
+		l.rd, l.s, l.err = b.inj.Gate(ctx, p)
+	}
+	rd, s = l.rd, l.s
+	if l.err != nil {
+		rd = agentstate.Readiness{Blocker: agentstate.BlockNoPrompt, Reason: "the pane could not be read: " + l.err.Error()}
+	}
+	if rd.Ready {
+		if b.cfg.bench != nil && b.cfg.bench.gate != nil {
+			b.cfg.bench.gate(time.Since(claimed))
+		}
+		b.typeInto(ctx, w, p, todo)
+		return true, rd, s
+	}
+	for _, it := range todo {
+		e := it.t.env()
+		if err := b.bus.Release(ctx, e.Message.Priority, e.ID, b.cfg.Host, w.id); err != nil {
+			b.log.Warn("giving back a claim failed; the message stays claimed until it is typed", zap.String("id", e.ID), zap.Error(err))
+			it.claimed = true
+			continue
+		}
+		it.claimed = false
+	}
+	w.requeue(todo)
+	return false, rd, s
+}
+
+// gateSlack is how long before the claim was written the answer of the pane read that
+// decides the typing may have come; an older one is read again after the claim.
+const gateSlack = time.Millisecond
+
+// notReady handles a pane that is not ready (rd says why, s is what it shows): this bridge's
+// own text left in the box gets its Enter, a queued message's own text typed by a stopped
+// bridge is resumed, and otherwise the queued messages wait (see hold).
+func (b *Bridge) notReady(ctx context.Context, w *paneWriter, p tmux.Pane, rd agentstate.Readiness, s agentstate.Screen) bool {
 	if rd.Blocker == agentstate.BlockDraft {
 		prof := agentstate.ProfileOf(agentstate.KindOf(p))
 		if w.left != nil && prof.Holds(s, w.left.text) {
@@ -309,17 +410,21 @@ func (b *Bridge) deliver(ctx context.Context, w *paneWriter, p tmux.Pane, items 
 	if len(todo) == 0 {
 		return
 	}
-	if !b.cfg.skipGate {
-		// The claim took a store round trip: look once more right before typing (a person
-		// may have started typing, a dialog may have opened).
-		if rd, _, err := b.inj.Gate(ctx, p); err != nil || !rd.Ready {
-			for _, it := range todo {
-				it.claimed = true
-			}
-			w.requeue(todo)
-			return
+	// The claim took a store round trip: look once more right before typing (a person may
+	// have started typing, a dialog may have opened).
+	if rd, _, err := b.inj.Gate(ctx, p); err != nil || !rd.Ready {
+		for _, it := range todo {
+			it.claimed = true
 		}
+		w.requeue(todo)
+		return
 	}
+	b.typeInto(ctx, w, p, todo)
+}
+
+// typeInto types the claimed items todo into pane p, which was just found ready, and records
+// their outcomes.
+func (b *Bridge) typeInto(ctx context.Context, w *paneWriter, p tmux.Pane, todo []*item) {
 	envs := make([]*subjects.Envelope, len(todo))
 	for i, it := range todo {
 		envs[i] = it.t.env()

@@ -123,7 +123,8 @@ func (c *Client) Claim(ctx context.Context, p subjects.Priority, id, host, pane 
 }
 
 // Release gives back a claim this bridge holds on message id in pane without having typed
-// it (the bridge is stopping), so that the next claim of it succeeds and it is typed then.
+// it (the bridge is stopping, or the pane was found not ready after the claim), so that the
+// next claim of it succeeds and it is typed then.
 func (c *Client) Release(ctx context.Context, p subjects.Priority, id, host, pane string) error {
 	subj := subjects.ReceiptSubjectFor(p, claimState, id, host, PaneKey(pane))
 	data, _ := json.Marshal(claim{At: time.Now().UTC(), Token: subjects.NewID(time.Now()), Released: true})
