@@ -53,9 +53,8 @@ func TestDeletedConsumerIsRecreated(t *testing.T) {
 // of a consumer name): the bridge notices at its next check, sets it back, delivers, and
 // alerts; an untouched consumer raises no alert.
 func TestChangedConsumerIsSetBack(t *testing.T) {
-	old := bus.ConsumerCheckEvery
-	bus.ConsumerCheckEvery = 300 * time.Millisecond
-	t.Cleanup(func() { bus.ConsumerCheckEvery = old })
+	const checkEvery = 300 * time.Millisecond
+	t.Cleanup(bus.SetConsumerCheckEvery(checkEvery))
 	w := newWorld(t)
 	log := w.agent("be:agent")
 	w.startBridge()
@@ -74,7 +73,7 @@ func TestChangedConsumerIsSetBack(t *testing.T) {
 		}
 		return len(recs)
 	}
-	time.Sleep(5 * bus.ConsumerCheckEvery)
+	time.Sleep(5 * checkEvery)
 	if n := lostAlerts(); n != 0 {
 		t.Fatalf("%d alerts about an untouched consumer", n)
 	}

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -160,11 +161,23 @@ func (c *Client) RemoveSessionConsumers(ctx context.Context, host string) (int, 
 	return n, nil
 }
 
-// ConsumerCheckEvery is how often a durable bridge consumer's settings are compared with
-// the bridge's own: NATS lets anyone allowed to create consumers update one whose name
-// they know (its filter, its limits; pausing needs the pause API, which only admins
-// have), and such a change is undone.
-var ConsumerCheckEvery = 30 * time.Second
+// DefaultConsumerCheckEvery is how often a durable bridge consumer's settings are compared
+// with the bridge's own: NATS lets anyone allowed to create consumers update one whose name
+// they know (its filter, its limits; pausing needs the pause API, which only admins have),
+// and such a change is undone.
+const DefaultConsumerCheckEvery = 30 * time.Second
+
+var consumerCheckEvery atomic.Int64
+
+func init() { consumerCheckEvery.Store(int64(DefaultConsumerCheckEvery)) }
+
+// SetConsumerCheckEvery changes the period of that check for consumers started from now on
+// (tests shorten it), and returns a func that restores the previous one. Safe to call while
+// other consumers run.
+func SetConsumerCheckEvery(d time.Duration) (restore func()) {
+	old := consumerCheckEvery.Swap(int64(d))
+	return func() { consumerCheckEvery.Store(old) }
+}
 
 // ConsumeAlerts consumes, for the notifier of host, the messages at or above priority min
 // for host's sessions and for groups everywhere, with durable consumers notify-<host> (so
@@ -315,7 +328,7 @@ func (d *durableConsumer) start(ctx context.Context) error {
 // watch re-creates the consumer when it is lost, and sets its settings back when someone
 // changed them.
 func (d *durableConsumer) watch() {
-	check := time.NewTicker(ConsumerCheckEvery)
+	check := time.NewTicker(time.Duration(consumerCheckEvery.Load()))
 	defer check.Stop()
 	for {
 		select {
