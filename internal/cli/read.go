@@ -180,9 +180,9 @@ func readRun(ctx context.Context, o *ReadOptions) error {
 	out := newRecordPrinter(o.f.Out, o.JSON)
 	switch {
 	case o.ID != "":
-		r, err := c.Get(ctx, o.ID)
-		if err != nil {
-			return err
+		r, gerr := c.Get(ctx, o.ID)
+		if gerr != nil {
+			return gerr
 		}
 		err = out.print(r)
 	case o.unackedFirst && q.Tail > 0:
