@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -279,11 +280,15 @@ const receiptsChunk = 64
 // nothing (or is being re-created after a node died) the outcomes are also read directly
 // once a second, so an outcome recorded during a failover is not missed.
 func (c *Client) WaitOutcome(ctx context.Context, p subjects.Priority, id string) ([]Receipt, error) {
-	// The ordered consumer only signals; the outcomes are read directly, on its signal and
-	// once a second whatever it does: after a node died, its reset (which deletes the old
-	// consumer, a right agents do not have) can keep Next from returning for the rest of
-	// the wait.
+	// Three ways to see the outcome, any of which suffices: the receipts the ordered
+	// consumer delivers, and, on its signal and once a second whatever it does, the stored
+	// receipts read in one batch and one by one. After a node died the consumer's reset
+	// (which deletes the old consumer, a right agents do not have) can keep Next from
+	// returning for the rest of the wait, and a batch read was seen to find nothing for a
+	// minute where single reads answered (TestBridgeWithItsRoleFailsOver under load).
 	signal := make(chan struct{}, 1)
+	var mu sync.Mutex
+	var seen []Receipt
 	if cons, err := c.js.OrderedConsumer(ctx, subjects.ReceiptStream, jetstream.OrderedConsumerConfig{
 		FilterSubjects: []string{subjects.ReceiptsOf(p, id)}}); err == nil {
 		go func() {
@@ -292,12 +297,21 @@ func (c *Client) WaitOutcome(ctx context.Context, p subjects.Priority, id string
 				if err != nil || strings.Contains(m.Subject(), "."+claimState+".") {
 					continue // no message, or the bridge claimed it and is typing it
 				}
+				var r Receipt
+				if json.Unmarshal(m.Data(), &r) == nil {
+					mu.Lock()
+					seen = append(seen, r)
+					mu.Unlock()
+				}
 				select {
 				case signal <- struct{}{}:
 				default:
 				}
 			}
 		}()
+	}
+	final := func(rs []Receipt) bool {
+		return slices.ContainsFunc(rs, func(r Receipt) bool { return r.Outcome.Final() })
 	}
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
@@ -310,12 +324,51 @@ func (c *Client) WaitOutcome(ctx context.Context, p subjects.Priority, id string
 		}
 		actx, cancel := context.WithTimeout(ctx, min(publishAttempt, c.timeout))
 		rs, err := c.Receipts(actx, p, id)
+		if err == nil && !final(rs) || err != nil && retryable(err) {
+			if one, oerr := c.receiptsOneByOne(actx, p, id); oerr == nil && final(one) {
+				rs, err = one, nil
+			}
+		}
 		cancel()
-		if err == nil && slices.ContainsFunc(rs, func(r Receipt) bool { return r.Outcome.Final() }) {
+		if err == nil && final(rs) {
 			return rs, nil
+		}
+		mu.Lock()
+		got := slices.Clone(seen)
+		mu.Unlock()
+		if final(got) {
+			return got, nil
 		}
 		if err != nil && !retryable(err) && ctx.Err() == nil {
 			return nil, fmt.Errorf("waiting for the outcome of %s: %w", id, err)
+		}
+	}
+}
+
+// receiptsOneByOne reads the receipts of message id with one get each (WaitOutcome's
+// second way).
+func (c *Client) receiptsOneByOne(ctx context.Context, p subjects.Priority, id string) ([]Receipt, error) {
+	st, err := c.js.Stream(ctx, subjects.ReceiptStream)
+	if err != nil {
+		return nil, fmt.Errorf("opening stream %s: %w", subjects.ReceiptStream, err)
+	}
+	var out []Receipt
+	filter := subjects.ReceiptsOf(p, id)
+	for seq := uint64(1); ; {
+		m, err := st.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(filter))
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading receipts of %s: %w", id, err)
+		}
+		seq = m.Sequence + 1
+		if strings.Contains(m.Subject, "."+claimState+".") {
+			continue
+		}
+		var r Receipt
+		if json.Unmarshal(m.Data, &r) == nil {
+			out = append(out, r)
 		}
 	}
 }
