@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
 
 	"github.com/tmux-orc/tmux-orc/subjects"
 )
@@ -289,27 +290,43 @@ func (c *Client) WaitOutcome(ctx context.Context, p subjects.Priority, id string
 	signal := make(chan struct{}, 1)
 	var mu sync.Mutex
 	var seen []Receipt
-	if cons, err := c.js.OrderedConsumer(ctx, subjects.ReceiptStream, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{subjects.ReceiptsOf(p, id)}}); err == nil {
-		go func() {
-			for ctx.Err() == nil {
-				m, err := cons.Next(jetstream.FetchMaxWait(time.Second))
-				if err != nil || strings.Contains(m.Subject(), "."+claimState+".") {
-					continue // no message, or the bridge claimed it and is typing it
-				}
-				var r Receipt
-				if json.Unmarshal(m.Data(), &r) == nil {
-					mu.Lock()
-					seen = append(seen, r)
-					mu.Unlock()
-				}
-				select {
-				case signal <- struct{}{}:
-				default:
-				}
+	go func() {
+		// Created here, each attempt bounded: creating a consumer is a request to the stream's
+		// leader, which after a node died may go unanswered until an election ends; with the
+		// whole wait as its deadline it held WaitOutcome for all of it.
+		var cons jetstream.Consumer
+		for cons == nil {
+			cctx, cancel := context.WithTimeout(ctx, c.timeout)
+			oc, err := c.js.OrderedConsumer(cctx, subjects.ReceiptStream, jetstream.OrderedConsumerConfig{
+				FilterSubjects: []string{subjects.ReceiptsOf(p, id)}})
+			cancel()
+			if err == nil {
+				cons = oc
+				break
 			}
-		}()
-	}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Second):
+			}
+		}
+		for ctx.Err() == nil {
+			m, err := cons.Next(jetstream.FetchMaxWait(time.Second))
+			if err != nil || strings.Contains(m.Subject(), "."+claimState+".") {
+				continue // no message, or the bridge claimed it and is typing it
+			}
+			var r Receipt
+			if json.Unmarshal(m.Data(), &r) == nil {
+				mu.Lock()
+				seen = append(seen, r)
+				mu.Unlock()
+			}
+			select {
+			case signal <- struct{}{}:
+			default:
+			}
+		}
+	}()
 	final := func(rs []Receipt) bool {
 		return slices.ContainsFunc(rs, func(r Receipt) bool { return r.Outcome.Final() })
 	}
@@ -325,7 +342,10 @@ func (c *Client) WaitOutcome(ctx context.Context, p subjects.Priority, id string
 		actx, cancel := context.WithTimeout(ctx, min(publishAttempt, c.timeout))
 		rs, err := c.Receipts(actx, p, id)
 		if err == nil && !final(rs) || err != nil && retryable(err) {
-			if one, oerr := c.receiptsOneByOne(actx, p, id); oerr == nil && final(one) {
+			one, oerr := c.receiptsOneByOne(actx, p, id)
+			c.log.Debug("no outcome yet", zap.String("id", id), zap.Int("batch_read", len(rs)), zap.Error(err),
+				zap.Int("single_reads", len(one)), zap.NamedError("single_error", oerr), zap.String("server", c.nc.ConnectedUrl()))
+			if oerr == nil && final(one) {
 				rs, err = one, nil
 			}
 		}

@@ -57,7 +57,7 @@ func TestBridgeWithItsRoleFailsOver(t *testing.T) {
 	// The sender is an agent on node n3, with n3's files and every URL.
 	send := func(text string) {
 		t.Helper()
-		args := append([]string{"agent", "send", "team:0", text, "--url", strings.Join(s.URLs(2, 0, 1), ","),
+		args := append([]string{"agent", "send", "--verbose", "team:0", text, "--url", strings.Join(s.URLs(2, 0, 1), ","),
 			"--creds", s.File("n3", "agents.nk"), "--timeout", "60s"}, tlsFlags("n3")...)
 		cmd := exec.Command(clustertest.Bin, args...)
 		cmd.Env = append(os.Environ(), "TMUX_ORC_HOME="+t.TempDir())
