@@ -81,12 +81,20 @@ func (c *Client) Schedule(ctx context.Context, env *subjects.Envelope, times []t
 func (c *Client) Schedules(ctx context.Context) ([]Scheduled, error) {
 	ctx, cancel := c.withTimeout(ctx)
 	defer cancel()
-	st, err := c.js.Stream(ctx, subjects.ScheduleStream)
-	if err != nil {
-		return nil, fmt.Errorf("opening stream %s: %w", subjects.ScheduleStream, err)
-	}
-	cons, err := st.CreateConsumer(ctx, jetstream.ConsumerConfig{AckPolicy: jetstream.AckNonePolicy,
-		FilterSubject: subjects.ScheduleSubjects(""), InactiveThreshold: 10 * time.Second, MemoryStorage: true})
+	// Retried like a publish: in a cluster under load the API can go unanswered for a
+	// moment ("no responders"; TestScheduleSurvivesFailover saw it once).
+	var st jetstream.Stream
+	var cons jetstream.Consumer
+	err := c.retry(ctx, func(ctx context.Context) (err error) {
+		if st == nil {
+			if st, err = c.js.Stream(ctx, subjects.ScheduleStream); err != nil {
+				return err
+			}
+		}
+		cons, err = st.CreateConsumer(ctx, jetstream.ConsumerConfig{AckPolicy: jetstream.AckNonePolicy,
+			FilterSubject: subjects.ScheduleSubjects(""), InactiveThreshold: 10 * time.Second, MemoryStorage: true})
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("reading the schedules: %w", err)
 	}
