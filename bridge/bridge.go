@@ -172,17 +172,8 @@ func (b *Bridge) Run(ctx context.Context) error {
 		b.poll(ctx)
 		return nil
 	}
-	tctx, stopTmux := context.WithCancel(ctx)
-	tmuxDone := make(chan struct{})
-	go func() {
-		defer close(tmuxDone)
-		_ = b.conn.Run(tctx) // the socket was validated above
-	}()
-	defer func() { stopTmux(); <-tmuxDone }()
-	select { // the first listing over the control connection when tmux runs
-	case <-b.conn.Tried():
-	case <-ctx.Done():
-	}
+	// The first pass uses the control connection when tmux runs (the socket was validated above).
+	defer b.conn.Start(ctx)()
 	b.watch(ctx)
 	return nil
 }

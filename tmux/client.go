@@ -174,6 +174,23 @@ func (c *Client) Dropped() uint64 { return c.dropped.Load() }
 // Attaches returns how many control connections were attached so far.
 func (c *Client) Attaches() uint64 { return c.attaches.Load() }
 
+// Start runs Run in the background and waits for its first dial (or ctx's end), so that the
+// caller's first command uses the control connection from the start when tmux runs. stop
+// ends Run and waits for it; call it once.
+func (c *Client) Start(ctx context.Context) (stop func()) {
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = c.Run(rctx) // an invalid socket is the caller's to refuse before
+	}()
+	select {
+	case <-c.Tried():
+	case <-ctx.Done():
+	}
+	return func() { cancel(); <-done }
+}
+
 // Runner returns the control connection while it is up, else a Runner that spawns tmux for
 // each command. Ask again for each command sequence: the connection may come and go.
 func (c *Client) Runner() Runner {

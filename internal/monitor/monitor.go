@@ -108,17 +108,8 @@ func (m *Monitor) Run(ctx context.Context) error {
 	m.log.Info("monitor starting", zap.String("socket", m.cfg.Socket.String()), zap.Stringer("poll", m.cfg.Poll),
 		zap.Stringer("idle_after", m.cfg.IdleAfter), zap.Stringer("stuck_after", m.cfg.StuckAfter),
 		zap.Bool("auto_restart", m.cfg.AutoRestart), zap.Bool("turn_finished", m.cfg.TurnFinished))
-	tctx, stopTmux := context.WithCancel(ctx)
-	tmuxDone := make(chan struct{})
-	go func() {
-		defer close(tmuxDone)
-		_ = m.conn.Run(tctx) // the socket was validated above
-	}()
-	defer func() { stopTmux(); <-tmuxDone }()
-	select { // the first pass over the control connection when tmux runs
-	case <-m.conn.Tried():
-	case <-ctx.Done():
-	}
+	// The first pass uses the control connection when tmux runs (the socket was validated above).
+	defer m.conn.Start(ctx)()
 	tick := time.NewTicker(m.cfg.Poll)
 	defer tick.Stop()
 	var backoff time.Duration
