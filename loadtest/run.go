@@ -167,45 +167,9 @@ func runTmux(ctx context.Context, cfg Config, c *bus.Client, sock tmux.Socket, t
 		}, &npub)
 		pubDone <- err
 	}()
-	// Wait for every message to be accepted (or the timeout after the last publish).
-	byID := map[string]*sent{}
-	var accepted map[string][]acceptance
-	var pubErr error
-	pubFinished := false
-	var deadline time.Time
-	tick := time.NewTicker(200 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		select {
-		case pubErr = <-pubDone:
-			pubFinished = true
-			for i := range published {
-				byID[published[i].id] = &published[i]
-			}
-			deadline = time.Now().Add(cfg.Timeout)
-			if pubErr != nil {
-				return nil, pubErr
-			}
-		case <-tick.C:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-		accepted = readAccepted(panes)
-		done := 0
-		for id := range accepted {
-			if byID[id] != nil {
-				done++
-			}
-		}
-		if progress != nil {
-			fmt.Fprintf(progress, "\rpublished %d/%d, accepted %d", npub.Load(), cfg.Messages, done)
-		}
-		if pubFinished && (done >= len(published) || time.Now().After(deadline)) {
-			break
-		}
-	}
-	if progress != nil {
-		fmt.Fprintln(progress)
+	accepted, err := awaitAccepted(ctx, cfg, pubDone, &published, &npub, progress, func() map[string][]acceptance { return readAccepted(panes) })
+	if err != nil {
+		return nil, err
 	}
 	return analyse(cfg, "tmux", func(i int) string { return panes[i].target() }, published, accepted, typedTimes(panes))
 }
@@ -329,6 +293,56 @@ func publishAll(ctx context.Context, cfg Config, c *bus.Client, n int, target fu
 }
 
 // acceptance is one accepted prompt carrying a message id.
+// awaitAccepted waits until the publisher (pubDone) is finished and every message it
+// published (*published, read only after pubDone) was accepted by a pane, or cfg.Timeout
+// after the last publish, reading the acceptances with read every 200 ms (before the last
+// publish only to show progress); it returns the last acceptances read.
+func awaitAccepted(ctx context.Context, cfg Config, pubDone <-chan error, published *[]sent, npub *atomic.Int64, progress io.Writer,
+	read func() map[string][]acceptance) (map[string][]acceptance, error) {
+	byID := map[string]*sent{}
+	var accepted map[string][]acceptance
+	pubFinished := false
+	var deadline time.Time
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-pubDone:
+			if err != nil {
+				return nil, err
+			}
+			pubFinished = true
+			for i := range *published {
+				byID[(*published)[i].id] = &(*published)[i]
+			}
+			deadline = time.Now().Add(cfg.Timeout)
+		case <-tick.C:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		if !pubFinished && progress == nil {
+			continue
+		}
+		accepted = read()
+		done := 0
+		for id := range accepted {
+			if byID[id] != nil {
+				done++
+			}
+		}
+		if progress != nil {
+			fmt.Fprintf(progress, "\rpublished %d/%d, accepted %d", npub.Load(), cfg.Messages, done)
+		}
+		if pubFinished && (done >= len(*published) || time.Now().After(deadline)) {
+			break
+		}
+	}
+	if progress != nil {
+		fmt.Fprintln(progress)
+	}
+	return accepted, nil
+}
+
 type acceptance struct {
 	pane int
 	at   time.Time

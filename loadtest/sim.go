@@ -83,46 +83,9 @@ func runSim(ctx context.Context, cfg Config, c *bus.Client, bopts bus.Options, t
 		published, err = publishAll(ctx, cfg, c, len(panes), target, &npub)
 		pubDone <- err
 	}()
-	byID := map[string]*sent{}
-	var accepted map[string][]acceptance
-	pubFinished := false
-	var deadline time.Time
-	tick := time.NewTicker(200 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		select {
-		case err := <-pubDone:
-			if err != nil {
-				return nil, err
-			}
-			pubFinished = true
-			for i := range published {
-				byID[published[i].id] = &published[i]
-			}
-			deadline = time.Now().Add(cfg.Timeout)
-		case <-tick.C:
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-		if !pubFinished && progress == nil {
-			continue
-		}
-		accepted = simAccepted(panes)
-		done := 0
-		for id := range accepted {
-			if byID[id] != nil {
-				done++
-			}
-		}
-		if progress != nil {
-			fmt.Fprintf(progress, "\rpublished %d/%d, accepted %d", npub.Load(), cfg.Messages, done)
-		}
-		if pubFinished && (done >= len(published) || time.Now().After(deadline)) {
-			break
-		}
-	}
-	if progress != nil {
-		fmt.Fprintln(progress)
+	accepted, err := awaitAccepted(ctx, cfg, pubDone, &published, &npub, progress, func() map[string][]acceptance { return simAccepted(panes) })
+	if err != nil {
+		return nil, err
 	}
 	return analyse(cfg, "simulated", func(i int) string { return panes[i].target() }, published, accepted, simTyped(panes))
 }
