@@ -3,7 +3,6 @@ package subjects
 import (
 	"fmt"
 	"os"
-	"regexp"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -40,8 +39,6 @@ type Address struct {
 	Window  string `json:"window,omitempty"`
 	Group   string `json:"group,omitempty"`
 }
-
-var groupRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
 
 // ParseTarget parses a tmux-style target: "session", "session:window", "host.session" or
 // "host.session:window". The session part ends at the first ':'; the window (an index such as
@@ -101,11 +98,9 @@ func GroupAddress(group, session string) (Address, error) {
 // that needs no host.
 func (a Address) Everywhere() bool { return a.Kind == KindGroup && a.Session == "" }
 
-var hostRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
-
 // ValidateHost checks a host token: 1-64 ASCII letters, digits, '-' or '_'.
 func ValidateHost(host string) error {
-	if !hostRE.MatchString(host) {
+	if !matches(host, wordDash, wordDash, 64) {
 		return fmt.Errorf("%w: host %q: want 1-64 letters, digits, '-' or '_' (see SanitizeHost)", ErrTarget, host)
 	}
 	return nil
@@ -161,7 +156,7 @@ func (a Address) Validate() error {
 		}
 		return nil
 	case KindGroup:
-		if !groupRE.MatchString(a.Group) {
+		if !matches(a.Group, lowerAlnum, groupRest, 64) {
 			return fmt.Errorf("%w %q: want 1-64 lower-case letters, digits, '-' or '_', starting with a letter or digit", ErrGroup, a.Group)
 		}
 		if a.Window != "" {

@@ -3,7 +3,6 @@ package subjects
 import (
 	"crypto/rand"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 )
@@ -186,12 +185,10 @@ func AckSubjectAny(id string) string { return AckRoot + ".*." + id }
 // MessageSubjectAny matches message id in its priority stream, whatever its address.
 func MessageSubjectAny(p Priority, id string) string { return Root + "." + p.String() + ".*.*.*." + id }
 
-var idRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$`)
-
 // ValidateID checks a message id: 1-128 ASCII letters, digits, '-' or '_', starting with a
 // letter or digit (it is a subject token and a Nats-Msg-Id).
 func ValidateID(id string) error {
-	if !idRE.MatchString(id) {
+	if !matches(id, alnum, wordDash, 128) {
 		return fmt.Errorf("%w %q: want 1-128 letters, digits, '-' or '_', starting with a letter or digit", ErrID, id)
 	}
 	return nil
