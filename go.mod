@@ -5,6 +5,7 @@ go 1.26.8
 require golang.org/x/sys v0.50.0
 
 require (
+	github.com/goccy/go-json v0.10.5
 	github.com/nats-io/nats-server/v2 v2.15.2
 	github.com/nats-io/nats.go v1.55.0
 	github.com/nats-io/nkeys v0.4.16

@@ -1,6 +1,7 @@
 package subjects_test
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -97,6 +98,41 @@ func FuzzDecodeEnvelope(f *testing.F) {
 		s2, _ := e2.Subject()
 		if s1 != s2 {
 			t.Fatalf("subject changed: %q vs %q", s1, s2)
+		}
+	})
+}
+
+// FuzzDecodeMatchesStdlib checks Decode's fast path against encoding/json, the authority:
+// whatever the fast decoder accepts must be exactly what encoding/json makes of the same
+// bytes, and Decode must accept and refuse exactly what encoding/json and Validate do.
+func FuzzDecodeMatchesStdlib(f *testing.F) {
+	b, _ := validEnvelope().Encode()
+	f.Add(b)
+	e := validEnvelope()
+	e.Message.Content.Context = map[string]any{"n": 1.5, "s": "x", "l": []any{true, nil}, "m": map[string]any{"k": "v"}}
+	e.Metadata.CorrelationID = "c-1"
+	b, _ = e.Encode()
+	f.Add(b)
+	f.Add([]byte(`{}`))
+	f.Add([]byte(`{"id":"x","message":{"priority":"urgent"}}`))
+	f.Add([]byte(`{"ID":"a1","id":"b2","Message":{"Priority":"high"}}`))
+	f.Add([]byte("{\"id\":\"a1\",\"message\":{\"content\":{\"body\":\"\xff\xfe\"}}}"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got, gerr := subjects.Decode(data)
+		want, werr := subjects.DecodeStd(data)
+		if (gerr == nil) != (werr == nil) {
+			t.Fatalf("Decode error %v, encoding/json %v", gerr, werr)
+		}
+		if gerr == nil && !reflect.DeepEqual(got, want) {
+			t.Fatalf("Decode gives\n%+v\nencoding/json\n%+v", got, want)
+		}
+		if fast, ok := subjects.DecodeFast(data); ok && fast.Validate() == nil {
+			if werr != nil {
+				t.Fatalf("the fast decoder accepts what encoding/json refuses (%v): %+v", werr, fast)
+			}
+			if !reflect.DeepEqual(fast, want) {
+				t.Fatalf("fast decoder gives\n%+v\nencoding/json\n%+v", fast, want)
+			}
 		}
 	})
 }
