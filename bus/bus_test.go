@@ -307,33 +307,61 @@ func TestUnqualifiedTargetsResolveTheirHost(t *testing.T) {
 	if err := c.UnregisterSession(ctx, "h3", "gone"); err != nil {
 		t.Fatal(err)
 	}
-	for _, tc := range []struct{ target, subject, err string }{
-		{"solo:1", "orc.normal.h1.solo.1.", ""},                          // one host has it
-		{"group:management@solo", "orc.normal.h1.solo.@management.", ""}, // a group in it too
-		{"nowhere", "orc.normal.here.nowhere.~.", ""},                    // none: the daemon's host
-		{"gone:1", "orc.normal.here.gone.1.", ""},                        // unregistered: as none
-		{"h2.both:2", "orc.normal.h2.both.2.", ""},                       // qualified: no lookup
-		{"group:all", "orc.normal.~.~.@all.", ""},                        // everywhere: none needed
-		{"both:2", "", `session "both" exists on hosts h1 and h2; name one: h1.both:2`},
-		{"group:management@both", "", `session "both" exists on hosts h1 and h2; name one: group:management@h1.both`},
-	} {
-		e := env(t, tc.target, subjects.Normal, "to "+tc.target)
-		st, err := c.Publish(ctx, e)
-		if tc.err != "" {
-			if !errors.Is(err, bus.ErrAmbiguous) || err.Error() != tc.err {
-				t.Errorf("%s: got %v, want %q", tc.target, err, tc.err)
+	// The same answers from the registry and from a client's watched copy of it.
+	watched := embeddedtest.Connect(t, cfg)
+	if err := watched.WatchRegistry(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []*bus.Client{c, watched} {
+		for _, tc := range []struct{ target, subject, err string }{
+			{"solo:1", "orc.normal.h1.solo.1.", ""},                          // one host has it
+			{"group:management@solo", "orc.normal.h1.solo.@management.", ""}, // a group in it too
+			{"nowhere", "orc.normal.here.nowhere.~.", ""},                    // none: the daemon's host
+			{"gone:1", "orc.normal.here.gone.1.", ""},                        // unregistered: as none
+			{"h2.both:2", "orc.normal.h2.both.2.", ""},                       // qualified: no lookup
+			{"group:all", "orc.normal.~.~.@all.", ""},                        // everywhere: none needed
+			{"both:2", "", `session "both" exists on hosts h1 and h2; name one: h1.both:2`},
+			{"group:management@both", "", `session "both" exists on hosts h1 and h2; name one: group:management@h1.both`},
+		} {
+			e := env(t, tc.target, subjects.Normal, "to "+tc.target)
+			st, err := c.Publish(ctx, e)
+			if tc.err != "" {
+				if !errors.Is(err, bus.ErrAmbiguous) || err.Error() != tc.err {
+					t.Errorf("%s: got %v, want %q", tc.target, err, tc.err)
+				}
+				continue
 			}
-			continue
+			if err != nil || st.Subject != tc.subject+e.ID {
+				t.Errorf("%s: stored on %q (%v), want %q", tc.target, st.Subject, err, tc.subject+e.ID)
+			}
 		}
-		if err != nil || st.Subject != tc.subject+e.ID {
-			t.Errorf("%s: stored on %q (%v), want %q", tc.target, st.Subject, err, tc.subject+e.ID)
+	}
+	// The watched copy follows registrations and removals made after it was loaded.
+	if err := c.RegisterSession(ctx, bus.SessionEntry{Host: "h4", Session: "late"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.UnregisterSession(ctx, "h1", "solo"); err != nil {
+		t.Fatal(err)
+	}
+	resolves := func(target, host string) func() bool {
+		return func() bool {
+			a, _ := subjects.ParseTarget(target)
+			return watched.ResolveHost(ctx, &a) == nil && a.Host == host
 		}
+	}
+	waitFor(t, resolves("late:1", "h4"))
+	waitFor(t, resolves("solo:1", "here"))
+	// ... and answers without a request to the server.
+	sent := watched.Conn().Stats().OutMsgs
+	both, _ := subjects.ParseTarget("both:1")
+	if !resolves("late:1", "h4")() || !errors.Is(watched.ResolveHost(ctx, &both), bus.ErrAmbiguous) || watched.Conn().Stats().OutMsgs != sent {
+		t.Fatalf("the watched copy sent %d requests to resolve hosts", watched.Conn().Stats().OutMsgs-sent)
 	}
 	all, err := c.Sessions(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(all) != 4 || all[0].Session != "both" || all[3].Session != "solo" || all[3].Panes != 3 || all[2].Session != "odd name.x" {
+	if len(all) != 4 || all[0].Session != "both" || all[2].Session != "late" || all[3].Session != "odd name.x" {
 		t.Fatalf("registry: %+v", all)
 	}
 	if d := bus.Duplicates(all); len(d) != 1 || strings.Join(d["both"], ",") != "h1,h2" {

@@ -83,6 +83,7 @@ type Client struct {
 	regMu      sync.Mutex
 	kv         jetstream.KeyValue // the session registry, once opened
 	monKV      jetstream.KeyValue // the monitor's state, once opened
+	reg        *regCache          // the watched copy of the registry (WatchRegistry)
 	daemonHost string             // once known
 	host       string             // Options.Host: DaemonHost's fallback
 }

@@ -168,17 +168,31 @@ func (c *Client) registeredOnce(ctx context.Context, filter string) ([]SessionEn
 			out = append(out, e)
 		}
 	}
+	sortEntries(out)
+	return out, nil
+}
+
+// sortEntries sorts registry entries by session and host.
+func sortEntries(out []SessionEntry) {
 	slices.SortFunc(out, func(a, b SessionEntry) int {
 		if c := strings.Compare(a.Session, b.Session); c != 0 {
 			return c
 		}
 		return strings.Compare(a.Host, b.Host)
 	})
-	return out, nil
 }
 
-// SessionHosts returns the registry entries of session, one per host that has it.
+// SessionHosts returns the registry entries of session, one per host that has it: from the
+// watched copy when WatchRegistry runs, else from the registry.
 func (c *Client) SessionHosts(ctx context.Context, session string) ([]SessionEntry, error) {
+	c.regMu.Lock()
+	rc := c.reg
+	c.regMu.Unlock()
+	if rc != nil {
+		if out, ok := rc.lookup(session); ok {
+			return out, nil
+		}
+	}
 	return c.registered(ctx, sessionKeyToken(session)+".*")
 }
 

@@ -88,6 +88,15 @@ func Run(ctx context.Context, cfg embedded.Config, o Options, log *zap.Logger, r
 	if err != nil {
 		return fail(err)
 	}
+	// The daemon's own publishers (the monitor's alerts, the spool's import) resolve a
+	// target's host from a watched copy of the session registry instead of asking it.
+	wctx, stopWatch := context.WithCancel(context.Background())
+	undo = append(undo, stopWatch)
+	go func() {
+		if err := c.WatchRegistry(wctx); err != nil && wctx.Err() == nil {
+			log.Warn("cannot watch the session registry; host lookups ask it instead", zap.Error(err))
+		}
+	}()
 	m := metrics.New()
 	m.AddStats(c, metrics.DefaultStatsTimeout, log.Named("metrics"))
 	m.AddNATS(srv.NATS())
@@ -173,6 +182,7 @@ func Run(ctx context.Context, cfg embedded.Config, o Options, log *zap.Logger, r
 		}
 		cancel()
 	}
+	stopWatch()
 	nc.Close()
 	sctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
