@@ -107,11 +107,16 @@ func (c *Client) Claim(ctx context.Context, p subjects.Priority, id, host, pane 
 		_, _, err := c.store(ctx, subj, data, jetstream.WithExpectLastSequencePerSubject(last))
 		var apiErr *jetstream.APIError
 		if errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence {
-			cl, seq, ok := c.lastClaim(ctx, subj)
+			cl, seq, rerr := c.lastClaim(ctx, subj)
 			switch {
-			case ok && cl.Token == token:
+			case rerr != nil:
+				// Not ErrClaimed: the claim there may be this one's own (an earlier attempt
+				// stored, its answer lost), and a message taken for claimed by another is
+				// never typed here.
+				return fmt.Errorf("claiming delivery of %s: a claim is stored and could not be read: %w", id, rerr)
+			case cl.Token == token:
 				return nil
-			case ok && cl.Released && seq != last:
+			case cl.Released && seq != last:
 				last = seq // given back un-typed by a stopping bridge: take it over
 				continue
 			}
@@ -143,25 +148,46 @@ type claim struct {
 	Released bool `json:"released,omitempty"`
 }
 
-// lastClaim reads the last claim stored on subj and its sequence.
-func (c *Client) lastClaim(ctx context.Context, subj string) (claim, uint64, bool) {
-	var m *jetstream.RawStreamMsg
+// lastClaim reads the last claim stored on subj and its sequence, from the stream's leader.
+// Not with a direct get: with AllowDirect any replica may answer one, and a follower that has
+// not applied the newest claim yet answers with an older one or none. Claim asks right after
+// the leader refused a claim because one is there, and a stale answer made a bridge take its
+// own claim (stored by an attempt whose answer was lost in a node's restart) for another's,
+// so the message was never typed (a rolling restart in the compose test lost one so).
+func (c *Client) lastClaim(ctx context.Context, subj string) (claim, uint64, error) {
+	var m struct {
+		Message *struct {
+			Data []byte `json:"data"`
+			Seq  uint64 `json:"seq"`
+		} `json:"message"`
+		Error *jetstream.APIError `json:"error"`
+	}
+	req, _ := json.Marshal(map[string]string{"last_by_subj": subj})
 	err := c.retry(ctx, func(ctx context.Context) error {
-		st, err := c.js.Stream(ctx, subjects.ReceiptStream)
+		resp, err := c.nc.RequestWithContext(ctx, "$JS.API.STREAM.MSG.GET."+subjects.ReceiptStream, req)
 		if err != nil {
 			return err
 		}
-		m, err = st.GetLastMsgForSubject(ctx, subj)
-		return err
+		m.Message, m.Error = nil, nil
+		if err := json.Unmarshal(resp.Data, &m); err != nil {
+			return fmt.Errorf("reading claim %s: %w", subj, err)
+		}
+		if m.Error != nil {
+			return m.Error
+		}
+		if m.Message == nil {
+			return fmt.Errorf("reading claim %s: an empty answer", subj)
+		}
+		return nil
 	})
 	if err != nil {
-		return claim{}, 0, false
+		return claim{}, 0, err
 	}
 	var cl claim
-	if json.Unmarshal(m.Data, &cl) != nil {
-		return claim{}, 0, false
+	if err := json.Unmarshal(m.Message.Data, &cl); err != nil {
+		return claim{}, 0, fmt.Errorf("reading claim %s: %w", subj, err)
 	}
-	return cl, m.Sequence, true
+	return cl, m.Message.Seq, nil
 }
 
 // Record stores a delivery outcome (in pane r.Pane of the tmux server on r.Host).
@@ -419,6 +445,6 @@ func Percentiles(d []time.Duration) LatencyStats {
 
 // ownClaim reports whether the stored claim on subj carries token.
 func (c *Client) ownClaim(ctx context.Context, subj, token string) bool {
-	cl, _, ok := c.lastClaim(ctx, subj)
-	return ok && cl.Token == token
+	cl, _, err := c.lastClaim(ctx, subj)
+	return err == nil && cl.Token == token
 }

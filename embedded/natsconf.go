@@ -144,6 +144,9 @@ func bridgePublish(host string) []string {
 		"$JS.API.CONSUMER.CREATE.KV_ORC_SESSIONS.>",
 		"$JS.API.CONSUMER.INFO.*.*", "$JS.API.CONSUMER.MSG.NEXT.*.*", "$JS.API.CONSUMER.DELETE.KV_ORC_SESSIONS.*",
 		"$JS.API.DIRECT.GET.ORC_RECEIPTS", "$JS.API.DIRECT.GET.ORC_RECEIPTS.>",
+		// A claim refused because one is stored is read from the stream's leader, never
+		// from a follower that may not have it yet (bus.Client.Claim).
+		"$JS.API.STREAM.MSG.GET.ORC_RECEIPTS",
 		"$JS.API.DIRECT.GET.ORC_ACKS", "$JS.API.DIRECT.GET.ORC_ACKS.>",
 		"$JS.API.DIRECT.GET.KV_ORC_SESSIONS", "$JS.API.DIRECT.GET.KV_ORC_SESSIONS.>",
 		"$JS.ACK.>", "$JS.FC.>",

@@ -2,6 +2,7 @@ package embedded_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nkeys"
+	"go.uber.org/zap"
 
 	"github.com/tmux-orc/tmux-orc/bus"
 	"github.com/tmux-orc/tmux-orc/embedded"
@@ -149,6 +151,18 @@ func TestRolesAreLimitedToTheirOwn(t *testing.T) {
 	b2 := dialAs(t, url, seeds["bridge-h2"])
 	b1.allowed(t, "bridge h1", "record a delivery in its own pane", "orc.receipt.normal.delivered.m1.h1.p1")
 	b1.allowed(t, "bridge h1", "claim for its own pane", "orc.receipt.normal.claim.m1.h1.none")
+	// A claim refused because one is stored is read from the stream's leader; the bridge may
+	// ask for it, and so tells another's claim (ErrClaimed) from a failed read.
+	bc, err := bus.NewFromConn(b1.nc, "h1", zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bc.Claim(ctx, subjects.Normal, "m9", "h1", "%1"); err != nil {
+		t.Fatalf("bridge h1 claiming for its own pane: %v", err)
+	}
+	if err := bc.Claim(ctx, subjects.Normal, "m9", "h1", "%1"); !errors.Is(err, bus.ErrClaimed) {
+		t.Fatalf("bridge h1 claiming a claimed message again: %v, want bus.ErrClaimed", err)
+	}
 	b2.refused(t, "bridge h2", "record a delivery in h1's pane", "orc.receipt.normal.delivered.m1.h1.p1")
 	b2.refused(t, "bridge h2", "claim a message for h1's pane", "orc.receipt.normal.claim.m2.h1.p1")
 	b2.refused(t, "bridge h2", "publish an alert to h1's sessions", "orc.high.h1.backend.@management.a1")
