@@ -112,8 +112,11 @@ type Bridge struct {
 	// waitingBy counts the waiting messages per class (see Config.MaxWaiting).
 	waitingBy map[waitClass]int
 	inflight  map[*tracked]bool
-	wg        sync.WaitGroup
-	refresh   chan struct{}
+	// claimTokens holds, per message id and pane, the token of a claim that failed: the
+	// next claim of that message there reuses it (see claim).
+	claimTokens map[string]string
+	wg          sync.WaitGroup
+	refresh     chan struct{}
 }
 
 // New creates a bridge; Run starts it.
@@ -130,7 +133,7 @@ func New(cfg Config, c *bus.Client, log *zap.Logger) *Bridge {
 	conn := tmux.NewClient(cfg.Socket, tmux.ClientOptions{Options: tmux.Options{Logger: log.Named("tmux"), NoOutput: true}, MaxBackoff: cfg.Rescan})
 	b := &Bridge{cfg: cfg, log: log, bus: c, conn: conn,
 		sessions: map[string]bool{}, dups: map[string]string{}, writers: map[string]*paneWriter{}, waiting: map[*tracked]bool{}, waitingBy: map[waitClass]int{},
-		inflight: map[*tracked]bool{}, refresh: make(chan struct{}, 1)}
+		inflight: map[*tracked]bool{}, claimTokens: map[string]string{}, refresh: make(chan struct{}, 1)}
 	b.inj = NewInjector(cfg, b.runner, log)
 	return b
 }

@@ -22,3 +22,11 @@ func WhileClaiming(c *Config, f func()) {
 	}
 	c.bench.claimed = f
 }
+
+// SetClaimToken makes b claim message id in pane with token, as after a claim with that
+// token that failed.
+func SetClaimToken(b *Bridge, id, pane, token string) {
+	b.mu.Lock()
+	b.claimTokens[id+" "+pane] = token
+	b.mu.Unlock()
+}

@@ -36,6 +36,8 @@ type world struct {
 	quietLog bool
 	// home is the daemon's data directory (for commands run in panes, such as hooks).
 	home string
+	// beforeRun, if set, is called with the bridge startBridge made, before it runs.
+	beforeRun func(*bridge.Bridge)
 }
 
 func newWorld(t testing.TB, mutate ...func(*bridge.Config)) *world {
@@ -61,6 +63,9 @@ func (w *world) startBridge() {
 		level = zap.WarnLevel
 	}
 	b := bridge.New(w.cfg, w.c, zaptest.NewLogger(w.t, zaptest.Level(level)).Named("bridge"))
+	if w.beforeRun != nil {
+		w.beforeRun(b)
+	}
 	go func() { w.done <- b.Run(ctx) }()
 	w.t.Cleanup(w.stopBridge)
 }

@@ -99,3 +99,33 @@ func TestReleasedClaimIsTyped(t *testing.T) {
 		t.Fatalf("accepted %q", got)
 	}
 }
+
+// TestOwnFailedClaimIsTyped: a claim stored by a call whose every answer was lost (the call
+// failed, so nothing was typed) is this bridge's own: the redelivered message is claimed
+// again with the failed call's token, recognised, and typed once. A claim with another token
+// is another's: that message is not typed, and is recorded unconfirmed.
+func TestOwnFailedClaimIsTyped(t *testing.T) {
+	w := newWorld(t)
+	log := w.agent("be:agent")
+	pane := w.format("be:agent", "#{pane_id}")
+	mine := w.publish("be:agent", subjects.High, "claimed by this bridge, every answer lost")
+	theirs := w.publish("be:agent", subjects.High, "claimed by another bridge")
+	ctx := context.Background()
+	for _, e := range []*subjects.Envelope{mine, theirs} {
+		if err := w.c.ClaimAs(ctx, e.Message.Priority, e.ID, w.cfg.Host, pane, "token-"+e.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.beforeRun = func(b *bridge.Bridge) { bridge.SetClaimToken(b, mine.ID, pane, "token-"+mine.ID) }
+	w.startBridge()
+	if r := w.only(mine); r.Outcome != bus.Delivered {
+		t.Fatalf("own claim: receipt %+v, want delivered", r)
+	}
+	if r := w.only(theirs); r.Outcome != bus.Unconfirmed {
+		t.Fatalf("another's claim: receipt %+v, want unconfirmed", r)
+	}
+	quiet(500 * time.Millisecond)
+	if got := accepted(t, log); len(got) != 1 || got[0] != bridge.Render(mine, bridge.DefaultMaxInline) {
+		t.Fatalf("accepted %q", got)
+	}
+}

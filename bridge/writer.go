@@ -483,7 +483,7 @@ func (b *Bridge) claimAll(ctx context.Context, pane string, items []*item) []*it
 			continue
 		}
 		e := it.t.env()
-		err := b.bus.Claim(ctx, e.Message.Priority, e.ID, b.cfg.Host, pane)
+		err := b.claim(ctx, e, pane)
 		switch {
 		case err == nil:
 			it.claimed = true
@@ -506,6 +506,31 @@ func (b *Bridge) claimAll(ctx context.Context, pane string, items []*item) []*it
 		}
 	}
 	return todo
+}
+
+// claim claims message e for pane. After a claim that failed (it may have been stored with
+// every answer lost, in a leader election that outlasted the retries), the redelivered
+// message is claimed again with the failed call's token, so that a stored claim of this
+// bridge's own is recognised and the message typed, instead of being taken for another's
+// (which is never typed, to avoid a duplicate). Nothing is typed after a failed claim, so the
+// token's claim can only be an untyped one.
+func (b *Bridge) claim(ctx context.Context, e *subjects.Envelope, pane string) error {
+	key := e.ID + " " + pane
+	b.mu.Lock()
+	token, retried := b.claimTokens[key]
+	b.mu.Unlock()
+	if !retried {
+		token = bus.NewClaimToken()
+	}
+	err := b.bus.ClaimAs(ctx, e.Message.Priority, e.ID, b.cfg.Host, pane, token)
+	b.mu.Lock()
+	if err == nil || errors.Is(err, bus.ErrClaimed) {
+		delete(b.claimTokens, key)
+	} else {
+		b.claimTokens[key] = token
+	}
+	b.mu.Unlock()
+	return err
 }
 
 // resume finishes a delivery that a previous bridge claimed but did not record (it was

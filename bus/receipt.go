@@ -99,8 +99,18 @@ var ErrClaimed = errors.New("delivery already claimed")
 // answer was lost (a leader election) is retried and recognised as this call's own by a
 // random token, so it is not mistaken for someone else's.
 func (c *Client) Claim(ctx context.Context, p subjects.Priority, id, host, pane string) error {
+	return c.ClaimAs(ctx, p, id, host, pane, NewClaimToken())
+}
+
+// NewClaimToken returns a new token for ClaimAs.
+func NewClaimToken() string { return subjects.NewID(time.Now()) }
+
+// ClaimAs is Claim with the caller's token. A caller whose claim of the same message and pane
+// failed with an error other than ErrClaimed, and which typed nothing since, passes that
+// call's token again: the failed call may have stored its claim (every answer lost), and the
+// token makes it this caller's own instead of another's, so the message is still typed.
+func (c *Client) ClaimAs(ctx context.Context, p subjects.Priority, id, host, pane, token string) error {
 	subj := subjects.ReceiptSubjectFor(p, claimState, id, host, PaneKey(pane))
-	token := subjects.NewID(time.Now())
 	data, _ := json.Marshal(claim{At: time.Now().UTC(), Token: token})
 	var last uint64 // the claim subject's last sequence: 0, or a released claim's
 	for {
