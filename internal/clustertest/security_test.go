@@ -119,18 +119,21 @@ func TestSecureClusterRefusesWhatItShould(t *testing.T) {
 	bridge := s.Connect(bus.Options{Creds: s.File("n1", "bridge-n1.nk"), TLS: home.ClientTLS{CA: ca, Cert: cert, Key: key}})
 	bjs, _ := jetstream.New(bridge.Conn())
 	// A refused request gets no answer (the server reports the violation asynchronously),
-	// so refusals show as timeouts: keep them short.
-	try := func(name string, cfg jetstream.ConsumerConfig) error {
+	// so refusals show as timeouts: keep them short. An allowed create is a proposal to the
+	// replicated stream, which took over 1 s in a CI run under the full suite's load: it gets
+	// longer.
+	tryWithin := func(d time.Duration, name string, cfg jetstream.ConsumerConfig) error {
 		cfg.Durable, cfg.AckPolicy = name, jetstream.AckExplicitPolicy
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), d)
 		defer cancel()
 		_, err := bjs.CreateOrUpdateConsumer(ctx, subjects.Normal.Stream(), cfg)
 		return err
 	}
-	if err := try(bus.HostDurable("n1"), jetstream.ConsumerConfig{FilterSubject: "orc.normal.n1.>"}); err != nil {
+	try := func(name string, cfg jetstream.ConsumerConfig) error { return tryWithin(time.Second, name, cfg) }
+	if err := tryWithin(15*time.Second, bus.HostDurable("n1"), jetstream.ConsumerConfig{FilterSubject: "orc.normal.n1.>"}); err != nil {
 		t.Errorf("bridge n1 on its own sessions: %v", err)
 	}
-	if err := try(bus.EverywhereDurable("n1"), jetstream.ConsumerConfig{FilterSubject: "orc.normal.~.~.>"}); err != nil {
+	if err := tryWithin(15*time.Second, bus.EverywhereDurable("n1"), jetstream.ConsumerConfig{FilterSubject: "orc.normal.~.~.>"}); err != nil {
 		t.Errorf("bridge n1 on groups everywhere: %v", err)
 	}
 	for name, c := range map[string]struct {
