@@ -364,16 +364,21 @@ func readAccepted(panes []pane) map[string][]acceptance {
 			continue
 		}
 		for _, pr := range l.Prompts {
-			seen := map[string]bool{}
-			for _, id := range idRE.FindAllString(pr.Text, -1) {
-				if !seen[id] {
-					seen[id] = true
-					out[id] = append(out[id], acceptance{pane: i, at: pr.Time})
-				}
-			}
+			addAcceptances(out, i, pr.Text, pr.Time)
 		}
 	}
 	return out
+}
+
+// addAcceptances records, once per message id in text, that pane accepted it at at.
+func addAcceptances(out map[string][]acceptance, pane int, text string, at time.Time) {
+	seen := map[string]bool{}
+	for _, id := range idRE.FindAllString(text, -1) {
+		if !seen[id] {
+			seen[id] = true
+			out[id] = append(out[id], acceptance{pane: pane, at: at})
+		}
+	}
 }
 
 // typedTimes finds, per message id, when the pane program read the last byte of the id.

@@ -142,13 +142,7 @@ func simAccepted(panes []simPane) map[string][]acceptance {
 	out := map[string][]acceptance{}
 	for i, p := range panes {
 		for _, pr := range p.p.Prompts() {
-			seen := map[string]bool{}
-			for _, id := range idRE.FindAllString(pr.Text, -1) {
-				if !seen[id] {
-					seen[id] = true
-					out[id] = append(out[id], acceptance{pane: i, at: pr.At})
-				}
-			}
+			addAcceptances(out, i, pr.Text, pr.At)
 		}
 	}
 	return out

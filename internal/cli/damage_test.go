@@ -51,6 +51,22 @@ func runStart(t *testing.T, env []string) (string, time.Duration, error) {
 	return string(out), time.Since(start), err
 }
 
+// flipBytes returns a damage that overwrites four bytes of the stream's first message block
+// at 1/div of its size.
+func flipBytes(t *testing.T, div int64) func(streamDir string) {
+	return func(d string) {
+		f, err := os.OpenFile(filepath.Join(d, "msgs", "1.blk"), os.O_RDWR, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		fi, _ := f.Stat()
+		if _, err := f.WriteAt([]byte{0xde, 0xad, 0xbe, 0xef}, fi.Size()/div); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // TestStoreDamageIsReported damages the high-priority stream three ways: each is named at
 // the next `daemon start` (how many messages of which priority), in `pubsub status` and
 // the log, and reads of the stream answer instead of timing out.
@@ -73,30 +89,8 @@ func TestStoreDamageIsReported(t *testing.T) {
 				t.Fatal(err)
 			}
 		}, "ORC_HIGH (high priority): messages", false},
-		{"flipped bytes", func(d string) {
-			blk := filepath.Join(d, "msgs", "1.blk")
-			f, err := os.OpenFile(blk, os.O_RDWR, 0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
-			fi, _ := f.Stat()
-			if _, err := f.WriteAt([]byte{0xde, 0xad, 0xbe, 0xef}, fi.Size()/3); err != nil {
-				t.Fatal(err)
-			}
-		}, "ORC_HIGH (high priority): messages", false},
-		{"flipped bytes mid-block", func(d string) {
-			blk := filepath.Join(d, "msgs", "1.blk")
-			f, err := os.OpenFile(blk, os.O_RDWR, 0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
-			fi, _ := f.Stat()
-			if _, err := f.WriteAt([]byte{0xde, 0xad, 0xbe, 0xef}, fi.Size()/2); err != nil {
-				t.Fatal(err)
-			}
-		}, "ORC_HIGH (high priority): messages", true},
+		{"flipped bytes", flipBytes(t, 3), "ORC_HIGH (high priority): messages", false},
+		{"flipped bytes mid-block", flipBytes(t, 2), "ORC_HIGH (high priority): messages", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir, env := damagedHome(t, tc.damage)
