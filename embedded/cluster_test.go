@@ -49,7 +49,7 @@ func TestClusterOfThreeProvisionsReplicatedStreams(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			t0 := time.Now()
-			servers[i], errs[i] = embedded.Start(ctx, cfgs[i], zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)).Named(cfgs[i].ServerName))
+			servers[i], errs[i] = embedded.Start(ctx, cfgs[i], zaptest.NewLogger(t, zaptest.Level(zap.InfoLevel)).Named(cfgs[i].ServerName))
 			t.Logf("%s ready after %v", cfgs[i].ServerName, time.Since(t0))
 		}()
 		time.Sleep(300 * time.Millisecond)
@@ -69,8 +69,37 @@ func TestClusterOfThreeProvisionsReplicatedStreams(t *testing.T) {
 			t.Fatal(err)
 		}
 		info := st.CachedInfo()
+		// What a node provisioned has all of its settings, so that a node starting later
+		// sends no update; a changed limit does send one.
+		for _, want := range cfgs[2].StreamConfigs(3) {
+			if want.Name != name {
+				continue
+			}
+			if !embedded.HasSettings(info.Config, want) {
+				t.Fatalf("stream %s lacks its settings:\n%+v\n%+v", name, info.Config, want)
+			}
+			want.MaxAge++
+			if embedded.HasSettings(info.Config, want) {
+				t.Fatalf("stream %s: a changed max age goes unseen", name)
+			}
+		}
 		if info.Config.Replicas != 3 || info.Cluster == nil || info.Cluster.Leader == "" || len(info.Cluster.Replicas) != 2 {
 			t.Fatalf("stream %s: replicas %d, cluster %+v", name, info.Config.Replicas, info.Cluster)
+		}
+	}
+	for _, want := range []jetstream.KeyValueConfig{cfgs[1].RegistryConfig(), cfgs[1].MonitorStateConfig()} {
+		want.Replicas = 3 // the default a started node fills in
+		kv, err := js.KeyValue(ctx, want.Bucket)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := kv.Status(ctx)
+		if err != nil || !embedded.BucketHas(st, want) {
+			t.Fatalf("bucket %s lacks its settings: %v", want.Bucket, err)
+		}
+		want.History++
+		if embedded.BucketHas(st, want) {
+			t.Fatalf("bucket %s: a changed history goes unseen", want.Bucket)
 		}
 	}
 	st := servers[1].Status(true)

@@ -2,7 +2,10 @@ package embedded
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"reflect"
 	"time"
 
 	"go.uber.org/zap"
@@ -150,10 +153,106 @@ func (c *Config) Replicas() int {
 	return 1
 }
 
+// errNotCreatedYet: a stream or bucket is missing and this node is not the one that
+// creates it.
+var errNotCreatedYet = errors.New("waiting for the JetStream meta leader to create it")
+
+// provisionCluster is provisionAll for a cluster node: only the JetStream meta leader
+// creates what is missing, and a node updates a stream or bucket only when it lacks one of
+// this node's settings. The server loses the answers to concurrent requests for one stream
+// (a first start of three nodes waited 5 s per stream, over a minute in all), so the nodes
+// of a cluster starting together must not all send the same requests.
+func (s *Server) provisionCluster(ctx context.Context, js jetstream.JetStream) error {
+	leader := s.ns.JetStreamIsLeader()
+	for _, want := range s.cfg.StreamConfigs(s.cfg.Replicas()) {
+		st, err := streamInfo(ctx, js, want.Name)
+		switch {
+		case errors.Is(err, jetstream.ErrStreamNotFound) && !leader:
+			return fmt.Errorf("stream %s: %w", want.Name, errNotCreatedYet)
+		case errors.Is(err, jetstream.ErrStreamNotFound):
+			_, err = js.CreateStream(ctx, want)
+		case err != nil:
+		case hasSettings(st.CachedInfo().Config, want):
+			continue
+		default:
+			_, err = js.UpdateStream(ctx, want)
+		}
+		if err != nil {
+			return fmt.Errorf("provisioning stream %s: %w", want.Name, err)
+		}
+	}
+	for _, want := range []jetstream.KeyValueConfig{s.cfg.RegistryConfig(), s.cfg.MonitorStateConfig()} {
+		kv, err := bucket(ctx, js, want.Bucket)
+		switch {
+		case errors.Is(err, jetstream.ErrBucketNotFound) && !leader:
+			return fmt.Errorf("bucket %s: %w", want.Bucket, errNotCreatedYet)
+		case err == nil:
+			var st jetstream.KeyValueStatus
+			if st, err = kv.Status(ctx); err == nil && bucketHas(st, want) {
+				continue
+			}
+		}
+		if err == nil || errors.Is(err, jetstream.ErrBucketNotFound) {
+			_, err = js.CreateOrUpdateKeyValue(ctx, want)
+		}
+		if err != nil {
+			return fmt.Errorf("provisioning bucket %s: %w", want.Bucket, err)
+		}
+	}
+	return nil
+}
+
+// lookupTimeout bounds a look at a stream: one created a moment ago answers nothing until
+// its replicas elect a leader, and the next look is cheap.
+const lookupTimeout = time.Second
+
+func streamInfo(ctx context.Context, js jetstream.JetStream, name string) (jetstream.Stream, error) {
+	ctx, cancel := context.WithTimeout(ctx, lookupTimeout)
+	defer cancel()
+	return js.Stream(ctx, name)
+}
+
+func bucket(ctx context.Context, js jetstream.JetStream, name string) (jetstream.KeyValue, error) {
+	ctx, cancel := context.WithTimeout(ctx, lookupTimeout)
+	defer cancel()
+	return js.KeyValue(ctx, name)
+}
+
+// hasSettings reports whether a stream's configuration has every setting of want; the
+// server fills in the ones want leaves out (and stores a limit of 0 as -1). Comparing the JSON forms is sound both ways: a
+// field that differs only in form (none known) costs an update, never a missed one.
+func hasSettings(have, want jetstream.StreamConfig) bool {
+	var h, w map[string]any
+	hb, err1 := json.Marshal(have)
+	wb, err2 := json.Marshal(want)
+	if err1 != nil || err2 != nil || json.Unmarshal(hb, &h) != nil || json.Unmarshal(wb, &w) != nil {
+		return false
+	}
+	for k, v := range w {
+		if v == 0.0 && h[k] == -1.0 {
+			continue // a limit left at zero is stored as -1, unlimited
+		}
+		if !reflect.DeepEqual(h[k], v) {
+			return false
+		}
+	}
+	return true
+}
+
+// bucketHas reports whether a bucket has the settings of want.
+func bucketHas(st jetstream.KeyValueStatus, want jetstream.KeyValueConfig) bool {
+	kv, ok := st.(*jetstream.KeyValueBucketStatus)
+	if !ok {
+		return false
+	}
+	c := kv.StreamInfo().Config
+	return c.Description == want.Description && c.MaxMsgsPerSubject == int64(want.History) &&
+		c.MaxAge == want.TTL && c.Storage == want.Storage && c.Replicas == max(want.Replicas, 1)
+}
+
 // provision creates or updates the streams. In a cluster every node does it at start, in
-// whatever order they start: creating a stream with the same configuration twice is not
-// an error, and while the cluster cannot place the replicas yet (not enough nodes, an
-// election) it retries until ctx ends.
+// whatever order they start (see provisionCluster). While the cluster cannot place the replicas yet (not enough
+// nodes, an election) it retries until ctx ends.
 func (s *Server) provision(ctx context.Context, js jetstream.JetStream) error {
 	if !s.cfg.Cluster.Enabled() {
 		return s.provisionAll(ctx, js)
@@ -164,7 +263,7 @@ func (s *Server) provision(ctx context.Context, js jetstream.JetStream) error {
 		// Each attempt has its own bound: a request that reaches a leader being replaced
 		// gets no answer.
 		actx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		err := s.provisionAll(actx, js)
+		err := s.provisionCluster(actx, js)
 		cancel()
 		if err == nil {
 			return nil
@@ -176,11 +275,16 @@ func (s *Server) provision(ctx context.Context, js jetstream.JetStream) error {
 			next = time.Now().Add(10 * time.Second)
 			s.log.Info("waiting to provision the streams (every replica needs a node; the first start needs all of them)", zap.Error(err))
 		}
+		pause := wait
+		if errors.Is(err, errNotCreatedYet) {
+			pause = 100 * time.Millisecond // the leader is at work: look again soon
+		} else {
+			wait = min(2*wait, 2*time.Second)
+		}
 		select {
 		case <-ctx.Done():
 			return err
-		case <-time.After(wait):
+		case <-time.After(pause):
 		}
-		wait = min(2*wait, 2*time.Second)
 	}
 }
