@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -18,6 +19,7 @@ type loadtestOptions struct {
 	Rate       string
 	JSON       bool
 	Histogram  string
+	CPUProfile string
 	NoProgress bool
 }
 
@@ -62,6 +64,7 @@ does (at --rate max), and publish -> a durable consumer at the run's rate.`,
 	fl.BoolVar(&opts.cfg.NoBaseline, "no-baseline", false, "skip measuring JetStream alone on the same server (the report's yardstick)")
 	fl.BoolVar(&opts.JSON, "json", false, "print the report as JSON")
 	fl.StringVar(&opts.Histogram, "histogram", "", "write a latency histogram (SVG) of the typed stage to this file")
+	fl.StringVar(&opts.CPUProfile, "cpuprofile", "", "write a CPU profile of the whole run (daemon, bridges and publishers: go tool pprof) to this file")
 	fl.BoolVar(&opts.NoProgress, "no-progress", false, "no progress line on stderr")
 	return cmd
 }
@@ -85,6 +88,20 @@ func loadtestRun(ctx context.Context, o *loadtestOptions) error {
 	var progress = o.f.Err
 	if o.NoProgress {
 		progress = nil
+	}
+	if o.CPUProfile != "" {
+		f, err := os.Create(o.CPUProfile)
+		if err != nil {
+			return fmt.Errorf("writing the CPU profile: %w", err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			return fmt.Errorf("writing the CPU profile: %w", err)
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			f.Close()
+		}()
 	}
 	res, err := loadtest.Run(ctx, o.cfg, o.f.Log().Named("loadtest"), progress)
 	if err != nil {
