@@ -231,6 +231,12 @@ func (b *Bridge) finish(ctx context.Context, t *tracked) {
 	}
 	b.mu.Lock()
 	delete(b.inflight, t)
+	// The tokens of failed claims of t (usually none) are not needed any more.
+	for key := range b.claimTokens {
+		if strings.HasPrefix(key, t.env().ID+" ") {
+			delete(b.claimTokens, key)
+		}
+	}
 	b.mu.Unlock()
 }
 

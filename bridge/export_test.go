@@ -30,3 +30,10 @@ func SetClaimToken(b *Bridge, id, pane, token string) {
 	b.claimTokens[id+" "+pane] = token
 	b.mu.Unlock()
 }
+
+// ClaimTokens returns how many tokens of failed claims b keeps.
+func ClaimTokens(b *Bridge) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.claimTokens)
+}

@@ -116,7 +116,12 @@ func TestOwnFailedClaimIsTyped(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	w.beforeRun = func(b *bridge.Bridge) { bridge.SetClaimToken(b, mine.ID, pane, "token-"+mine.ID) }
+	var br *bridge.Bridge
+	w.beforeRun = func(b *bridge.Bridge) {
+		br = b
+		bridge.SetClaimToken(b, mine.ID, pane, "token-"+mine.ID)
+		bridge.SetClaimToken(b, theirs.ID, "%9999", "a failed claim in a pane that went away")
+	}
 	w.startBridge()
 	if r := w.only(mine); r.Outcome != bus.Delivered {
 		t.Fatalf("own claim: receipt %+v, want delivered", r)
@@ -127,5 +132,9 @@ func TestOwnFailedClaimIsTyped(t *testing.T) {
 	quiet(500 * time.Millisecond)
 	if got := accepted(t, log); len(got) != 1 || got[0] != bridge.Render(mine, bridge.DefaultMaxInline) {
 		t.Fatalf("accepted %q", got)
+	}
+	// Nothing of the failed claims is kept once their messages are done with.
+	if n := bridge.ClaimTokens(br); n != 0 {
+		t.Fatalf("%d claim tokens kept", n)
 	}
 }
