@@ -111,9 +111,12 @@ func Run(ctx context.Context, cfg Config, log *zap.Logger, progress io.Writer) (
 	}
 	defer c.Close()
 	// The publishers resolve the panes' host as a long-lived publisher does, from a watched
-	// copy of the session registry (the daemon's own monitor does the same).
-	if err := c.WatchRegistry(ctx); err != nil {
-		log.Debug("cannot watch the session registry; host lookups ask it instead", zap.Error(err))
+	// copy of the session registry (the daemon's own monitor does the same). Broker-only
+	// targets name the host, so there is nothing to resolve and no watch to pay for.
+	if !cfg.BrokerOnly {
+		if err := c.WatchRegistry(ctx); err != nil {
+			log.Debug("cannot watch the session registry; host lookups ask it instead", zap.Error(err))
+		}
 	}
 	var base *Baseline
 	var bl *baseline
