@@ -109,6 +109,35 @@ func TestClusterOfThreeProvisionsReplicatedStreams(t *testing.T) {
 	if brief := servers[1].Status(false); brief.Cluster != nil {
 		t.Fatal("the brief status carries the cluster")
 	}
+
+	// A node restarted into a cluster whose leader does not create a stream it knows (an
+	// older version in a rolling upgrade; here the stream was deleted) creates it itself
+	// after createGrace. The meta leader stays where it is, so the restarted node is not it.
+	embedded.SetCreateGrace(t, time.Second)
+	i, leader := 0, 0
+	for cfgs[i].ServerName == st.Cluster.MetaLeader {
+		i++
+	}
+	for cfgs[leader].ServerName != st.Cluster.MetaLeader {
+		leader++
+	}
+	js, _ = jetstream.New(embeddedtest.Connect(t, cfgs[leader]).Conn())
+	if err := servers[i].Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := js.DeleteStream(ctx, subjects.ScheduleStream); err != nil {
+		t.Fatal(err)
+	}
+	rctx, rcancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer rcancel()
+	again, err := embedded.Start(rctx, cfgs[i], zaptest.NewLogger(t, zaptest.Level(zap.InfoLevel)).Named(cfgs[i].ServerName+"-again"))
+	if err != nil {
+		t.Fatalf("restarting %s: %v", cfgs[i].ServerName, err)
+	}
+	t.Cleanup(func() { _ = again.Shutdown(context.Background()) })
+	if sst, err := js.Stream(ctx, subjects.ScheduleStream); err != nil || sst.CachedInfo().Config.Replicas != 3 {
+		t.Fatalf("the deleted stream after %s restarted: %v", cfgs[i].ServerName, err)
+	}
 }
 
 // TestWebsocketListener: off by default; when configured, a client connects over ws:// with

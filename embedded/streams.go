@@ -158,12 +158,12 @@ func (c *Config) Replicas() int {
 var errNotCreatedYet = errors.New("waiting for the JetStream meta leader to create it")
 
 // provisionCluster is provisionAll for a cluster node: only the JetStream meta leader
-// creates what is missing, and a node updates a stream or bucket only when it lacks one of
+// creates what is missing (or any node when mayCreate: see createGrace), and a node updates a stream or bucket only when it lacks one of
 // this node's settings. The server loses the answers to concurrent requests for one stream
 // (a first start of three nodes waited 5 s per stream, over a minute in all), so the nodes
 // of a cluster starting together must not all send the same requests.
-func (s *Server) provisionCluster(ctx context.Context, js jetstream.JetStream) error {
-	leader := s.ns.JetStreamIsLeader()
+func (s *Server) provisionCluster(ctx context.Context, js jetstream.JetStream, mayCreate bool) error {
+	leader := mayCreate || s.ns.JetStreamIsLeader()
 	for _, want := range s.cfg.StreamConfigs(s.cfg.Replicas()) {
 		st, err := streamInfo(ctx, js, want.Name)
 		switch {
@@ -250,6 +250,11 @@ func bucketHas(st jetstream.KeyValueStatus, want jetstream.KeyValueConfig) bool 
 		c.MaxAge == want.TTL && c.Storage == want.Storage && c.Replicas == max(want.Replicas, 1)
 }
 
+// createGrace is how long a node that is not the JetStream meta leader leaves the creation
+// of a missing stream or bucket to the leader before creating it itself: the leader may run
+// an older version that does not know it (a rolling upgrade).
+var createGrace = 15 * time.Second
+
 // provision creates or updates the streams. In a cluster every node does it at start, in
 // whatever order they start (see provisionCluster). While the cluster cannot place the replicas yet (not enough
 // nodes, an election) it retries until ctx ends.
@@ -258,12 +263,13 @@ func (s *Server) provision(ctx context.Context, js jetstream.JetStream) error {
 		return s.provisionAll(ctx, js)
 	}
 	wait := 250 * time.Millisecond
-	next := time.Now().Add(10 * time.Second)
+	start := time.Now()
+	next := start.Add(10 * time.Second)
 	for {
 		// Each attempt has its own bound: a request that reaches a leader being replaced
 		// gets no answer.
 		actx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		err := s.provisionCluster(actx, js)
+		err := s.provisionCluster(actx, js, time.Since(start) > createGrace)
 		cancel()
 		if err == nil {
 			return nil
