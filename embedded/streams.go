@@ -158,16 +158,17 @@ func (c *Config) Replicas() int {
 var errNotCreatedYet = errors.New("waiting for the JetStream meta leader to create it")
 
 // provisionCluster is provisionAll for a cluster node: only the JetStream meta leader
-// creates what is missing (or any node when mayCreate: see createGrace), and a node updates a stream or bucket only when it lacks one of
-// this node's settings. The server loses the answers to concurrent requests for one stream
-// (a first start of three nodes waited 5 s per stream, over a minute in all), so the nodes
-// of a cluster starting together must not all send the same requests.
+// creates what is missing (any node when mayCreate, see createGrace), and a node updates a
+// stream or bucket only when it lacks one of this node's settings. The server loses the
+// answers to concurrent requests for one stream (a first start of three nodes waited 5 s per
+// stream, over a minute in all), so the nodes of a cluster starting together must not all
+// send the same requests.
 func (s *Server) provisionCluster(ctx context.Context, js jetstream.JetStream, mayCreate bool) error {
-	leader := mayCreate || s.ns.JetStreamIsLeader()
+	create := mayCreate || s.ns.JetStreamIsLeader()
 	for _, want := range s.cfg.StreamConfigs(s.cfg.Replicas()) {
 		st, err := streamInfo(ctx, js, want.Name)
 		switch {
-		case errors.Is(err, jetstream.ErrStreamNotFound) && !leader:
+		case errors.Is(err, jetstream.ErrStreamNotFound) && !create:
 			return fmt.Errorf("stream %s: %w", want.Name, errNotCreatedYet)
 		case errors.Is(err, jetstream.ErrStreamNotFound):
 			_, err = js.CreateStream(ctx, want)
@@ -184,7 +185,7 @@ func (s *Server) provisionCluster(ctx context.Context, js jetstream.JetStream, m
 	for _, want := range []jetstream.KeyValueConfig{s.cfg.RegistryConfig(), s.cfg.MonitorStateConfig()} {
 		kv, err := bucket(ctx, js, want.Bucket)
 		switch {
-		case errors.Is(err, jetstream.ErrBucketNotFound) && !leader:
+		case errors.Is(err, jetstream.ErrBucketNotFound) && !create:
 			return fmt.Errorf("bucket %s: %w", want.Bucket, errNotCreatedYet)
 		case err == nil:
 			var st jetstream.KeyValueStatus
@@ -219,8 +220,9 @@ func bucket(ctx context.Context, js jetstream.JetStream, name string) (jetstream
 }
 
 // hasSettings reports whether a stream's configuration has every setting of want; the
-// server fills in the ones want leaves out (and stores a limit of 0 as -1). Comparing the JSON forms is sound both ways: a
-// field that differs only in form (none known) costs an update, never a missed one.
+// server fills in the ones want leaves out (and stores a limit of 0 as -1). Comparing the
+// JSON forms errs on the safe side: a field that differs only in form (none known) costs an
+// update, never a missed one.
 func hasSettings(have, want jetstream.StreamConfig) bool {
 	var h, w map[string]any
 	hb, err1 := json.Marshal(have)
@@ -256,8 +258,8 @@ func bucketHas(st jetstream.KeyValueStatus, want jetstream.KeyValueConfig) bool 
 var createGrace = 15 * time.Second
 
 // provision creates or updates the streams. In a cluster every node does it at start, in
-// whatever order they start (see provisionCluster). While the cluster cannot place the replicas yet (not enough
-// nodes, an election) it retries until ctx ends.
+// whatever order they start (see provisionCluster). While the cluster cannot place the
+// replicas yet (not enough nodes, an election) it retries until ctx ends.
 func (s *Server) provision(ctx context.Context, js jetstream.JetStream) error {
 	if !s.cfg.Cluster.Enabled() {
 		return s.provisionAll(ctx, js)
