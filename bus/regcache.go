@@ -2,7 +2,6 @@ package bus
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
@@ -104,8 +103,8 @@ func (rc *regCache) apply(u jetstream.KeyValueEntry) {
 		delete(rc.byTok[tok], host)
 		return
 	}
-	var e SessionEntry
-	if json.Unmarshal(u.Value(), &e) != nil || e.Host == "" {
+	e, ok := decodeEntry(u.Value())
+	if !ok {
 		delete(rc.byTok[tok], host)
 		return
 	}

@@ -163,13 +163,18 @@ func (c *Client) registeredOnce(ctx context.Context, filter string) ([]SessionEn
 		if err != nil {
 			return nil, fmt.Errorf("reading the session registry: %w", err)
 		}
-		var e SessionEntry
-		if json.Unmarshal(en.Value(), &e) == nil && e.Host != "" {
+		if e, ok := decodeEntry(en.Value()); ok {
 			out = append(out, e)
 		}
 	}
 	sortEntries(out)
 	return out, nil
+}
+
+// decodeEntry decodes a registry entry; ok is false for one that is not an entry.
+func decodeEntry(b []byte) (e SessionEntry, ok bool) {
+	ok = json.Unmarshal(b, &e) == nil && e.Host != ""
+	return e, ok
 }
 
 // sortEntries sorts registry entries by session and host.

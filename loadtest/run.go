@@ -164,18 +164,10 @@ func runTmux(ctx context.Context, cfg Config, c *bus.Client, sock tmux.Socket, t
 	if err := warmUp(ctx, c, panes, cfg.Timeout); err != nil {
 		return nil, err
 	}
-	var published []sent
-	pubDone := make(chan error, 1)
-	var npub atomic.Int64
-	go func() {
-		var err error
-		published, err = publishAll(ctx, cfg, c, len(panes), func(i int) subjects.Address {
-			a, _ := subjects.ParseTarget(panes[i].target())
-			return a
-		}, &npub)
-		pubDone <- err
-	}()
-	accepted, err := awaitAccepted(ctx, cfg, pubDone, &published, &npub, progress, func() map[string][]acceptance { return readAccepted(panes) })
+	published, accepted, err := publishAndAwait(ctx, cfg, c, len(panes), func(i int) subjects.Address {
+		a, _ := subjects.ParseTarget(panes[i].target())
+		return a
+	}, progress, func() map[string][]acceptance { return readAccepted(panes) })
 	if err != nil {
 		return nil, err
 	}
@@ -300,14 +292,24 @@ func publishAll(ctx context.Context, cfg Config, c *bus.Client, n int, target fu
 	return out, nil
 }
 
-// acceptance is one accepted prompt carrying a message id.
-// awaitAccepted waits until the publisher (pubDone) is finished and every message it
-// published (*published, read only after pubDone) was accepted by a pane, or cfg.Timeout
-// after the last publish, reading the acceptances with read every 200 ms (before the last
-// publish only to show progress); it returns the last acceptances read.
-func awaitAccepted(ctx context.Context, cfg Config, pubDone <-chan error, published *[]sent, npub *atomic.Int64, progress io.Writer,
-	read func() map[string][]acceptance) (map[string][]acceptance, error) {
-	byID := map[string]*sent{}
+// publishAndAwait publishes cfg.Messages round-robin over n targets (publishAll) and waits
+// until every message was accepted by a pane, or cfg.Timeout after the last publish, reading
+// the acceptances with read every 200 ms (before the last publish only to show progress). It
+// returns what was published and the last acceptances read.
+func publishAndAwait(ctx context.Context, cfg Config, c *bus.Client, n int, target func(int) subjects.Address, progress io.Writer,
+	read func() map[string][]acceptance) ([]sent, map[string][]acceptance, error) {
+	type result struct {
+		published []sent
+		err       error
+	}
+	pubDone := make(chan result, 1)
+	var npub atomic.Int64
+	go func() {
+		published, err := publishAll(ctx, cfg, c, n, target, &npub)
+		pubDone <- result{published, err}
+	}()
+	var published []sent
+	byID := map[string]bool{}
 	var accepted map[string][]acceptance
 	pubFinished := false
 	var deadline time.Time
@@ -315,18 +317,18 @@ func awaitAccepted(ctx context.Context, cfg Config, pubDone <-chan error, publis
 	defer tick.Stop()
 	for {
 		select {
-		case err := <-pubDone:
-			if err != nil {
-				return nil, err
+		case r := <-pubDone:
+			if r.err != nil {
+				return nil, nil, r.err
 			}
-			pubFinished = true
-			for i := range *published {
-				byID[(*published)[i].id] = &(*published)[i]
+			published, pubFinished = r.published, true
+			for _, s := range published {
+				byID[s.id] = true
 			}
 			deadline = time.Now().Add(cfg.Timeout)
 		case <-tick.C:
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return nil, nil, ctx.Err()
 		}
 		if !pubFinished && progress == nil {
 			continue
@@ -334,23 +336,24 @@ func awaitAccepted(ctx context.Context, cfg Config, pubDone <-chan error, publis
 		accepted = read()
 		done := 0
 		for id := range accepted {
-			if byID[id] != nil {
+			if byID[id] {
 				done++
 			}
 		}
 		if progress != nil {
 			fmt.Fprintf(progress, "\rpublished %d/%d, accepted %d", npub.Load(), cfg.Messages, done)
 		}
-		if pubFinished && (done >= len(*published) || time.Now().After(deadline)) {
+		if pubFinished && (done >= len(published) || time.Now().After(deadline)) {
 			break
 		}
 	}
 	if progress != nil {
 		fmt.Fprintln(progress)
 	}
-	return accepted, nil
+	return published, accepted, nil
 }
 
+// acceptance is one accepted prompt carrying a message id.
 type acceptance struct {
 	pane int
 	at   time.Time

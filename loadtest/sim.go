@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -75,15 +74,8 @@ func runSim(ctx context.Context, cfg Config, c *bus.Client, bopts bus.Options, t
 	if err := simWarmUp(ctx, cfg, c, panes, target, progress); err != nil {
 		return nil, err
 	}
-	var published []sent
-	pubDone := make(chan error, 1)
-	var npub atomic.Int64
-	go func() {
-		var err error
-		published, err = publishAll(ctx, cfg, c, len(panes), target, &npub)
-		pubDone <- err
-	}()
-	accepted, err := awaitAccepted(ctx, cfg, pubDone, &published, &npub, progress, func() map[string][]acceptance { return simAccepted(panes) })
+	published, accepted, err := publishAndAwait(ctx, cfg, c, len(panes), target, progress,
+		func() map[string][]acceptance { return simAccepted(panes) })
 	if err != nil {
 		return nil, err
 	}
