@@ -285,6 +285,9 @@ type walker struct {
 	cons     jetstream.Consumer
 	pending  uint64
 	progress time.Time
+	// failing is when reads began to fail in a way a new consumer may mend (see
+	// fillForwards); zero while they succeed.
+	failing time.Time
 }
 
 func (w *walker) done() bool { return len(w.buf) == 0 && w.lo > w.hi }
@@ -426,22 +429,44 @@ func subjectMatches(filter, subj string) bool {
 // delivered, and the consumer waits for it for ever.
 const scanStall = 500 * time.Millisecond
 
+// anew reports whether a forward read that failed with err goes on with a new consumer
+// from where it is: err is one a cluster gives while the consumer's node restarts, or
+// before a consumer's creation is applied everywhere (no responders, a timeout), and such
+// errors have not lasted PublishWithin. It drops the old consumer and pauses briefly.
+func (c *Client) anew(ctx context.Context, w *walker, err error) bool {
+	if !retryable(err) || ctx.Err() != nil || (!w.failing.IsZero() && time.Since(w.failing) > PublishWithin) {
+		return false
+	}
+	if w.failing.IsZero() {
+		w.failing = time.Now()
+	}
+	c.dropConsumer(w.st, w.cons)
+	w.cons = nil
+	select {
+	case <-ctx.Done():
+	case <-time.After(100 * time.Millisecond):
+	}
+	return true
+}
+
 // fillForwards reads the next page with the walker's consumer, creating it at w.lo. A
 // message the store cannot read (a damaged block) is skipped and logged, so the read
 // answers instead of timing out.
 func (c *Client) fillForwards(ctx context.Context, w *walker) error {
 	for len(w.buf) == 0 && w.lo <= w.hi {
 		if w.cons == nil {
-			cctx, cancel := c.withTimeout(ctx)
-			cons, err := w.st.CreateConsumer(cctx, jetstream.ConsumerConfig{
-				AckPolicy:         jetstream.AckNonePolicy,
-				FilterSubjects:    w.filters,
-				InactiveThreshold: 30 * time.Second,
-				MemoryStorage:     true,
-				DeliverPolicy:     jetstream.DeliverByStartSequencePolicy,
-				OptStartSeq:       w.lo,
+			var cons jetstream.Consumer
+			err := c.retry(ctx, func(ctx context.Context) (err error) {
+				cons, err = w.st.CreateConsumer(ctx, jetstream.ConsumerConfig{
+					AckPolicy:         jetstream.AckNonePolicy,
+					FilterSubjects:    w.filters,
+					InactiveThreshold: 30 * time.Second,
+					MemoryStorage:     true,
+					DeliverPolicy:     jetstream.DeliverByStartSequencePolicy,
+					OptStartSeq:       w.lo,
+				})
+				return err
 			})
-			cancel()
 			if err != nil {
 				return fmt.Errorf("querying %s: %w", w.stream, err)
 			}
@@ -453,6 +478,9 @@ func (c *Client) fillForwards(ctx context.Context, w *walker) error {
 		}
 		batch, err := w.cons.FetchNoWait(int(min(w.pending, pageSize)))
 		if err != nil {
+			if c.anew(ctx, w, err) {
+				continue
+			}
 			return fmt.Errorf("reading %s: %w", w.stream, err)
 		}
 		n := 0
@@ -472,10 +500,13 @@ func (c *Client) fillForwards(ctx context.Context, w *walker) error {
 			}
 		}
 		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) {
+			if c.anew(ctx, w, err) {
+				continue
+			}
 			return fmt.Errorf("reading %s: %w", w.stream, err)
 		}
 		if n > 0 {
-			w.progress = time.Now()
+			w.progress, w.failing = time.Now(), time.Time{}
 			continue
 		}
 		// The consumer's pending count can run ahead of what a no-wait fetch returns;

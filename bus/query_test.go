@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/tmux-orc/tmux-orc/bus"
 	"github.com/tmux-orc/tmux-orc/internal/embeddedtest"
 	"github.com/tmux-orc/tmux-orc/subjects"
@@ -161,4 +163,53 @@ func TestTailReadsBackwards(t *testing.T) {
 			t.Fatalf("got %d messages, want %d", len(got), len(want))
 		}
 	})
+}
+
+// TestForwardReadOutlivesItsConsumer: a forward read whose consumer vanishes mid-read (in a
+// cluster, its node restarting, or its creation not yet applied where the fetch lands: the
+// fetch gets no responders) goes on with a new consumer from where it was and returns every
+// message once, in order (chaos test in CI: "reading ORC_HIGH: no responders").
+func TestForwardReadOutlivesItsConsumer(t *testing.T) {
+	cfg := embeddedtest.Config(t)
+	cfg.Sync = "1s"
+	embeddedtest.Start(t, cfg)
+	c := embeddedtest.Connect(t, cfg)
+	ctx := context.Background()
+	var want []string
+	for i := 0; i < 700; i++ {
+		e := env(t, "h1.v:1", subjects.Low, fmt.Sprintf("v %d", i))
+		publish(t, c, e)
+		want = append(want, e.ID)
+	}
+	js, err := jetstream.New(c.Conn())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := js.Stream(ctx, subjects.Low.Stream())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	deleted := 0
+	err = c.QueryEach(ctx, bus.Query{Priorities: []subjects.Priority{subjects.Low}}, func(r bus.Record) error {
+		got = append(got, r.ID)
+		if len(got) == 10 || len(got) == 300 { // within the first page, and within the second
+			for name := range st.ConsumerNames(ctx).Name() {
+				if err := st.DeleteConsumer(ctx, name); err != nil {
+					t.Fatal(err)
+				}
+				deleted++
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("the read failed after its consumer vanished: %v", err)
+	}
+	if deleted < 2 {
+		t.Fatalf("deleted %d consumers: the read used none?", deleted)
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("read %d messages, want the %d published, in order", len(got), len(want))
+	}
 }
