@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/tmux-orc/tmux-orc/subjects"
+	"github.com/tmux-orc/tmux-orc/tmux"
 )
 
 var binary string
@@ -153,5 +154,34 @@ func TestConfigValidation(t *testing.T) {
 	}
 	if _, err := ParseRate("fast"); err == nil {
 		t.Error("ParseRate(fast) accepted")
+	}
+}
+
+// TestTmuxDeathAtStartIsRetried: when the tmux server dies while the sessions are created
+// (seen about once in tens of runs, cause unknown), the panes are started again afresh and
+// the run measures as usual: the first, dead attempt's panes and logs play no part.
+func TestTmuxDeathAtStartIsRetried(t *testing.T) {
+	calls := 0
+	startPanesFn = func(ctx context.Context, cfg Config, sock tmux.Socket, tag, tmp string) ([]pane, error) {
+		calls++
+		if calls == 1 {
+			panes, err := startPanes(ctx, cfg, sock, tag, tmp)
+			if err != nil {
+				t.Error(err)
+			}
+			tmux.KillServer(sock)
+			return panes, fmt.Errorf("tmux new-session: exit status 1: server exited unexpectedly")
+		}
+		return startPanes(ctx, cfg, sock, tag, tmp)
+	}
+	t.Cleanup(func() { startPanesFn = startPanes })
+	cfg := Config{Sessions: 1, Panes: 2, Messages: 20, Priority: "critical", Rate: 40, Sync: "1s",
+		EnterDelay: 20 * time.Millisecond, Binary: binary, Timeout: 30 * time.Second, NoBaseline: true}
+	res, err := Run(context.Background(), cfg, zaptest.NewLogger(t, zaptest.Level(zap.ErrorLevel)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if calls != 2 || res.Report.Lost != 0 || res.Report.Duplicates != 0 || res.Report.Priorities[0].Typed.Count != 20 {
+		t.Fatalf("%d starts, report %+v", calls, res.Report)
 	}
 }
